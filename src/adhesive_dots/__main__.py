@@ -1,0 +1,5 @@
+"""``python -m adhesive_dots`` is ``adots``."""
+
+from adhesive_dots.cli import main
+
+main()

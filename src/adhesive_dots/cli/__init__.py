@@ -1,0 +1,29 @@
+"""The ``adots`` command line: thin commands that parse, call one library function, render.
+
+Exit codes: 0 success; 1 the command ran and found errors (e.g. validation); 2 it could
+not run (bad input, missing file); the message says what to do (``--debug`` for the
+traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from adhesive_dots.cli import demo, schema  # noqa: F401  (each module registers its commands)
+from adhesive_dots.cli._app import app, err_console, state
+from adhesive_dots.errors import AdhesiveError
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``adots`` console script."""
+    try:
+        app(args=argv, prog_name="adots")
+    except (AdhesiveError, OSError) as err:
+        if state.debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        err_console.print("[dim](run with --debug for the traceback)[/]")
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,35 @@
+"""All-or-nothing output files: write to a temporary sibling, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from adhesive_dots.errors import SourceNotFoundError
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    An exception (or a kill) inside the block never leaves a half-written ``path``; the
+    temporary file is removed on error.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise SourceNotFoundError(f"{target}: the folder {target.parent} does not exist")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True (or --overwrite) to replace it")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".part{target.suffix}", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers such as h5py want to create the file themselves
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
