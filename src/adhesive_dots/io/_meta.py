@@ -241,7 +241,7 @@ def bids_metadata(
             age_text = f"P{int(years)}Y" if float(years).is_integer() else f"P{round(years * 365.25)}D"
     except (TypeError, ValueError):
         age_text = _text(age)
-    hand = (_text(participant.get("handedness")) or "").lower()
+    hand = (_text(participant.get("handedness") or participant.get("hand")) or "").lower()
     handedness = {"r": "right", "right": "right", "l": "left", "left": "left", "a": "ambidextrous",
                   "ambidextrous": "ambidextrous"}.get(hand)  # fmt: skip
     species = _text(participant.get("species")) or "Homo sapiens"  # BIDS: human unless said otherwise
