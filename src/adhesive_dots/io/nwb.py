@@ -28,6 +28,7 @@ import pandas as pd
 
 from adhesive_dots.core import Recording
 from adhesive_dots.errors import AdhesiveError, DataError, FormatError
+from adhesive_dots.io._checks import check_not_all_nan
 from adhesive_dots.io._meta import build_metadata
 from adhesive_dots.io.nwb_write import DOT_TABLE
 from adhesive_dots.metadata import ArousalMeasure, Modality
@@ -476,28 +477,32 @@ def _dataset_reader(dataset: Any, ts: Any, *, source: str, name: str, n_channels
     offset = float(getattr(ts, "offset", 0.0) or 0.0)
 
     def reader(i0: int, i1: int, index: np.ndarray) -> np.ndarray:
+        # Peak memory: the stored block (e.g. float32) plus the float64 output, ~1.5x the output.
+        everything = len(index) == n_channels and np.array_equal(index, np.arange(n_channels))
         try:
             if len(dataset.shape) == 1:
                 block = np.asarray(dataset[i0:i1])[np.newaxis]
-                block = block[index] if len(index) != 1 or index[0] != 0 else block
-            elif len(index) == n_channels or len(dataset.shape) > 2:
-                block = np.asarray(dataset[i0:i1]).reshape(i1 - i0, -1).T[index]
+            elif everything or len(dataset.shape) > 2:
+                block = np.asarray(dataset[i0:i1]).reshape(i1 - i0, -1).T
             else:
                 order = np.unique(index)  # h5py needs increasing indices
-                part = np.asarray(dataset[i0:i1, order]).T
-                block = part[np.searchsorted(order, index)]
+                block = np.asarray(dataset[i0:i1, order]).T
+                index = np.searchsorted(order, index)
+                everything = np.array_equal(index, np.arange(len(order)))
         except AdhesiveError:
             raise
         except Exception as err:
             raise on_error(err, f"reading samples {i0}:{i1} of series {name} in {source}") from err
-        values = block.astype(np.float64) * conversion + offset
-        if values.size and np.all(np.isnan(values)):
-            raise DataError(
-                f"{source}: series {name} is all NaN in samples {i0}:{i1} (channels {list(index[:5])}"
-                f"{' ...' if len(index) > 5 else ''}); there is no usable signal there; check the export "
-                "or choose another series with series=..."
-            )
-        return values
+        if len(dataset.shape) == 1 or not everything:
+            block = block[index] if not (len(index) == block.shape[0] and everything) else block
+        values = np.empty(block.shape, dtype=np.float64)
+        values[...] = block
+        del block
+        if conversion != 1.0:
+            values *= conversion
+        if offset != 0.0:
+            values += offset
+        return check_not_all_nan(values, source=source, name=name, i0=i0, i1=i1)
 
     return reader
 

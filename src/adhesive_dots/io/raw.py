@@ -2,7 +2,9 @@
 
 The file is opened with ``preload=False``: samples are read by ``raw.get_data(start, stop)``
 only when asked. Annotations become ``recording.intervals`` (table ``"annotations"``).
-EDF, BDF and FIF can also be streamed from an HTTP file object (see :mod:`.remote`).
+EDF, BDF, GDF and FIF can also be read from an HTTP file object (see :mod:`.remote`); MNE
+accepts file objects only with ``preload=True``, so such a file is transferred whole (only
+NWB files are read by byte ranges).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def read_raw(
         if hasattr(path_or_file, "read"):
             if suffix not in _STREAMABLE:
                 raise FormatError(f"{source}: {suffix} files cannot be streamed; download the file and open it locally")
-            raw = getattr(mne.io, _STREAMABLE[suffix])(path_or_file, preload=False, verbose="error")
+            # MNE reads file objects only with preload=True: a streamed EDF/BDF/GDF/FIF is read whole
+            raw = getattr(mne.io, _STREAMABLE[suffix])(path_or_file, preload=True, verbose="error")
         else:
             raw = mne.io.read_raw(str(path_or_file), preload=False, verbose="error")
     except AdhesiveError:

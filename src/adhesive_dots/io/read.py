@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from adhesive_dots.core import Recording
-from adhesive_dots.errors import DataError, FormatError, UnsupportedSourceError
+from adhesive_dots.errors import AdhesiveError, DataError, FormatError, UnsupportedSourceError
 from adhesive_dots.io._checks import check_local_file
 from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids
 from adhesive_dots.io.nwb import read_nwb
@@ -153,9 +153,12 @@ def _open_remote(source: str, **options: Any) -> Recording:
         if cause is not None and _is_network_error(cause):
             raise on_error(cause, "reading the file's metadata") from cause
         raise
-    except Exception:
+    except AdhesiveError:
         handle.close()
         raise
+    except Exception as err:  # the first range request of the file itself failed
+        handle.close()
+        raise on_error(err, "reading the file's header") from err
 
 
 def _is_network_error(err: BaseException) -> bool:

@@ -39,9 +39,9 @@ class RangeServer:
     root : path
         Folder whose files are served (URL path = relative file path).
     json_routes : dict of str to object, optional
-        URL path (with its query string, e.g. ``"/api/dandisets/000017/"``) -> JSON document
-        served with status 200; ``"{base}"`` inside string values is replaced by the
-        server's base URL.
+        URL path -> JSON document served with status 200 (a key with a query string, e.g.
+        ``"/api/x/?path=a"``, matches only that query; a key without one matches any query);
+        ``"{base}"`` inside string values is replaced by the server's base URL.
     """
 
     def __init__(self, root: str | Path, *, json_routes: dict[str, Any] | None = None) -> None:
@@ -92,21 +92,22 @@ class RangeServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+            def do_HEAD(self) -> None:
                 self._respond(head=True)
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            def do_GET(self) -> None:
                 self._respond(head=False)
 
             def _respond(self, *, head: bool) -> None:
                 range_header = self.headers.get("Range", "")
                 with server._lock:
                     server.requests.append((self.command, self.path, range_header))
-                if self.path in server.json_routes:
-                    text = json.dumps(server.json_routes[self.path]).replace("{base}", server.base)
+                route = self.path if self.path in server.json_routes else urllib.parse.urlsplit(self.path).path
+                if route in server.json_routes:
+                    text = json.dumps(server.json_routes[route]).replace("{base}", server.base)
                     self._send(200, text.encode(), "application/json", head=head)
                     return
                 relative = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
