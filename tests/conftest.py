@@ -51,8 +51,21 @@ def make_nwb(tmp_path: Path):
     from pynwb.epoch import TimeIntervals
     from pynwb.file import Subject
 
-    def write(name="test.nwb", *, data=None, rate=250.0, timestamps=None, kind="acquisition", units=None,
-              intervals=None, behaviour=None, subject=None, lab="test-lab", session_id="s01", chunks=None):  # fmt: skip
+    def write(
+        name="test.nwb",
+        *,
+        data=None,
+        rate=250.0,
+        timestamps=None,
+        kind="acquisition",
+        units=None,
+        intervals=None,
+        behaviour=None,
+        subject=None,
+        lab="test-lab",
+        session_id="s01",
+        chunks=None,
+    ):
         nwbfile = NWBFile(
             session_description="test session",
             identifier=f"id-{name}",
@@ -61,8 +74,9 @@ def make_nwb(tmp_path: Path):
             institution="test institute",
             session_id=session_id,
         )
-        nwbfile.subject = Subject(**(subject or {"subject_id": "m1", "species": "Mus musculus", "sex": "F",
-                                                 "age": "P90D"}))  # fmt: skip
+        nwbfile.subject = Subject(
+            **(subject or {"subject_id": "m1", "species": "Mus musculus", "sex": "F", "age": "P90D"})
+        )
         if data is not None:
             data = np.asarray(data)
             timing = {"rate": rate} if timestamps is None else {"timestamps": np.asarray(timestamps)}
@@ -102,8 +116,9 @@ def make_nwb(tmp_path: Path):
             module = nwbfile.create_processing_module("behavior", "behaviour")
             container = BehavioralTimeSeries(name="BehavioralTimeSeries")
             for series_name, (values, series_rate) in behaviour.items():
-                container.add_timeseries(TimeSeries(name=series_name, data=np.asarray(values), rate=series_rate,
-                                                    unit="a.u."))  # fmt: skip
+                container.add_timeseries(
+                    TimeSeries(name=series_name, data=np.asarray(values), rate=series_rate, unit="a.u.")
+                )
             module.add(container)
         path = tmp_path / name
         with NWBHDF5IO(str(path), "w") as io:

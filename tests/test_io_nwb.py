@@ -20,10 +20,15 @@ def lfp_file(make_nwb):
     data = rng.standard_normal((250 * 60, 8)).astype(np.float32)  # (n_times, n_channels), 60 s at 250 Hz
     pupil = np.linspace(2.0, 3.0, 30 * 60)
     running = np.abs(rng.standard_normal(30 * 60))
-    epochs = pd.DataFrame({"start_time": [0.0, 30.0], "stop_time": [30.0, 60.0],
-                           "tags": [["spontaneous"], ["task"]]})  # fmt: skip
-    path = make_nwb("lfp.nwb", data=data, kind="lfp", chunks=(250, 8), intervals={"epochs": epochs},
-                    behaviour={"pupil_diameter": (pupil, 30.0), "running_speed": (running, 30.0)})  # fmt: skip
+    epochs = pd.DataFrame({"start_time": [0.0, 30.0], "stop_time": [30.0, 60.0], "tags": [["spontaneous"], ["task"]]})
+    path = make_nwb(
+        "lfp.nwb",
+        data=data,
+        kind="lfp",
+        chunks=(250, 8),
+        intervals={"epochs": epochs},
+        behaviour={"pupil_diameter": (pupil, 30.0), "running_speed": (running, 30.0)},
+    )
     return path, data, pupil
 
 
@@ -89,8 +94,9 @@ def test_units_binned_at_explicit_width_match_numpy_histogram(make_nwb):
         assert recording.spikes.n_units == 3
         np.testing.assert_array_equal(recording.spikes.unit(1), trains[1])
         coarse = recording.spikes.bin(1.0, start=0.0, stop=100.0)
-        np.testing.assert_array_equal(coarse.read() * 1.0, np.stack([np.histogram(t, bins=np.arange(101))[0]
-                                                                      for t in trains]))  # fmt: skip
+        np.testing.assert_array_equal(
+            coarse.read() * 1.0, np.stack([np.histogram(t, bins=np.arange(101))[0] for t in trains])
+        )
     with pytest.raises(DataError, match="units_bin_width must be a positive"):
         open_recording(path, units_bin_width=-1)
 
@@ -129,8 +135,13 @@ def test_series_option_selects_and_lists(make_nwb):
 
 
 def test_allen_style_stimulus_name_rows_are_found_and_concatenated(make_nwb):
-    table = pd.DataFrame({"start_time": [0.0, 100.0, 200.0, 300.0], "stop_time": [100.0, 200.0, 300.0, 400.0],
-                          "stimulus_name": ["spontaneous", "gabors", "spontaneous", "natural_scenes"]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "start_time": [0.0, 100.0, 200.0, 300.0],
+            "stop_time": [100.0, 200.0, 300.0, 400.0],
+            "stimulus_name": ["spontaneous", "gabors", "spontaneous", "natural_scenes"],
+        }
+    )
     path = make_nwb("allen.nwb", data=np.zeros((400 * 10, 1)), rate=10.0, intervals={"stimulus_presentations": table})
     with open_recording(path) as recording:
         (baseline,) = find_baselines(recording)

@@ -250,8 +250,9 @@ def read_nwb(
     """
     source = str(source if source is not None else path_or_file)
     on_error = on_read_error or _local_read_error
-    io, nwbfile, close_io = open_nwb_io(str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file,
-                                        source)  # fmt: skip
+    io, nwbfile, close_io = open_nwb_io(
+        str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file, source
+    )
 
     def close() -> None:
         close_io()
@@ -259,8 +260,9 @@ def read_nwb(
             close_extra()
 
     try:
-        return _build_recording(nwbfile, source, series=series, units_bin_width=units_bin_width,
-                                on_error=on_error, close=close)  # fmt: skip
+        return _build_recording(
+            nwbfile, source, series=series, units_bin_width=units_bin_width, on_error=on_error, close=close
+        )
     except AdhesiveError:
         close()
         raise
@@ -283,8 +285,7 @@ def _build_recording(
     close: Callable[[], None],
 ) -> Recording:
     spikes = _spike_trains(nwbfile, source)
-    main = _select_series(nwbfile, source, series=series, has_units=spikes is not None,
-                          units_bin_width=units_bin_width)  # fmt: skip
+    main = _select_series(nwbfile, source, series=series, has_units=spikes is not None, units_bin_width=units_bin_width)
     intervals = _intervals(nwbfile)
     signals = _signals(nwbfile, source, exclude=main, on_error=on_error)
     if main == "units":
@@ -292,8 +293,15 @@ def _build_recording(
         width = _check_bin_width(units_bin_width, source)
         stop = max(spikes.time_range()[1], float(intervals["stop"].max()) if len(intervals) else 0.0)
         binned = spikes.bin(width, start=0.0, stop=stop + width)
-        core = dict(fs=binned.fs, channel_names=binned.channel_names, n_times=binned.n_times,
-                    reader=binned._reader, modality=Modality.SPIKES, units="spikes/s", t0=0.0)  # fmt: skip
+        core = dict(
+            fs=binned.fs,
+            channel_names=binned.channel_names,
+            n_times=binned.n_times,
+            reader=binned._reader,
+            modality=Modality.SPIKES,
+            units="spikes/s",
+            t0=0.0,
+        )
         kind = "sorted units (binned)"
     else:
         core, kind, _ = _series_core(main, source, on_error)
@@ -322,8 +330,9 @@ def _iter_series(nwbfile: Any) -> Iterator[Any]:
             yield obj
 
 
-def _select_series(nwbfile: Any, source: str, *, series: str | None, has_units: bool,
-                   units_bin_width: float | None) -> Any:  # fmt: skip
+def _select_series(
+    nwbfile: Any, source: str, *, series: str | None, has_units: bool, units_bin_width: float | None
+) -> Any:
     from pynwb.ecephys import ElectricalSeries
     from pynwb.ophys import RoiResponseSeries
 
@@ -401,8 +410,9 @@ def _series_core(ts: Any, source: str, on_error: Callable[[Exception, str], Adhe
         modality, kind = Modality.OTHER, "channels"
         names = [ts.name] if n_channels == 1 else [f"{ts.name}{i}" for i in range(n_channels)]
     reader = _dataset_reader(dataset, ts, source=source, name=name, n_channels=n_channels, on_error=on_error)
-    core = dict(fs=fs, channel_names=names, n_times=shape[0], reader=reader, modality=modality,
-                units=str(ts.unit), t0=t0)  # fmt: skip
+    core = dict(
+        fs=fs, channel_names=names, n_times=shape[0], reader=reader, modality=modality, units=str(ts.unit), t0=t0
+    )
     if timestamps is not None:
         core["t0"] = float(timestamps[0])
     return core, kind, name
@@ -471,8 +481,15 @@ def check_timestamps(stamps: Any, *, source: str, name: str) -> None:
         previous = block[-1]
 
 
-def _dataset_reader(dataset: Any, ts: Any, *, source: str, name: str, n_channels: int,
-                    on_error: Callable[[Exception, str], AdhesiveError]) -> Callable:  # fmt: skip
+def _dataset_reader(
+    dataset: Any,
+    ts: Any,
+    *,
+    source: str,
+    name: str,
+    n_channels: int,
+    on_error: Callable[[Exception, str], AdhesiveError],
+) -> Callable:
     conversion = float(ts.conversion if ts.conversion is not None else 1.0)
     offset = float(getattr(ts, "offset", 0.0) or 0.0)
 
@@ -517,8 +534,9 @@ def _spike_trains(nwbfile: Any, source: str) -> SpikeTrains | None:
     return SpikeTrains(f"{source}:units", np.asarray(units.id.data[:]), ends, index.target.data)
 
 
-def _signals(nwbfile: Any, source: str, *, exclude: Any,
-             on_error: Callable[[Exception, str], AdhesiveError]) -> dict[str, Recording]:  # fmt: skip
+def _signals(
+    nwbfile: Any, source: str, *, exclude: Any, on_error: Callable[[Exception, str], AdhesiveError]
+) -> dict[str, Recording]:
     from pynwb.ecephys import ElectricalSeries
     from pynwb.image import ImageSeries
     from pynwb.ophys import RoiResponseSeries

@@ -88,9 +88,13 @@ def annotation_intervals(raw: Any, *, first_time: float = 0.0) -> pd.DataFrame:
     onset = np.asarray(annotations.onset, dtype=float) - first_time
     duration = np.asarray(annotations.duration, dtype=float)
     return pd.DataFrame(
-        {"start": onset, "stop": onset + duration, "label": [str(d) for d in annotations.description],
-         "table": "annotations"}
-    )  # fmt: skip
+        {
+            "start": onset,
+            "stop": onset + duration,
+            "label": [str(d) for d in annotations.description],
+            "table": "annotations",
+        }
+    )
 
 
 def recording_from_raw(
@@ -157,9 +161,13 @@ def _raw_metadata(raw: Any, *, source: str, modality: Modality) -> Any:
     subject_id = None if subject_id in ("X", "x", "") else subject_id  # EDF+ "X": not given
     data = {
         "identity": {"source_uri": source, "subject_id": subject_id},
-        "recording": {"modality": modality.value, "sampling_frequency": float(info["sfreq"]),
-                      "n_channels": len(raw.ch_names), "channel_kind": f"{modality.value.upper()} channels",
-                      "units": "V" if modality != Modality.MEG else "T"},  # fmt: skip
+        "recording": {
+            "modality": modality.value,
+            "sampling_frequency": float(info["sfreq"]),
+            "n_channels": len(raw.ch_names),
+            "channel_kind": f"{modality.value.upper()} channels",
+            "units": "V" if modality != Modality.MEG else "T",
+        },
         "subject": {"subject_id": subject_id, "sex": sex, "handedness": hand, "age": age},
         "paradigm": paradigm_from_text(labels, info.get("description")),
     }

@@ -22,8 +22,15 @@ from adhesive_dots.io._meta import validated
 TABLE_SUFFIXES = (".tsv", ".csv", ".npy", ".txt")
 
 
-def read_table(path: str | Path, *, fs: float | None = None, time_axis: int = 0, source: str | None = None,
-               columns: list[str] | None = None, t0: float = 0.0) -> Recording:  # fmt: skip
+def read_table(
+    path: str | Path,
+    *,
+    fs: float | None = None,
+    time_axis: int = 0,
+    source: str | None = None,
+    columns: list[str] | None = None,
+    t0: float = 0.0,
+) -> Recording:
     """Open a TSV/CSV/NPY table of samples.
 
     Parameters
@@ -75,10 +82,12 @@ def read_table(path: str | Path, *, fs: float | None = None, time_axis: int = 0,
         return check_not_all_nan(values, source=source, name="table", i0=i0, i1=i1)
 
     metadata = validated(
-        {"identity": {"source_uri": source},
-         "recording": {"sampling_frequency": fs, "n_channels": n_channels, "channel_kind": "table columns"}},
+        {
+            "identity": {"source_uri": source},
+            "recording": {"sampling_frequency": fs, "n_channels": n_channels, "channel_kind": "table columns"},
+        },
         source=source,
-    )  # fmt: skip
+    )
     return Recording(source, fs=fs, channel_names=names, n_times=n_times, reader=reader, metadata=metadata, t0=t0)
 
 
