@@ -37,7 +37,8 @@ def make_nwb(tmp_path: Path):
 
     ``make_nwb(name, data=(n_times, n_channels) array, rate=, timestamps=, units=[spike arrays],
     intervals={table: DataFrame(start_time, stop_time, [tags | other columns])},
-    behaviour={name: (values, rate)}, subject=dict, lab=, session_id=, chunks=)``; ``data`` is
+    behaviour={name: (values, rate)}, acquisition={name: (values, rate)}, subject=dict, lab=, session_id=,
+    chunks=)``; ``data`` is
     written as an ``ElectricalSeries`` in ``acquisition`` (``kind="lfp"`` puts it under
     ``processing/ecephys/LFP``; ``kind="timeseries"`` writes a plain ``TimeSeries``).
     """
@@ -65,6 +66,7 @@ def make_nwb(tmp_path: Path):
         lab="test-lab",
         session_id="s01",
         chunks=None,
+        acquisition=None,
     ):
         nwbfile = NWBFile(
             session_description="test session",
@@ -112,6 +114,10 @@ def make_nwb(tmp_path: Path):
             for row in frame.to_dict("records"):
                 table.add_row(**row)
             nwbfile.add_time_intervals(table)
+        for series_name, (values, series_rate) in (acquisition or {}).items():
+            nwbfile.add_acquisition(
+                TimeSeries(name=series_name, data=np.asarray(values), rate=series_rate, unit="a.u.")
+            )
         if behaviour:
             module = nwbfile.create_processing_module("behavior", "behaviour")
             container = BehavioralTimeSeries(name="BehavioralTimeSeries")

@@ -103,6 +103,23 @@ def test_ieeg_run_through_mne_bids(tmp_path):
         np.testing.assert_allclose(recording.read(0, 1.0), data[:, :500], atol=1e-9)
 
 
+def test_meg_run_through_mne_bids(tmp_path):
+    import mne_bids
+
+    root = tmp_path / "meg"
+    info = mne.create_info(["MEG0111", "MEG0112", "MEG0113"], sfreq=300.0, ch_types=["mag", "grad", "grad"])
+    data = 1e-12 * np.random.default_rng(1).standard_normal((3, 3000))
+    raw = mne.io.RawArray(data, info, verbose=False)
+    raw.info["line_freq"] = 50.0
+    path = mne_bids.BIDSPath(subject="05", task="rest", datatype="meg", root=root)
+    mne_bids.write_raw_bids(raw, path, format="FIF", allow_preload=True, verbose=False)
+    with open_recording(root, subject="05") as recording:
+        assert recording.modality == Modality.MEG and recording.units == "T (mag), T/m (grad)"
+        # FIF may store single precision (mne-bids chooses): 1e-6 relative covers float32 rounding
+        np.testing.assert_allclose(recording.read(), data, rtol=1e-6, atol=0)
+        assert find_baselines(recording)[0].segment.label == "task-rest"
+
+
 def test_derivative_roi_timeseries_with_repetition_time(tmp_path):
     root = tmp_path / "fmri"
     root.mkdir()

@@ -126,6 +126,20 @@ def test_all_nan_series_is_a_data_error(make_nwb):
             recording.read()
 
 
+def test_arousal_series_outside_the_behavior_module_are_found_by_name(make_nwb):
+    whisking, gaze = np.arange(100.0), np.ones(100)
+    path = make_nwb(
+        "arousal.nwb",
+        data=np.zeros((1000, 2)),
+        acquisition={"whisking_energy": (whisking, 50.0), "eye_position_x": (gaze, 50.0), "lick_times": (gaze, 50.0)},
+    )
+    with open_recording(path) as recording:
+        assert set(recording.signals) == {"whisking_energy", "eye_position_x"}  # not 'lick_times'
+        np.testing.assert_array_equal(recording.signals["whisking_energy"].read()[0], whisking)
+        measures = recording.metadata.arousal.measures
+    assert ArousalMeasure.WHISKING in measures and ArousalMeasure.EYE_TRACKING in measures
+
+
 def test_series_option_selects_and_lists(make_nwb):
     path = make_nwb("two.nwb", data=np.ones((100, 2)), behaviour={"pupil_area": (np.arange(50.0), 10.0)})
     with open_recording(path, series="pupil_area") as recording:

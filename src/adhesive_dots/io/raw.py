@@ -139,7 +139,7 @@ def recording_from_raw(
         n_times=raw.n_times,
         reader=reader,
         modality=modality,
-        units="V" if modality != Modality.MEG else "T",
+        units=_units(raw, modality),
         metadata=metadata,
         intervals=intervals,
         close=close,
@@ -166,9 +166,17 @@ def _raw_metadata(raw: Any, *, source: str, modality: Modality) -> Any:
             "sampling_frequency": float(info["sfreq"]),
             "n_channels": len(raw.ch_names),
             "channel_kind": f"{modality.value.upper()} channels",
-            "units": "V" if modality != Modality.MEG else "T",
+            "units": _units(raw, modality),
         },
         "subject": {"subject_id": subject_id, "sex": sex, "handedness": hand, "age": age},
         "paradigm": paradigm_from_text(labels, info.get("description")),
     }
     return validated(data, source=source)
+
+
+def _units(raw: Any, modality: Modality) -> str:
+    """SI units of ``raw.get_data()``: V, or T for magnetometers and T/m for gradiometers."""
+    if modality != Modality.MEG:
+        return "V"
+    types = set(raw.get_channel_types())
+    return "T" if "grad" not in types else "T/m" if "mag" not in types else "T (mag), T/m (grad)"
