@@ -119,6 +119,41 @@ def test_non_monotonic_timestamps_name_the_series(make_nwb):
         open_recording(path)
 
 
+def test_irregular_timestamps_are_refused(make_nwb):
+    stamps = np.arange(100) / 10.0
+    stamps[40:] += 0.3  # a clock jump of 3 samples (the grid is fitted end to end)
+    path = make_nwb("jump.nwb", data=np.zeros((100, 1)), timestamps=stamps, kind="timeseries")
+    with pytest.raises(DataError, match="timestamps of series signal are irregular: sample"):
+        open_recording(path)
+    jitter = np.arange(100) / 10.0 + np.random.default_rng(0).uniform(-0.02, 0.02, 100)  # a fifth of a sample
+    path = make_nwb("jitter.nwb", data=np.zeros((100, 1)), timestamps=np.sort(jitter), kind="timeseries")
+    with open_recording(path) as recording:
+        assert recording.fs == pytest.approx(10.0, rel=0.01)
+
+
+def test_binning_piece_by_piece_counts_spikes_on_edges_once(make_nwb):
+    trains = [np.array([0.25, 1.0, 1.0 + 1e-12, 2.0, 2.75]), np.array([0.5, 1.5])]  # spikes exactly on 0.25 s edges
+    path = make_nwb("edges.nwb", units=trains)
+    with open_recording(path, units_bin_width=0.25) as recording:
+        whole = recording.read() * 0.25
+        pieces = np.concatenate([recording.read(a, a + 1.0) for a in (0.0, 1.0, 2.0)], axis=1) * 0.25
+    np.testing.assert_array_equal(whole[:, :12], pieces)
+    assert whole.sum() == 7 and whole[0, 4] == 2 and whole[0, 8] == 1  # bins are [a, a + 0.25)
+    assert whole[1, 2] == 1 and whole[1, 6] == 1
+
+
+def test_non_standard_metadata_values_are_left_out_with_a_warning(make_nwb):
+    from adhesive_dots.errors import AdhesiveWarning
+
+    path = make_nwb(
+        "odd.nwb", data=np.zeros((100, 1)), subject={"subject_id": "m2", "species": "mouse", "age": "90 days"}
+    )
+    with pytest.warns(AdhesiveWarning, match=r"subject.species='mouse'.*subject.age='90 days'"):
+        recording = open_recording(path)
+    with recording:
+        assert recording.metadata.subject.species is None and recording.metadata.subject.subject_id == "m2"
+
+
 def test_all_nan_series_is_a_data_error(make_nwb):
     path = make_nwb("nan.nwb", data=np.full((500, 2), np.nan))
     with open_recording(path) as recording:

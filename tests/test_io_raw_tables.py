@@ -99,3 +99,43 @@ def test_real_rat_lfp_npy(real_data):
         assert (recording.n_channels, recording.duration) == (1, 150.0)
         raw = np.load(real_data / "rat_ca1_lfp_150s_1kHz.npy")
         np.testing.assert_array_equal(recording.read(10.0, 11.0)[0], raw[10000:11000])
+
+
+def test_eeglab_set_file_with_events(tmp_path):
+    """A minimal EEGLAB .set (the MATLAB struct EEGLAB saves, written with scipy.io.savemat)."""
+    from scipy.io import savemat
+
+    n, p, fs = 2, 500, 100.0
+    data = (10 * np.vstack([np.sin(np.arange(p) / 5), np.cos(np.arange(p) / 5)])).astype(np.float32)  # µV
+    fields = [("labels", object), ("X", object), ("Y", object), ("Z", object), ("type", object)]
+    chanlocs = np.zeros((1, n), dtype=fields)
+    for i, name in enumerate(["C3", "C4"]):
+        chanlocs[0, i] = (name, np.array([]), np.array([]), np.array([]), "EEG")
+    event = np.zeros((1, 1), dtype=[("type", object), ("latency", object), ("duration", object)])
+    event[0, 0] = ("rest", 101.0, 200.0)  # EEGLAB latencies are 1-based samples
+    eeg = {
+        "setname": "t",
+        "nbchan": float(n),
+        "trials": 1.0,
+        "pnts": float(p),
+        "srate": fs,
+        "xmin": 0.0,
+        "xmax": (p - 1) / fs,
+        "data": data,
+        "chanlocs": chanlocs,
+        "event": event,
+        "epoch": np.array([]),
+        "ref": "common",
+        "icawinv": np.array([]),
+        "icasphere": np.array([]),
+        "icaweights": np.array([]),
+        "chaninfo": {"nodatchans": np.array([])},
+        "urevent": np.array([]),
+    }
+    path = tmp_path / "x.set"
+    savemat(path, {"EEG": eeg}, appendmat=False)
+    with open_recording(path) as recording:
+        assert recording.channel_names == ("C3", "C4") and recording.fs == fs
+        np.testing.assert_allclose(recording.read(), data.astype(np.float64) * 1e-6, rtol=1e-6)  # µV -> V
+        (baseline,) = find_baselines(recording)
+    assert baseline.segment.pieces == ((1.0, 3.0),) and baseline.segment.label == "rest"

@@ -198,18 +198,10 @@ def read_bids(root: str | Path, **entities: Any) -> Recording:
     intervals = pd.DataFrame(rows, columns=["start", "stop", "label", "table"])
     if run.kind == "raw":
         return recording_from_raw(raw, source=source, metadata=metadata, intervals=intervals)
-    recording = Recording(
-        source,
-        fs=table.fs,
-        channel_names=table.channel_names,
-        n_times=table.n_times,
-        reader=table._reader,
-        modality=modality,
-        units=str(sidecar.get("Units", "")),
-        metadata=metadata,
-        intervals=intervals,
-    )
-    return recording
+    # the table recording was made by this call: complete it with what BIDS says
+    table.modality, table.units = modality, str(sidecar.get("Units", ""))
+    table.metadata, table.intervals = metadata, intervals
+    return table
 
 
 def _dot_rows(metadata: DotMetadata) -> list[tuple[float, float, str, str]]:
