@@ -100,7 +100,8 @@ def test_debug_shows_the_traceback(tmp_path):
         main(["--debug", "inspect", str(tmp_path / "nothing.nwb")])
 
 
-def test_http_404_and_dropped_connection_through_the_cli(make_nwb, range_server, capsys, file_hash):
+def test_http_404_and_dropped_connection_through_the_cli(make_nwb, range_server, capsys, file_hash, monkeypatch):
+    monkeypatch.setattr("remfile.RemFile._num_request_retries", 1)  # remfile's default back-off takes ~25 s
     code, captured = _cli(["inspect", range_server.url("gone.nwb")], capsys)
     assert code == 2 and "404" in captured.err and "Traceback" not in captured.err
     path = _valid_nwb(make_nwb)

@@ -109,3 +109,32 @@ def run_demo(
         if on_stage is not None:
             on_stage(result)
     return ctx
+
+
+def _annotate_and_inspect(ctx: DemoContext) -> StageResult:
+    """Write a dot back into a copy of one NWB session and read it again (``adots annotate``/``inspect``)."""
+    from adhesive_dots.io.annotate import annotate
+    from adhesive_dots.io.inspect import inspect_source
+
+    assert ctx.corpus is not None
+    entry = next((e for e in ctx.corpus.entries if e.format == "nwb"), None)
+    if entry is None:
+        return StageResult("Annotate and inspect", lines=["no NWB session in the corpus"])
+    source = ctx.corpus.root / entry.path
+    out = ctx.out_dir / "annotated"
+    out.mkdir(parents=True, exist_ok=True)
+    start, stop = entry.baseline
+    result = annotate(source, start=start, stop=stop, paradigm="animal-head-fixed-task-free",
+                      metadata={"environment": {"illumination": "dark"}}, output=out / Path(entry.path).name,
+                      replace=True, overwrite=True)  # fmt: skip
+    summary = inspect_source(str(result.output))
+    table = pd.DataFrame(summary["baselines"])[["start_s", "stop_s", "duration_s", "contiguous", "evidence"]]
+    return StageResult(
+        "Annotate and inspect (NWB dot written back to a copy)",
+        table,
+        [f"{source.name}: dot {start:g}-{stop:g} s written to {result.output} (source untouched); "
+         f"{summary['modality']}, {summary['n_channels']} channels at {summary['fs_hz']:g} Hz"],
+    )  # fmt: skip
+
+
+STAGES.append(("annotate", _annotate_and_inspect))

@@ -19,6 +19,7 @@ only the requested time range.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
         ``acquisition``; NWB ``series`` (name of the series to read) and ``units_bin_width``
         (s, bins spike times into rates); tables ``fs`` (Hz, required), ``time_axis``,
         ``columns``; remote ``dandi_api_url``, ``block_size`` (bytes per range request).
+        An option that cannot apply to the source is a :class:`DataError`, except ``task``,
+        which callers pass for every source (it defaults to ``"rest"`` for BIDS) and which
+        other sources ignore.
 
     Returns
     -------
@@ -146,7 +150,10 @@ def _open_remote(source: str, **options: Any) -> Recording:
                 raise FormatError(f"{source}: {url} is not an HDF5/NWB file (no HDF5 signature at its start)")
             nwb_options = {k: v for k, v in options.items() if k in NWB_OPTIONS}
             return read_nwb(handle, source=source, on_read_error=on_error, close_extra=handle.close, **nwb_options)
-        return read_raw(handle, source=source, suffix=suffix, on_read_error=on_error, close_extra=handle.close)
+        # MNE reads file objects only with preload=True, so the file is transferred whole
+        buffer = io.BytesIO(handle.read(handle.length))
+        handle.close()
+        return read_raw(buffer, source=source, suffix=suffix, on_read_error=on_error)
     except FormatError as err:
         handle.close()
         cause = err.__cause__
@@ -162,11 +169,11 @@ def _open_remote(source: str, **options: Any) -> Recording:
 
 
 def _is_network_error(err: BaseException) -> bool:
-    import aiohttp
+    import requests
 
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, aiohttp.ClientError | ConnectionError | TimeoutError):
+        if isinstance(seen, requests.RequestException | ConnectionError | TimeoutError):
             return True
         if "payload" in str(seen).lower() or "connection" in str(seen).lower():
             return True

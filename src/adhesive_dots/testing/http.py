@@ -4,7 +4,8 @@
 with ``Range: bytes=a-b`` requests answered by ``206 Partial Content``, as S3 and the DANDI
 archive do. It counts the body bytes it sends, can serve canned JSON documents (a recorded
 API response), and can drop the connection in the middle of a body to imitate a network
-failure.
+failure: every body after a byte budget (``drop_after_bytes``, a server gone for good) or
+only the next few (``drop_responses``, a transient failure).
 
 Examples
 --------
@@ -49,7 +50,8 @@ class RangeServer:
         self.json_routes = dict(json_routes or {})
         self.bytes_served = 0
         self.requests: list[tuple[str, str, str]] = []  # (method, path, range header)
-        self.drop_after_bytes: int | None = None
+        self.drop_after_bytes: int | None = None  # cut every body once this many bytes were sent
+        self.drop_responses = 0  # cut the next N bodies in half, then serve normally
         self._lock = threading.Lock()
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -167,6 +169,9 @@ class RangeServer:
                     if server.drop_after_bytes is not None:
                         budget = max(server.drop_after_bytes - server.bytes_served, 0)
                     sent = len(body) if budget is None else min(len(body), budget)
+                    if server.drop_responses > 0 and len(body) > 1:
+                        server.drop_responses -= 1
+                        sent = min(sent, len(body) // 2)
                     server.bytes_served += sent
                 self.wfile.write(body[:sent])
                 if sent < len(body):  # imitate a dropped connection: half a body, then close
