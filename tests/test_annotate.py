@@ -207,3 +207,21 @@ def test_annotate_bids_sidecar_key_only(tmp_path, file_hash):
     with pytest.raises(DataError, match="outside the recording"):
         annotate(root, subject="07", start=2.0, stop=99.0, paradigm="human-eyes-open-fixation", replace=True)
     assert file_hash(sidecar) == sidecar_hash
+
+
+def test_interrupted_bids_annotate_keeps_the_sidecar(tmp_path, file_hash, monkeypatch):
+    root = tmp_path / "bids"
+    data = 1e-5 * np.random.default_rng(0).standard_normal((2, 1000))
+    write_bids_eeg(root, subject="08", session=None, task="rest", data=data, fs=100.0, channel_names=["Fz", "Cz"])
+    folder = root / "sub-08" / "eeg"
+    sidecar = folder / "sub-08_task-rest_eeg.json"
+    before, listing = file_hash(sidecar), sorted(p.name for p in folder.iterdir())
+
+    def half_write(path, data):
+        path.write_text(json.dumps(data)[:20])  # a torn write ...
+        raise KeyboardInterrupt("simulated interruption while writing the sidecar")  # ... then the kill
+
+    monkeypatch.setattr("adhesive_dots.io.annotate.write_json", half_write)
+    with pytest.raises(KeyboardInterrupt):
+        annotate(root, subject="08", start=1.0, stop=9.0, paradigm="human-eyes-closed")
+    assert file_hash(sidecar) == before and sorted(p.name for p in folder.iterdir()) == listing

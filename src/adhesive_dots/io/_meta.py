@@ -250,6 +250,8 @@ def bids_metadata(
     species = _text(participant.get("species")) or "Homo sapiens"  # BIDS: human unless said otherwise
     instructions = _text(sidecar.get("Instructions"))
     paradigm = paradigm_from_text(sidecar.get("TaskName"), sidecar.get("TaskDescription"), instructions)
+    if species != "Homo sapiens" and "name" in paradigm:  # the eyes-open/closed paradigms are human ones
+        paradigm = {"eyes_closed": paradigm["eyes_closed"]}
     if instructions:
         paradigm["instructions"] = instructions
     if sidecar.get("TaskDescription"):

@@ -194,6 +194,11 @@ def write_dot_table(path: Path, segment: Segment, dot: DotMetadata, *, replace: 
         io.write(nwbfile)
 
 
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented UTF-8 JSON (the layout mne-bids gives sidecars)."""
+    path.write_text(json.dumps(data, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _free_name(path: Path) -> Path:
     candidate, counter = path, 1
     while candidate.exists():
@@ -220,5 +225,5 @@ def _annotate_bids(path: Path, segment: Segment, dot: DotMetadata, *, replace: b
         )
     sidecar[SIDECAR_KEY] = json.loads(dot.model_dump_json(exclude_none=True))
     with atomic_output(run.sidecar_path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(sidecar, indent=4, ensure_ascii=False) + "\n")
+        write_json(tmp, sidecar)
     return AnnotateResult(run.sidecar_path, None, "bids", dot, segment)

@@ -204,7 +204,7 @@ def open_nwb_io(path_or_file: Any, source: str) -> tuple[Any, Any, Callable[[], 
     import h5py
     from pynwb import NWBHDF5IO
 
-    handle = None
+    handle = io = None
     try:
         if isinstance(path_or_file, str):
             io = NWBHDF5IO(path_or_file, "r", load_namespaces=True)
@@ -215,9 +215,10 @@ def open_nwb_io(path_or_file: Any, source: str) -> tuple[Any, Any, Callable[[], 
     except AdhesiveError:
         raise
     except Exception as err:  # h5py/hdmf raise OSError, KeyError, ValueError, TypeError on bad files
-        if handle is not None:
-            with contextlib.suppress(Exception):
-                handle.close()
+        for opened in (io, handle):  # release the file now, not whenever the garbage collector runs
+            if opened is not None:
+                with contextlib.suppress(Exception):
+                    opened.close()
         raise FormatError(
             f"{source}: not a readable NWB file ({type(err).__name__}: {err}); "
             "the file may be truncated or not NWB; check it with 'nwbinspector' or download it again"
@@ -265,7 +266,13 @@ def read_nwb(
         Lazy; ``recording.spikes`` is a :class:`SpikeTrains` or ``None``.
     """
     source = str(source if source is not None else path_or_file)
-    on_error = on_read_error or _local_read_error
+
+    def local_error(err: Exception, what: str) -> AdhesiveError:
+        return FormatError(
+            f"{source}: failed while {what} ({type(err).__name__}: {err}); the file may be truncated or corrupt"
+        )
+
+    on_error = on_read_error or local_error
     io, nwbfile, close_io = open_nwb_io(
         str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file, source
     )
@@ -287,10 +294,6 @@ def read_nwb(
         raise on_error(err, "reading the file's structure") from err
 
 
-def _local_read_error(err: Exception, what: str) -> AdhesiveError:
-    return FormatError(f"failed while {what} ({type(err).__name__}: {err}); the file may be truncated or corrupt")
-
-
 def _build_recording(
     nwbfile: Any,
     source: str,
@@ -304,7 +307,7 @@ def _build_recording(
     main = _select_series(nwbfile, source, series=series, has_units=spikes is not None, units_bin_width=units_bin_width)
     intervals = _intervals(nwbfile)
     signals = _signals(nwbfile, source, exclude=main, on_error=on_error)
-    if main == "units":
+    if isinstance(main, str):  # "units"
         assert spikes is not None
         width = _check_bin_width(units_bin_width, source)
         stop = max(spikes.time_range()[1], float(intervals["stop"].max()) if len(intervals) else 0.0)
@@ -331,7 +334,7 @@ def _build_recording(
         dot_table=DOT_TABLE,
     )
     shared = dict(metadata=metadata, intervals=intervals, signals=signals, close=close)
-    if main == "units":
+    if isinstance(main, str):
         recording = spikes.bin(width, start=0.0, stop=n_bins * width, source=source, **shared)
     else:
         recording = Recording(source, **shared, **core)
