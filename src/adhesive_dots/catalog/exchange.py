@@ -66,7 +66,8 @@ def export_parquet(catalog: Catalog, path: str | Path, *, overwrite: bool = Fals
     """Write every dot of ``catalog`` to a Parquet file; returns the number of rows."""
     frame = catalog.query(
         """
-        SELECT d.dot_id, d.source, s.source_hash, d.start_s AS segment_start, d.stop_s AS segment_stop, d.duration_s, d.content_hash,
+        SELECT d.dot_id, d.source, s.source_hash, d.start_s AS segment_start, d.stop_s AS segment_stop,
+               d.duration_s, d.content_hash,
                CAST(d.metadata_json AS VARCHAR) AS metadata_json, f.vector,
                coalesce((SELECT to_json(list({'code': x.code, 'severity': x.severity, 'message': x.message,
                                                'location': x.location, 'value': x.value, 'fix': x.fix}))
