@@ -99,31 +99,37 @@ class Standardiser:
         return np.where(np.isfinite(z), z, 0.0)
 
 
-def nearest(
-    matrix: np.ndarray, query: np.ndarray, *, k: int = 10, metric: str = "cosine"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and distances of the ``k`` rows of ``matrix`` nearest to ``query``.
+@dataclass(frozen=True)
+class VectorIndex:
+    """Standardised vectors ready for queries: ``z`` ``(n, d)`` and their unit-norm rows for cosine."""
 
-    ``matrix`` is ``(n, d)`` and ``query`` ``(d,)``, both already standardised.
-    """
-    if metric not in METRICS:
-        raise DataError(f"metric must be one of {METRICS}, got {metric!r}")
-    if metric == "cosine":
-        norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(query)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            distance = 1.0 - (matrix @ query) / norms
-        distance = np.where(np.isfinite(distance), distance, 1.0)
-    else:
-        distance = np.sqrt(np.sum((matrix - query) ** 2, axis=1))
-    k = min(k, len(distance))
-    top = np.argpartition(distance, k - 1)[:k] if k else np.array([], dtype=int)
-    order = top[np.lexsort((top, distance[top]))]  # nearest first; ties by position
-    return order, distance[order]
+    standardiser: Standardiser
+    z: np.ndarray
+    unit: np.ndarray
 
+    @classmethod
+    def build(cls, matrix: np.ndarray) -> VectorIndex:
+        standardiser = Standardiser.fit(matrix)
+        z = standardiser.transform(matrix)
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        unit = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0)
+        return cls(standardiser, z, unit)
 
-def _standardised(matrix: np.ndarray) -> tuple[Standardiser, np.ndarray]:
-    standardiser = Standardiser.fit(matrix)
-    return standardiser, standardiser.transform(matrix)
+    def nearest(self, query: np.ndarray, *, k: int = 10, metric: str = "cosine") -> tuple[np.ndarray, np.ndarray]:
+        """Row indices and distances of the ``k`` rows nearest to the raw vector ``query``."""
+        if metric not in METRICS:
+            raise DataError(f"metric must be one of {METRICS}, got {metric!r}")
+        q = self.standardiser.transform(query)
+        if metric == "cosine":
+            norm = np.linalg.norm(q)
+            distance = 1.0 - self.unit @ (q / norm) if norm > 0 else np.ones(len(self.z))
+            distance[~self.unit.any(axis=1)] = 1.0  # a vector at the catalog mean has no direction
+        else:
+            distance = np.sqrt(np.einsum("ij,ij->i", self.z - q, self.z - q))
+        k = min(k, len(distance))
+        top = np.argpartition(distance, k - 1)[:k] if k else np.array([], dtype=int)
+        order = top[np.lexsort((top, distance[top]))]  # nearest first; ties by position
+        return order, distance[order]
 
 
 def similar_dots(
@@ -142,8 +148,8 @@ def similar_dots(
     if not ids:
         raise DataError(f"{catalog.path}: the catalog holds no fingerprints yet (run `adots ingest`)")
     if isinstance(query, str):
-        exclude = ids.index(query) if query in ids else None
         vector = catalog.vector_of(query)
+        exclude = catalog.cached("vector-positions", lambda: {dot_id: i for i, dot_id in enumerate(ids)})[query]
     else:
         vector = np.asarray(query, dtype=float)
         exclude = None
@@ -151,16 +157,17 @@ def similar_dots(
             raise DataError(
                 f"query vector has shape {vector.shape}; the catalog's vectors have {matrix.shape[1]} features"
             )
-    standardiser, z_matrix = catalog.cached("standardised", lambda: _standardised(matrix))
-    z_query = standardiser.transform(vector)
-    order, distance = nearest(z_matrix, z_query, k=k + (exclude is not None), metric=metric)
+    index = catalog.cached("vector-index", lambda: VectorIndex.build(matrix))
+    order, distance = index.nearest(vector, k=k + (exclude is not None), metric=metric)
     keep = order != exclude if exclude is not None else np.ones(order.size, bool)
     order, distance = order[keep][:k], distance[keep][:k]
     chosen = [ids[i] for i in order]
     frame = pd.DataFrame({"dot_id": chosen, "distance": distance})
-    if chosen:
-        meta = catalog.query(
-            f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots WHERE dot_id IN ({', '.join('?' * len(chosen))})", chosen
-        )
-        frame = frame.merge(meta, on="dot_id", how="left")
-    return frame
+    summary = catalog.cached("summary-by-vector", lambda: _summary_in_vector_order(catalog, ids))
+    rows = summary.iloc[order].reset_index(drop=True)
+    return pd.concat([frame, rows.drop(columns=["dot_id"])], axis=1)
+
+
+def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:
+    summary = catalog.query(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots").set_index("dot_id", drop=False)
+    return summary.reindex(ids).reset_index(drop=True)

@@ -407,6 +407,7 @@ class Catalog:
 
     def vector_of(self, dot_id: str) -> np.ndarray:
         matrix, ids = self.vectors()
-        if dot_id not in ids:
+        positions = self.cached("vector-positions", lambda: {name: i for i, name in enumerate(ids)})
+        if dot_id not in positions:
             raise DataError(f"{self.path}: no fingerprint for dot {dot_id!r} (see `adots search` for dot ids)")
-        return matrix[ids.index(dot_id)]
+        return matrix[positions[dot_id]]
