@@ -1,0 +1,279 @@
+"""Validate many sources at once (what ``adots validate`` runs): files, folders, BIDS roots, URLs.
+
+A folder is searched recursively for ``.nwb`` files, BIDS roots (folders holding
+``dataset_description.json``: each of their resting-state runs, i.e. a ``task`` entity
+containing ``rest``) and single raw files (EDF, BDF, BrainVision, FIF, EEGLAB) outside BIDS
+roots. URLs and archive ids (``dandi:...``) go to :func:`~adhesive_dots.io.read.open_recording`
+as they are. One bad source never stops the run: it becomes a ``source.unreadable``
+finding, and an empty folder a ``source.empty`` one.
+
+The JSON report (:func:`report_to_dict`, ``adots validate --json``) has this stable shape
+(version ``adhesive-dots/validate-report/1``; fields are only ever added)::
+
+    {
+      "schema": "adhesive-dots/validate-report/1",
+      "min_duration": 600.0,              # s
+      "min_severity": "info",             # findings below it are left out of "findings"
+      "summary": {"sources": 3, "compliant": 2, "noncompliant": 1,
+                  "findings": {"critical": 0, "error": 1, "warning": 0, "info": 2}},
+      "sources": [
+        {"source": "path/or/url",         # the file that was read (a BIDS run's data file)
+         "compliant": false,              # no finding at error or above (before the filter)
+         "baseline": {"start": 0.0, "stop": 420.0, "duration": 420.0,   # s; null when none
+                      "contiguous": true, "gaps": [], "evidence": "..."},
+         "findings": [{"code": "baseline.duration", "severity": "error", "message": "...",
+                       "source": "...", "location": "...", "value": 420.0, "fix": "..."}]}
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adhesive_dots.baselines import find_baselines
+from adhesive_dots.core import Baseline, Finding, Severity
+from adhesive_dots.errors import BaselineNotFoundError
+from adhesive_dots.io.read import open_recording
+from adhesive_dots.validate import CHECKS, Thresholds, at_least, is_compliant, select_checks, validate_recording
+
+REPORT_SCHEMA = "adhesive-dots/validate-report/1"
+RAW_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".fif", ".set")
+BIDS_DATATYPES = ("eeg", "meg", "ieeg")
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One recording to open: a source and the options of :func:`open_recording`."""
+
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.options:
+            return self.source
+        return self.source + " (" + ", ".join(f"{k}={v}" for k, v in self.options.items()) + ")"
+
+
+@dataclass
+class SourceReport:
+    """The validation of one source: its findings and the baseline that was checked."""
+
+    source: str
+    findings: list[Finding]
+    baseline: Baseline | None = None
+
+    @property
+    def compliant(self) -> bool:
+        return is_compliant(self.findings)
+
+    def to_dict(self, *, min_severity: Severity | str = Severity.INFO) -> dict[str, Any]:
+        baseline = None
+        if self.baseline is not None:
+            segment = self.baseline.segment
+            baseline = {
+                "start": segment.start,
+                "stop": segment.stop,
+                "duration": segment.duration,
+                "contiguous": segment.contiguous,
+                "gaps": [list(gap) for gap in segment.gaps],
+                "evidence": segment.evidence,
+            }
+        return {
+            "source": self.source,
+            "compliant": self.compliant,
+            "baseline": baseline,
+            "findings": [f.to_dict() for f in at_least(self.findings, min_severity)],
+        }
+
+
+def _batch_finding(code: str, source: str, message: str, *, fix: str = "", value: Any = None) -> Finding:
+    check = CHECKS[code]
+    return Finding(code=code, severity=check.severity, message=message, source=source, fix=fix or check.fix,
+                   value=value)  # fmt: skip
+
+
+def _is_remote(source: str) -> bool:
+    return "://" in source or source.lower().startswith(("dandi:", "openneuro:"))
+
+
+def bids_rest_runs(root: Path) -> tuple[list[SourceItem], list[str]]:
+    """The resting-state runs of the BIDS dataset at ``root`` and every task name present."""
+    import mne_bids
+
+    paths = mne_bids.find_matching_paths(root, suffixes=list(BIDS_DATATYPES), extensions=list(RAW_EXTENSIONS))
+    tasks = sorted({p.task for p in paths if p.task})
+    items = []
+    for path in sorted(paths, key=lambda p: str(p.fpath)):
+        if path.task and "rest" in path.task.lower():
+            options = {k: getattr(path, k) for k in ("subject", "session", "task", "run") if getattr(path, k)}
+            items.append(SourceItem(str(root), options))
+    return items, tasks
+
+
+def expand_sources(sources: Iterable[str | Path]) -> tuple[list[SourceItem], list[SourceReport]]:
+    """Recordings to open from ``sources``, and the reports of sources that yield none.
+
+    Returns
+    -------
+    items : list of SourceItem
+        Files, BIDS runs and URLs, in the order given (folders sorted by path).
+    reports : list of SourceReport
+        ``source.unreadable`` for paths that do not exist, ``source.empty`` for folders
+        without recordings, ``baseline.exists`` for BIDS roots without a resting run.
+    """
+    items: list[SourceItem] = []
+    reports: list[SourceReport] = []
+    for raw in sources:
+        source = str(raw)
+        if _is_remote(source):
+            items.append(SourceItem(source))
+            continue
+        path = Path(source)
+        if not path.exists():
+            reports.append(SourceReport(source, [_batch_finding(
+                "source.unreadable", source, f"{source}: no such file or folder",
+                fix="check the path (relative paths start from the current folder)")]))  # fmt: skip
+            continue
+        if path.is_file():
+            items.append(SourceItem(source))
+            continue
+        found, bids_reports = _walk(path)
+        reports.extend(bids_reports)
+        if found:
+            items.extend(found)
+        elif not bids_reports:
+            kinds = ", ".join(RAW_EXTENSIONS)
+            message = f"{source}: folder holds no .nwb file, BIDS dataset or raw recording ({kinds})"
+            reports.append(SourceReport(source, [_batch_finding("source.empty", source, message)]))
+    return items, reports
+
+
+def _walk(folder: Path) -> tuple[list[SourceItem], list[SourceReport]]:
+    items: list[SourceItem] = []
+    reports: list[SourceReport] = []
+    for current, dirs, files in os.walk(folder):
+        dirs.sort()
+        here = Path(current)
+        if "dataset_description.json" in files:
+            dirs.clear()  # a BIDS root: its runs are found through mne-bids, not by walking
+            runs, tasks = bids_rest_runs(here)
+            if runs:
+                items.extend(runs)
+            else:
+                message = (
+                    f"{here}: BIDS dataset without a resting-state run (no task containing 'rest'); "
+                    f"tasks present: {', '.join(tasks) or 'none'}"
+                )
+                reports.append(SourceReport(str(here), [_batch_finding("baseline.exists", str(here), message)]))
+            continue
+        for name in sorted(files):
+            if name.lower().endswith((".nwb", *RAW_EXTENSIONS)):
+                items.append(SourceItem(str(here / name)))
+    return items, reports
+
+
+def validate_item(
+    item: SourceItem,
+    *,
+    min_duration: float = 600.0,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    thresholds: Thresholds | None = None,
+) -> SourceReport:
+    """Open one source, find its baseline and validate it; a failure becomes a finding."""
+    try:
+        recording = open_recording(item.source, **item.options)
+    except Exception as err:  # batch boundary: any failure of one source is reported, not raised
+        return SourceReport(item.label, [_batch_finding(
+            "source.unreadable", item.label, f"{item.label}: cannot be opened ({type(err).__name__}: {err})",
+            value=type(err).__name__)])  # fmt: skip
+    try:
+        try:
+            baselines = find_baselines(recording)
+        except BaselineNotFoundError:
+            baselines = []
+        findings = validate_recording(
+            recording, min_duration=min_duration, select=select, ignore=ignore, thresholds=thresholds,
+            baselines=baselines,
+        )  # fmt: skip
+        return SourceReport(recording.source, findings, baselines[0] if baselines else None)
+    except Exception as err:  # a read error half-way through one file must not stop the batch
+        return SourceReport(recording.source, [_batch_finding(
+            "source.unreadable", recording.source,
+            f"{recording.source}: reading failed during validation ({type(err).__name__}: {err})",
+            value=type(err).__name__)])  # fmt: skip
+    finally:
+        recording.close()
+
+
+def validate_sources(
+    sources: Iterable[str | Path],
+    *,
+    min_duration: float = 600.0,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    thresholds: Thresholds | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[SourceReport]:
+    """Validate every recording in ``sources`` (see the module docstring).
+
+    Parameters
+    ----------
+    sources : iterable of str or Path
+        Files, folders (searched recursively), BIDS roots, URLs, archive ids.
+    min_duration : float
+        Shortest compliant baseline, s.
+    select, ignore : sequence of str, optional
+        Check ids, groups or wildcards (validated before anything is opened).
+    progress : callable, optional
+        Called with each source's label before it is opened.
+
+    Returns
+    -------
+    list of SourceReport
+        One per recording, then one per source that yielded none.
+
+    Raises
+    ------
+    UnknownCheckError
+        When a ``select``/``ignore`` pattern matches no check (nothing is opened).
+    """
+    select_checks(select, ignore)  # fail fast on a typo
+    items, reports = expand_sources(sources)
+    results = []
+    for item in items:
+        if progress is not None:
+            progress(item.label)
+        results.append(
+            validate_item(item, min_duration=min_duration, select=select, ignore=ignore, thresholds=thresholds)
+        )
+    return results + reports
+
+
+def report_to_dict(
+    reports: Sequence[SourceReport], *, min_duration: float = 600.0, min_severity: Severity | str = Severity.INFO
+) -> dict[str, Any]:
+    """The JSON report of ``adots validate --json`` (shape in the module docstring)."""
+    counts = {severity.value: 0 for severity in Severity}
+    for report in reports:
+        for finding in report.findings:
+            counts[Severity(finding.severity).value] += 1
+    compliant = sum(report.compliant for report in reports)
+    return {
+        "schema": REPORT_SCHEMA,
+        "min_duration": float(min_duration),
+        "min_severity": Severity(min_severity).value,
+        "summary": {
+            "sources": len(reports),
+            "compliant": compliant,
+            "noncompliant": len(reports) - compliant,
+            "findings": counts,
+        },
+        "sources": [report.to_dict(min_severity=min_severity) for report in reports],
+    }
