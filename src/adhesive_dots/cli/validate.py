@@ -44,14 +44,14 @@ def validate(
         if json_output:
             print_json(rows)
             return
-        table = Table(title="adots validate checks", title_justify="left", show_lines=True)
-        for column in ("id", "severity", "summary", "thresholds", "rationale"):
-            table.add_column(column, overflow="fold")
+        console.print(f"[bold]adots validate checks[/] ({len(rows)}; ids for --select/--ignore)\n")
         for row in rows:
             style = SEVERITY_STYLE[row["severity"]]
-            table.add_row(row["id"], f"[{style}]{row['severity']}[/]", escape(row["summary"]),
-                          escape(row["thresholds"]), escape(row["rationale"]))  # fmt: skip
-        console.print(table)
+            console.print(f"[bold]{row['id']}[/]  [{style}]{row['severity']}[/]")
+            console.print(f"    {escape(row['summary'])}", highlight=False)
+            if row["thresholds"]:
+                console.print(f"    thresholds: {escape(row['thresholds'])}", highlight=False)
+            console.print(f"    why: {escape(row['rationale'])}", style="dim", highlight=False)
         return
     if not sources:
         err_console.print("[bold red]error:[/] give at least one SOURCE (file, folder, BIDS root or URL)")

@@ -728,7 +728,6 @@ register_check(
     summary="The source can be opened (emitted by adots validate when opening or reading fails).",
     rationale="One bad file must not stop a batch; it is reported with the reason.",
     fix="check the path/URL and that the file is a complete NWB file, BIDS dataset or raw recording",
-    nwb=False,
 )(_emitted_by_batch)
 register_check(
     "source.empty",
