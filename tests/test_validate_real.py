@@ -1,0 +1,56 @@
+"""Acceptance on real recordings (``shared/data/real``, see its README).
+
+These go through the public reading API (``open_recording`` / ``find_baselines`` via
+``validate_sources``) extended by the io work for EDF and units-only NWB files.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from adhesive_dots.cli import main
+from adhesive_dots.io.validate_sources import validate_sources
+
+
+def validate_one(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pynwb warns about the OpticalSeries of sub-4
+        (report,) = validate_sources([path])
+    return report
+
+
+def test_s001r01_fails_the_duration_check_with_its_measured_60_s(real_data):
+    report = validate_one(real_data / "S001R01.edf")
+    duration = [f for f in report.findings if f.code == "baseline.duration"]
+    assert len(duration) == 1, [f.message for f in report.findings]
+    assert "60.0 s" in duration[0].message and "S001R01.edf" in duration[0].message
+    assert duration[0].value == pytest.approx(60.0, abs=1 / 160)
+    assert not report.compliant
+
+
+def test_sub4_fails_no_baseline_and_lists_its_interval_tables(real_data):
+    report = validate_one(real_data / "sub-4_ses-4_ecephys+image.nwb")
+    assert [f.code for f in report.findings] == ["baseline.exists"], [f.message for f in report.findings]
+    message = report.findings[0].message
+    for table in ("encoding_table", "recognition_table", "timediscrimination_table"):
+        assert table in message
+    assert not report.compliant
+
+
+def test_adots_validate_over_the_real_folder_exits_1_and_reports_each_file(real_data, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            main(["validate", str(real_data), "--json"])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    names = {entry["source"].rsplit("/", 1)[-1]: entry for entry in report["sources"]}
+    assert {"S001R01.edf", "S001R02.edf", "sub-4_ses-4_ecephys+image.nwb"} <= set(names)
+    codes = {f["code"] for f in names["S001R01.edf"]["findings"]}
+    assert "baseline.duration" in codes
