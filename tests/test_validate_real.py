@@ -2,6 +2,11 @@
 
 These go through the public reading API (``open_recording`` / ``find_baselines`` via
 ``validate_sources``) extended by the io work for EDF and units-only NWB files.
+
+``S001R01.edf`` is a whole eyes-open resting run whose only annotation is ``T0`` (the rest
+code of the PhysioNet motor/imagery dataset); ``T0`` is not in the default vocabulary (it
+also marks rests between motor trials in other runs), so the user says where the baseline
+is: ``--vocabulary T0`` or ``--start 0``. Without that the file fails ``baseline.exists``.
 """
 
 from __future__ import annotations
@@ -15,15 +20,23 @@ from adhesive_dots.cli import main
 from adhesive_dots.io.validate_sources import validate_sources
 
 
-def validate_one(path):
+def validate_one(path, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pynwb warns about the OpticalSeries of sub-4
-        (report,) = validate_sources([path])
+        (report,) = validate_sources([path], **options)
     return report
 
 
-def test_s001r01_fails_the_duration_check_with_its_measured_60_s(real_data):
+def test_s001r01_without_a_marked_baseline_fails_exists_and_names_its_t0_annotation(real_data):
     report = validate_one(real_data / "S001R01.edf")
+    assert [f.code for f in report.findings] == ["baseline.exists"]
+    assert "annotations (1 row: 'T0')" in report.findings[0].message
+    assert "--vocabulary" in report.findings[0].fix
+
+
+@pytest.mark.parametrize("options", [{"vocabulary": ["T0"]}, {"start": 0.0}])
+def test_s001r01_fails_the_duration_check_with_its_measured_60_s(real_data, options):
+    report = validate_one(real_data / "S001R01.edf", **options)
     duration = [f for f in report.findings if f.code == "baseline.duration"]
     assert len(duration) == 1, [f.message for f in report.findings]
     assert "60.0 s" in duration[0].message and "S001R01.edf" in duration[0].message
@@ -44,7 +57,7 @@ def test_adots_validate_over_the_real_folder_exits_1_and_reports_each_file(real_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         try:
-            main(["validate", str(real_data), "--json"])
+            main(["validate", str(real_data), "--json", "--vocabulary", "T0"])
             code = 0
         except SystemExit as exc:
             code = exc.code
@@ -52,5 +65,7 @@ def test_adots_validate_over_the_real_folder_exits_1_and_reports_each_file(real_
     assert code == 1
     names = {entry["source"].rsplit("/", 1)[-1]: entry for entry in report["sources"]}
     assert {"S001R01.edf", "S001R02.edf", "sub-4_ses-4_ecephys+image.nwb"} <= set(names)
-    codes = {f["code"] for f in names["S001R01.edf"]["findings"]}
-    assert "baseline.duration" in codes
+    for name in ("S001R01.edf", "S001R02.edf"):
+        codes = {f["code"] for f in names[name]["findings"]}
+        assert "baseline.duration" in codes and "baseline.exists" not in codes
+    assert [f["code"] for f in names["sub-4_ses-4_ecephys+image.nwb"]["findings"]] == ["baseline.exists"]

@@ -33,6 +33,12 @@ def validate(
     ignore: list[str] = typer.Option(None, "--ignore", help="Check ids or groups to skip (comma-separated)."),
     min_severity: str = typer.Option("info", "--min-severity", help="Show findings at this severity or above."),
     min_duration: float = typer.Option(600.0, "--min-duration", help="Shortest compliant baseline, s."),
+    start: float = typer.Option(None, "--start", help="Baseline start, s (you say where it is; default: found)."),
+    stop: float = typer.Option(None, "--stop", help="Baseline stop, s (with --start; default: recording end)."),
+    vocabulary: list[str] = typer.Option(
+        None, "--vocabulary", help="Extra words marking spontaneous intervals (comma-separated), e.g. T0."
+    ),
+    units_bin_width: float = typer.Option(None, "--units-bin-width", help="Read NWB units as counts in bins of S s."),
     list_checks: bool = typer.Option(False, "--list-checks", help="Print the checks and their thresholds, then exit."),
 ) -> None:
     """Validate the spontaneous baseline of each session: duration, metadata, signal quality, arousal."""
@@ -58,15 +64,16 @@ def validate(
         raise typer.Exit(2)
     severity = parse_severity(min_severity)
     select_list, ignore_list = _split(select), _split(ignore)
+    options = dict(min_duration=min_duration, select=select_list, ignore=ignore_list, start=start, stop=stop,
+                   vocabulary=_split(vocabulary) or (), units_bin_width=units_bin_width)  # fmt: skip
 
     if json_output:
-        reports = validate_sources(sources, min_duration=min_duration, select=select_list, ignore=ignore_list)
+        reports = validate_sources(sources, **options)
     else:
         with console.status("validating ...") as status:
             reports = validate_sources(
-                sources, min_duration=min_duration, select=select_list, ignore=ignore_list,
-                progress=lambda label: status.update(f"validating {escape(label)}"),
-            )  # fmt: skip
+                sources, **options, progress=lambda label: status.update(f"validating {escape(label)}")
+            )
     payload = report_to_dict(reports, min_duration=min_duration, min_severity=severity)
     if json_output:
         print_json(payload)

@@ -7,6 +7,13 @@ roots. URLs and archive ids (``dandi:...``) go to :func:`~adhesive_dots.io.read.
 as they are. One bad source never stops the run: it becomes a ``source.unreadable``
 finding, and an empty folder a ``source.empty`` one.
 
+The baseline is what :func:`~adhesive_dots.baselines.find_baselines` finds first, unless the
+user says where it is: ``start``/``stop`` (s; a missing side is the recording's edge) or
+extra ``vocabulary`` words (e.g. ``"T0"``, the rest code of the PhysioNet motor/imagery
+EEG runs). An NWB file holding only spike times (a ``Units`` table) is validated on its
+spike counts binned at ``units_bin_width`` (default :data:`SPIKE_BIN_WIDTH`); the checks
+that read those samples (silent units, mean-rate drift) do not depend on the bin width.
+
 The JSON report (:func:`report_to_dict`, ``adots validate --json``) has this stable shape
 (version ``adhesive-dots/validate-report/1``; fields are only ever added)::
 
@@ -35,15 +42,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adhesive_dots.baselines import find_baselines
-from adhesive_dots.core import Baseline, Finding, Severity
-from adhesive_dots.errors import BaselineNotFoundError
+from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY, find_baselines
+from adhesive_dots.core import Baseline, Finding, Recording, Severity
+from adhesive_dots.errors import BaselineNotFoundError, DataError
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.validate import CHECKS, Thresholds, at_least, is_compliant, select_checks, validate_recording
 
 REPORT_SCHEMA = "adhesive-dots/validate-report/1"
 RAW_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".fif", ".set")
 BIDS_DATATYPES = ("eeg", "meg", "ieeg")
+SPIKE_BIN_WIDTH = 0.1
+"""s; bin width of the spike counts of a units-only NWB file (when no ``units_bin_width`` is given)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,20 @@ def _walk(folder: Path) -> tuple[list[SourceItem], list[SourceReport]]:
     return items, reports
 
 
+def _open(item: SourceItem, units_bin_width: float | None) -> Recording:
+    options = dict(item.options)
+    is_nwb = item.source.lower().split("?")[0].endswith(".nwb")
+    if units_bin_width is not None and is_nwb:
+        options["units_bin_width"] = units_bin_width
+    try:
+        return open_recording(item.source, **options)
+    except DataError as err:
+        # a units-only NWB file needs a bin width (the reader never guesses one); the validator picks its own
+        if not is_nwb or "units_bin_width" in options or "units_bin_width" not in str(err):
+            raise
+        return open_recording(item.source, **options, units_bin_width=SPIKE_BIN_WIDTH)
+
+
 def validate_item(
     item: SourceItem,
     *,
@@ -185,17 +208,25 @@ def validate_item(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     thresholds: Thresholds | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    vocabulary: Sequence[str] = (),
+    units_bin_width: float | None = None,
 ) -> SourceReport:
-    """Open one source, find its baseline and validate it; a failure becomes a finding."""
+    """Open one source, find its baseline and validate it; a failure becomes a finding.
+
+    Parameters as :func:`validate_sources`.
+    """
     try:
-        recording = open_recording(item.source, **item.options)
+        recording = _open(item, units_bin_width)
     except Exception as err:  # batch boundary: any failure of one source is reported, not raised
         return SourceReport(item.label, [_batch_finding(
             "source.unreadable", item.label, f"{item.label}: cannot be opened ({type(err).__name__}: {err})",
             value=type(err).__name__)])  # fmt: skip
     try:
         try:
-            baselines = find_baselines(recording)
+            words = (*SPONTANEOUS_VOCABULARY, *vocabulary)
+            baselines = find_baselines(recording, vocabulary=words, start=start, stop=stop)
         except BaselineNotFoundError:
             baselines = []
         findings = validate_recording(
@@ -219,6 +250,10 @@ def validate_sources(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     thresholds: Thresholds | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    vocabulary: Sequence[str] = (),
+    units_bin_width: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[SourceReport]:
     """Validate every recording in ``sources`` (see the module docstring).
@@ -231,6 +266,16 @@ def validate_sources(
         Shortest compliant baseline, s.
     select, ignore : sequence of str, optional
         Check ids, groups or wildcards (validated before anything is opened).
+    thresholds : Thresholds, optional
+        Every other limit of the checks.
+    start, stop : float, optional
+        The baseline in s, given by the user (for every source); a missing side is the
+        recording's edge.
+    vocabulary : sequence of str
+        Words marking spontaneous intervals, added to ``SPONTANEOUS_VOCABULARY``.
+    units_bin_width : float, optional
+        s; read NWB files as spike counts in bins of this width (units-only files use
+        :data:`SPIKE_BIN_WIDTH` when not given).
     progress : callable, optional
         Called with each source's label before it is opened.
 
@@ -251,7 +296,17 @@ def validate_sources(
         if progress is not None:
             progress(item.label)
         results.append(
-            validate_item(item, min_duration=min_duration, select=select, ignore=ignore, thresholds=thresholds)
+            validate_item(
+                item,
+                min_duration=min_duration,
+                select=select,
+                ignore=ignore,
+                thresholds=thresholds,
+                start=start,
+                stop=stop,
+                vocabulary=vocabulary,
+                units_bin_width=units_bin_width,
+            )  # fmt: skip
         )
     return results + reports
 

@@ -19,7 +19,8 @@ from adhesive_dots.validate.timestamps import compute_timestamp_report
 
 SPONTANEOUS_HINT = (
     "mark the spontaneous segment: tag an NWB epochs row or interval 'spontaneous', name the BIDS run task-rest, "
-    "or write an adhesive_baseline table"
+    "or write an adhesive_baseline table (adots annotate); or tell adots validate where it is "
+    "(--start/--stop, or --vocabulary WORD for the word your files use)"
 )
 
 #: Required DotMetadata fields: ``(path, what it records)``; ``a|b`` means either will do.
