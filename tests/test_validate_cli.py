@@ -171,3 +171,17 @@ def test_nwbinspector_cli_loads_the_plugin_with_modules(small_corpus):
     assert "check_adots_baseline_duration" in outputs[False] and "420.0 s long" in outputs[False]
     assert "check_adots_baseline_duration" not in outputs[True]
     assert "check_table_values_for_dict" in outputs[True]  # nwbinspector's own checks still ran
+
+
+def test_nwbinspector_on_an_in_memory_nwbfile_says_why_it_cannot_validate(adots_inspector_checks):
+    import datetime as dt
+
+    from nwbinspector import inspect_nwbfile_object
+    from pynwb import NWBFile
+
+    nwbfile = NWBFile(
+        session_description="s", identifier="x", session_start_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    messages = list(inspect_nwbfile_object(nwbfile, checks=adots_inspector_checks))
+    assert [m.check_function_name for m in messages] == ["check_adots_source_unreadable"]
+    assert "container_source is None" in messages[0].message

@@ -12,6 +12,7 @@ is: ``--vocabulary T0`` or ``--start 0``. Without that the file fails ``baseline
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import pytest
@@ -69,3 +70,16 @@ def test_adots_validate_over_the_real_folder_exits_1_and_reports_each_file(real_
         codes = {f["code"] for f in names[name]["findings"]}
         assert "baseline.duration" in codes and "baseline.exists" not in codes
     assert [f["code"] for f in names["sub-4_ses-4_ecephys+image.nwb"]["findings"]] == ["baseline.exists"]
+
+
+def test_eye_blinks_of_the_eyes_open_run_are_flagged_on_frontal_channels_only(real_data):
+    # S001R01 (eyes open) carries blinks and eye movements on the frontopolar, anterior-frontal, frontal and
+    # fronto-temporal electrodes (horizontal eye movements reach FT7); S001R02 (eyes closed) has none: the
+    # amplitude checks must flag Fp/AF/F/FT-row channels only (not FC, central, temporal, parietal, occipital)
+    # in the former and stay silent on the latter
+    opened = validate_one(real_data / "S001R01.edf", vocabulary=["T0"], select=["signal.outliers", "signal.artefacts"])
+    flagged = {name for f in opened.findings for name in f.value["channels"]}
+    assert flagged and all(re.match(r"(Fp|Af|F|Ft)[0-9z]", name) for name in flagged), flagged
+    assert {"Fp2.", "Fpz."} <= flagged
+    closed = validate_one(real_data / "S001R02.edf", vocabulary=["T0"], select=["signal.outliers", "signal.artefacts"])
+    assert closed.findings == []

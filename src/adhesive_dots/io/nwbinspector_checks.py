@@ -8,9 +8,8 @@ Python API)::
 Importing this module registers one nwbinspector check per adhesive-dots check (those with
 ``Check.nwb``), named ``check_adots_<group>_<name>`` (``check_adots_baseline_duration``, ...),
 so nwbinspector's ``--select``/``--ignore`` and ``--threshold`` work on them. Each applies
-to the ``NWBFile`` object; the first one to run opens the file with
-:func:`~adhesive_dots.io.read.open_recording`, finds the baseline and runs
-:func:`~adhesive_dots.validate.validate_recording` once (the same checks and thresholds as
+to the ``NWBFile`` object; the first one to run opens the file, finds the baseline and runs
+the validation once through :func:`~adhesive_dots.io.validate_sources.validate_item` (the same checks and thresholds as
 ``adots validate``; the result is cached per file), and each check reports its own findings.
 
 Severities map to nwbinspector importances: critical and error (a non-compliant baseline)
@@ -27,8 +26,8 @@ from nwbinspector import Severity as InspectorSeverity
 from pynwb import NWBFile
 
 from adhesive_dots.core import Finding, Severity
-from adhesive_dots.io.read import open_recording
-from adhesive_dots.validate import CHECKS, Check, Thresholds, validate_recording
+from adhesive_dots.io.validate_sources import SourceItem, validate_item
+from adhesive_dots.validate import CHECKS, Check, Thresholds
 
 IMPORTANCE = {
     Severity.CRITICAL: Importance.CRITICAL,
@@ -55,12 +54,8 @@ def findings_for(nwbfile: NWBFile, *, thresholds: Thresholds | None = None) -> l
         return _CACHE[key]
     if source is None:
         findings = [_unreadable("<in-memory NWBFile>", "it was not read from a file or URL (container_source is None)")]
-    else:
-        try:
-            with open_recording(source) as recording:
-                findings = validate_recording(recording, thresholds=thresholds)
-        except Exception as err:  # one unreadable file becomes a message, as in adots validate
-            findings = [_unreadable(str(source), f"{type(err).__name__}: {err}")]
+    else:  # opened, found and validated exactly as adots validate does (a failure becomes source.unreadable)
+        findings = validate_item(SourceItem(str(source)), thresholds=thresholds).findings
     _CACHE[key] = findings
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
