@@ -185,3 +185,19 @@ def test_nwbinspector_on_an_in_memory_nwbfile_says_why_it_cannot_validate(adots_
     messages = list(inspect_nwbfile_object(nwbfile, checks=adots_inspector_checks))
     assert [m.check_function_name for m in messages] == ["check_adots_source_unreadable"]
     assert "container_source is None" in messages[0].message
+
+
+@pytest.mark.network
+def test_urls_are_validated_by_streaming_and_a_404_is_a_finding(small_corpus):
+    from adhesive_dots.io.validate_sources import validate_sources
+    from adhesive_dots.testing.http import RangeServer
+
+    short = next(e for e in small_corpus.entries if e.kind == "calcium" and not e.compliant)
+    with RangeServer(small_corpus.root) as server:
+        url = server.url(short.path)
+        reports = validate_sources([url, server.url("no/such.nwb")])
+    by_source = {r.source: r for r in reports}
+    duration = [f for f in by_source[url].findings if f.code == "baseline.duration"]
+    assert len(duration) == 1 and "420.0 s long" in duration[0].message
+    (missing,) = [r for s, r in by_source.items() if s != url]
+    assert [f.code for f in missing.findings] == ["source.unreadable"]
