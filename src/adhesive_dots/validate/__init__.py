@@ -48,6 +48,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -75,8 +76,6 @@ from adhesive_dots.validate.timestamps import TimestampReport, compute_timestamp
 
 
 def _thresholds(thresholds: Thresholds | None, min_duration: float | None) -> Thresholds:
-    from dataclasses import replace
-
     thresholds = thresholds or Thresholds()
     if min_duration is not None:
         if not np.isfinite(min_duration) or min_duration < 0:

@@ -143,15 +143,13 @@ class SignalQuality:
         if self.n_windows == 0:
             return np.zeros(self.n_channels)
         std = self.window_std
-        with np.errstate(invalid="ignore"):
-            typical = (
-                np.nanmedian(np.where(np.isfinite(std), std, np.nan), axis=1)
-                if np.isnan(std).any()
-                else (np.median(std, axis=1))
-            )
-            bad = std > factor * typical[:, None]
         valid = np.isfinite(std)
-        return np.where(typical > 0, (bad & valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1), 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a channel without finite windows -> NaN
+            typical = np.nanmedian(std, axis=1)
+        with np.errstate(invalid="ignore"):
+            bad = valid & (std > factor * typical[:, None])
+        return np.where(typical > 0, bad.sum(axis=1) / np.maximum(valid.sum(axis=1), 1), 0.0)
 
     def power_drift_ratio(self) -> float:
         """Median over channels of the mean window variance in the last third over the first third.
