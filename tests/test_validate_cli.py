@@ -201,3 +201,24 @@ def test_urls_are_validated_by_streaming_and_a_404_is_a_finding(small_corpus):
     assert len(duration) == 1 and "420.0 s long" in duration[0].message
     (missing,) = [r for s, r in by_source.items() if s != url]
     assert [f.code for f in missing.findings] == ["source.unreadable"]
+
+
+def test_timestamp_gaps_of_an_nwb_series_are_found_inside_the_baseline(make_nwb, capsys):
+    import numpy as np
+    import pandas as pd
+
+    fs, n = 100.0, 100 * 700
+    data = np.random.default_rng(0).standard_normal((n, 2))
+    epochs = {"epochs": pd.DataFrame({"start_time": [0.0], "stop_time": [650.0], "tags": [["spontaneous"]]})}
+    regular = np.arange(n) / fs
+    gappy = regular.copy()
+    gappy[30_000:] += 1.5  # 150 samples dropped at 300 s, inside the baseline
+    clean = make_nwb("clean.nwb", data=data, timestamps=regular, intervals=epochs)
+    broken = make_nwb("gappy.nwb", data=data, timestamps=gappy, intervals=epochs)
+    code, out, _ = run(["validate", str(clean), str(broken), "--json", "--select", "timestamps"], capsys)
+    by_name = {Path(s["source"]).name: s for s in json.loads(out)["sources"]}
+    assert code == 1 and by_name["clean.nwb"]["findings"] == []
+    (finding,) = by_name["gappy.nwb"]["findings"]
+    assert finding["code"] == "timestamps.gaps" and finding["value"]["n_gaps"] == 1
+    assert finding["value"]["n_dropped"] == pytest.approx(150, abs=2)  # rate derived from the span by the reader
+    assert "299.99" in finding["message"]

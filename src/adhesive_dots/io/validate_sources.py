@@ -13,6 +13,8 @@ extra ``vocabulary`` words (e.g. ``"T0"``, the rest code of the PhysioNet motor/
 EEG runs). An NWB file holding only spike times (a ``Units`` table) is validated on its
 spike counts binned at ``units_bin_width`` (default :data:`SPIKE_BIN_WIDTH`); the checks
 that read those samples (silent units, mean-rate drift) do not depend on the bin width.
+When the main series of a local NWB file is timestamped, the timestamps of the baseline
+(only those) are read with h5py for the ``timestamps.*`` checks (:func:`nwb_segment_timestamps`).
 
 The JSON report (:func:`report_to_dict`, ``adots validate --json``) has this stable shape
 (version ``adhesive-dots/validate-report/1``; fields are only ever added)::
@@ -42,10 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY, find_baselines
 from adhesive_dots.core import Baseline, Finding, Recording, Severity
 from adhesive_dots.errors import BaselineNotFoundError, DataError
 from adhesive_dots.io.read import open_recording
+from adhesive_dots.metadata import Modality
 from adhesive_dots.validate import CHECKS, Thresholds, at_least, is_compliant, select_checks, validate_recording
 
 REPORT_SCHEMA = "adhesive-dots/validate-report/1"
@@ -201,6 +206,39 @@ def _open(item: SourceItem, units_bin_width: float | None) -> Recording:
         return open_recording(item.source, **options, units_bin_width=SPIKE_BIN_WIDTH)
 
 
+NEURAL_TYPES = {"ElectricalSeries": None, "RoiResponseSeries": Modality.CALCIUM}
+
+
+def nwb_segment_timestamps(path: str, recording: Recording, baseline: Baseline) -> np.ndarray | None:
+    """Timestamps (s) of the baseline of a local NWB file's timestamped main series, else ``None``.
+
+    The main series is the neural series (``ElectricalSeries``/``RoiResponseSeries``) whose
+    length is the recording's and whose first timestamp is its ``t0``; only the samples of
+    the segment (plus one on either side) are read.
+    """
+    import h5py
+
+    if not path.lower().endswith(".nwb") or not Path(path).is_file() or recording.modality is Modality.SPIKES:
+        return None
+    found: list[h5py.Dataset] = []
+
+    def visit(name: str, obj: object) -> None:
+        if isinstance(obj, h5py.Group) and obj.attrs.get("neurodata_type") in NEURAL_TYPES and "timestamps" in obj:
+            stamps = obj["timestamps"]
+            if stamps.ndim == 1 and stamps.shape[0] == recording.n_times and stamps.shape[0] > 1:
+                if abs(float(stamps[0]) - recording.t0) <= 0.5 / recording.fs:
+                    found.append(stamps)
+
+    with h5py.File(path, "r") as handle:
+        handle.visititems(visit)
+        if len(found) != 1:  # none, or ambiguous: no guess
+            return None
+        stamps = found[0]
+        i0 = max(recording.sample_index(baseline.segment.start) - 1, 0)
+        i1 = min(recording.sample_index(baseline.segment.stop) + 1, recording.n_times)
+        return np.asarray(stamps[i0:i1], dtype=np.float64)
+
+
 def validate_item(
     item: SourceItem,
     *,
@@ -229,9 +267,12 @@ def validate_item(
             baselines = find_baselines(recording, vocabulary=words, start=start, stop=stop)
         except BaselineNotFoundError:
             baselines = []
+        timestamps = None
+        if baselines:
+            timestamps = nwb_segment_timestamps(item.source, recording, baselines[0])
         findings = validate_recording(
             recording, min_duration=min_duration, select=select, ignore=ignore, thresholds=thresholds,
-            baselines=baselines,
+            baselines=baselines, timestamps=timestamps,
         )  # fmt: skip
         return SourceReport(recording.source, findings, baselines[0] if baselines else None)
     except Exception as err:  # a read error half-way through one file must not stop the batch
