@@ -156,6 +156,7 @@ def test_nwbinspector_python_api_reports_our_findings_for_a_bad_file_only(small_
     assert all(m.importance is Importance.BEST_PRACTICE_SUGGESTION for m in messages)
 
 
+@pytest.mark.slow
 def test_nwbinspector_cli_loads_the_plugin_with_modules(small_corpus):
     nwbinspector = Path(sys.executable).parent / "nwbinspector"
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
