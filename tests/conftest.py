@@ -37,7 +37,8 @@ def make_nwb(tmp_path: Path):
 
     ``make_nwb(name, data=(n_times, n_channels) array, rate=, timestamps=, units=[spike arrays],
     intervals={table: DataFrame(start_time, stop_time, [tags | other columns])},
-    behaviour={name: (values, rate)}, subject=dict, lab=, session_id=, chunks=)``; ``data`` is
+    behaviour={name: (values, rate)}, acquisition={name: (values, rate)}, subject=dict, lab=, session_id=,
+    chunks=)``; ``data`` is
     written as an ``ElectricalSeries`` in ``acquisition`` (``kind="lfp"`` puts it under
     ``processing/ecephys/LFP``; ``kind="timeseries"`` writes a plain ``TimeSeries``).
     """
@@ -51,8 +52,22 @@ def make_nwb(tmp_path: Path):
     from pynwb.epoch import TimeIntervals
     from pynwb.file import Subject
 
-    def write(name="test.nwb", *, data=None, rate=250.0, timestamps=None, kind="acquisition", units=None,
-              intervals=None, behaviour=None, subject=None, lab="test-lab", session_id="s01", chunks=None):  # fmt: skip
+    def write(
+        name="test.nwb",
+        *,
+        data=None,
+        rate=250.0,
+        timestamps=None,
+        kind="acquisition",
+        units=None,
+        intervals=None,
+        behaviour=None,
+        subject=None,
+        lab="test-lab",
+        session_id="s01",
+        chunks=None,
+        acquisition=None,
+    ):
         nwbfile = NWBFile(
             session_description="test session",
             identifier=f"id-{name}",
@@ -61,8 +76,9 @@ def make_nwb(tmp_path: Path):
             institution="test institute",
             session_id=session_id,
         )
-        nwbfile.subject = Subject(**(subject or {"subject_id": "m1", "species": "Mus musculus", "sex": "F",
-                                                 "age": "P90D"}))  # fmt: skip
+        nwbfile.subject = Subject(
+            **(subject or {"subject_id": "m1", "species": "Mus musculus", "sex": "F", "age": "P90D"})
+        )
         if data is not None:
             data = np.asarray(data)
             timing = {"rate": rate} if timestamps is None else {"timestamps": np.asarray(timestamps)}
@@ -98,12 +114,17 @@ def make_nwb(tmp_path: Path):
             for row in frame.to_dict("records"):
                 table.add_row(**row)
             nwbfile.add_time_intervals(table)
+        for series_name, (values, series_rate) in (acquisition or {}).items():
+            nwbfile.add_acquisition(
+                TimeSeries(name=series_name, data=np.asarray(values), rate=series_rate, unit="a.u.")
+            )
         if behaviour:
             module = nwbfile.create_processing_module("behavior", "behaviour")
             container = BehavioralTimeSeries(name="BehavioralTimeSeries")
             for series_name, (values, series_rate) in behaviour.items():
-                container.add_timeseries(TimeSeries(name=series_name, data=np.asarray(values), rate=series_rate,
-                                                    unit="a.u."))  # fmt: skip
+                container.add_timeseries(
+                    TimeSeries(name=series_name, data=np.asarray(values), rate=series_rate, unit="a.u.")
+                )
             module.add(container)
         path = tmp_path / name
         with NWBHDF5IO(str(path), "w") as io:

@@ -20,10 +20,15 @@ def lfp_file(make_nwb):
     data = rng.standard_normal((250 * 60, 8)).astype(np.float32)  # (n_times, n_channels), 60 s at 250 Hz
     pupil = np.linspace(2.0, 3.0, 30 * 60)
     running = np.abs(rng.standard_normal(30 * 60))
-    epochs = pd.DataFrame({"start_time": [0.0, 30.0], "stop_time": [30.0, 60.0],
-                           "tags": [["spontaneous"], ["task"]]})  # fmt: skip
-    path = make_nwb("lfp.nwb", data=data, kind="lfp", chunks=(250, 8), intervals={"epochs": epochs},
-                    behaviour={"pupil_diameter": (pupil, 30.0), "running_speed": (running, 30.0)})  # fmt: skip
+    epochs = pd.DataFrame({"start_time": [0.0, 30.0], "stop_time": [30.0, 60.0], "tags": [["spontaneous"], ["task"]]})
+    path = make_nwb(
+        "lfp.nwb",
+        data=data,
+        kind="lfp",
+        chunks=(250, 8),
+        intervals={"epochs": epochs},
+        behaviour={"pupil_diameter": (pupil, 30.0), "running_speed": (running, 30.0)},
+    )
     return path, data, pupil
 
 
@@ -89,8 +94,9 @@ def test_units_binned_at_explicit_width_match_numpy_histogram(make_nwb):
         assert recording.spikes.n_units == 3
         np.testing.assert_array_equal(recording.spikes.unit(1), trains[1])
         coarse = recording.spikes.bin(1.0, start=0.0, stop=100.0)
-        np.testing.assert_array_equal(coarse.read() * 1.0, np.stack([np.histogram(t, bins=np.arange(101))[0]
-                                                                      for t in trains]))  # fmt: skip
+        np.testing.assert_array_equal(
+            coarse.read() * 1.0, np.stack([np.histogram(t, bins=np.arange(101))[0] for t in trains])
+        )
     with pytest.raises(DataError, match="units_bin_width must be a positive"):
         open_recording(path, units_bin_width=-1)
 
@@ -113,11 +119,60 @@ def test_non_monotonic_timestamps_name_the_series(make_nwb):
         open_recording(path)
 
 
+def test_irregular_timestamps_are_refused(make_nwb):
+    stamps = np.arange(100) / 10.0
+    stamps[40:] += 0.3  # a clock jump of 3 samples (the grid is fitted end to end)
+    path = make_nwb("jump.nwb", data=np.zeros((100, 1)), timestamps=stamps, kind="timeseries")
+    with pytest.raises(DataError, match="timestamps of series signal are irregular: sample"):
+        open_recording(path)
+    jitter = np.arange(100) / 10.0 + np.random.default_rng(0).uniform(-0.02, 0.02, 100)  # a fifth of a sample
+    path = make_nwb("jitter.nwb", data=np.zeros((100, 1)), timestamps=np.sort(jitter), kind="timeseries")
+    with open_recording(path) as recording:
+        assert recording.fs == pytest.approx(10.0, rel=0.01)
+
+
+def test_binning_piece_by_piece_counts_spikes_on_edges_once(make_nwb):
+    trains = [np.array([0.25, 1.0, 1.0 + 1e-12, 2.0, 2.75]), np.array([0.5, 1.5])]  # spikes exactly on 0.25 s edges
+    path = make_nwb("edges.nwb", units=trains)
+    with open_recording(path, units_bin_width=0.25) as recording:
+        whole = recording.read() * 0.25
+        pieces = np.concatenate([recording.read(a, a + 1.0) for a in (0.0, 1.0, 2.0)], axis=1) * 0.25
+    np.testing.assert_array_equal(whole[:, :12], pieces)
+    assert whole.sum() == 7 and whole[0, 4] == 2 and whole[0, 8] == 1  # bins are [a, a + 0.25)
+    assert whole[1, 2] == 1 and whole[1, 6] == 1
+
+
+def test_non_standard_metadata_values_are_left_out_with_a_warning(make_nwb):
+    from adhesive_dots.errors import AdhesiveWarning
+
+    path = make_nwb(
+        "odd.nwb", data=np.zeros((100, 1)), subject={"subject_id": "m2", "species": "mouse", "age": "90 days"}
+    )
+    with pytest.warns(AdhesiveWarning, match=r"subject.species='mouse'.*subject.age='90 days'"):
+        recording = open_recording(path)
+    with recording:
+        assert recording.metadata.subject.species is None and recording.metadata.subject.subject_id == "m2"
+
+
 def test_all_nan_series_is_a_data_error(make_nwb):
     path = make_nwb("nan.nwb", data=np.full((500, 2), np.nan))
     with open_recording(path) as recording:
         with pytest.raises(DataError, match="all NaN"):
             recording.read()
+
+
+def test_arousal_series_outside_the_behavior_module_are_found_by_name(make_nwb):
+    whisking, gaze = np.arange(100.0), np.ones(100)
+    path = make_nwb(
+        "arousal.nwb",
+        data=np.zeros((1000, 2)),
+        acquisition={"whisking_energy": (whisking, 50.0), "eye_position_x": (gaze, 50.0), "lick_times": (gaze, 50.0)},
+    )
+    with open_recording(path) as recording:
+        assert set(recording.signals) == {"whisking_energy", "eye_position_x"}  # not 'lick_times'
+        np.testing.assert_array_equal(recording.signals["whisking_energy"].read()[0], whisking)
+        measures = recording.metadata.arousal.measures
+    assert ArousalMeasure.WHISKING in measures and ArousalMeasure.EYE_TRACKING in measures
 
 
 def test_series_option_selects_and_lists(make_nwb):
@@ -129,8 +184,13 @@ def test_series_option_selects_and_lists(make_nwb):
 
 
 def test_allen_style_stimulus_name_rows_are_found_and_concatenated(make_nwb):
-    table = pd.DataFrame({"start_time": [0.0, 100.0, 200.0, 300.0], "stop_time": [100.0, 200.0, 300.0, 400.0],
-                          "stimulus_name": ["spontaneous", "gabors", "spontaneous", "natural_scenes"]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "start_time": [0.0, 100.0, 200.0, 300.0],
+            "stop_time": [100.0, 200.0, 300.0, 400.0],
+            "stimulus_name": ["spontaneous", "gabors", "spontaneous", "natural_scenes"],
+        }
+    )
     path = make_nwb("allen.nwb", data=np.zeros((400 * 10, 1)), rate=10.0, intervals={"stimulus_presentations": table})
     with open_recording(path) as recording:
         (baseline,) = find_baselines(recording)

@@ -30,10 +30,16 @@ def big_nwb(tmp_path_factory):
     rng = np.random.default_rng(11)
     data = rng.standard_normal((N_CHANNELS, int(FS * SECONDS))).astype(np.float32)
     session = NWBSession(
-        session_id="s1", description="streaming test", metadata=DotMetadata(), data=data, fs=FS,
-        channel_names=[f"c{i}" for i in range(N_CHANNELS)], units="V", kind="lfp",
+        session_id="s1",
+        description="streaming test",
+        metadata=DotMetadata(),
+        data=data,
+        fs=FS,
+        channel_names=[f"c{i}" for i in range(N_CHANNELS)],
+        units="V",
+        kind="lfp",
         dot=Segment.between(*SEGMENT),
-    )  # fmt: skip
+    )
     path = tmp_path_factory.mktemp("big") / "big.nwb"
     write_nwb(path, session)
     return path, data
@@ -65,7 +71,9 @@ def test_streamed_nwb_equals_local(big_nwb, range_server):
     shutil.copy(path, range_server.root / "big.nwb")
     with open_recording(range_server.url("big.nwb")) as remote, open_recording(path) as local:
         assert remote.metadata.identity.source_uri == range_server.url("big.nwb")
-        np.testing.assert_array_equal(remote.read(300.0, 301.0, channels=[3, 1]), local.read(300.0, 301.0, channels=[3, 1]))
+        np.testing.assert_array_equal(
+            remote.read(300.0, 301.0, channels=[3, 1]), local.read(300.0, 301.0, channels=[3, 1])
+        )
 
 
 def test_http_404_is_source_not_found(range_server):
@@ -129,8 +137,12 @@ def test_dandi_resolution_against_recorded_api_responses(range_server):
     range_server.json_routes.update(_dandi_routes())
     asset = resolve_dandi(f"dandi:000017/0.220126.2143/{ASSET_PATH}", api_url=f"{range_server.base}/api")
     assert asset.url == "https://dandiarchive.s3.amazonaws.com/blobs/3f1/a2b/3f1a2b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
-    assert (asset.dandiset_id, asset.version, asset.path, asset.size) == ("000017", "0.220126.2143", ASSET_PATH,
-                                                                          9817968)  # fmt: skip
+    assert (asset.dandiset_id, asset.version, asset.path, asset.size) == (
+        "000017",
+        "0.220126.2143",
+        ASSET_PATH,
+        9817968,
+    )
     paths = [r[1] for r in range_server.requests]
     assert f"{VERSION_PATH}/assets/?path=sub-M01%2Fsub-M01_ses-01_ecephys.nwb" in paths
     # without a path, a version with two NWB assets asks for one
@@ -162,10 +174,12 @@ def test_dandi_unknown_asset_is_source_not_found(range_server):
 
 # -- OpenNeuro and schemes ---------------------------------------------------------------------
 def test_openneuro_resolution_is_the_public_bucket():
-    assert resolve_openneuro("openneuro:ds004148/sub-01/ses-session1/eeg/sub-01_ses-session1_task-eyesclosed_eeg.edf") == (
+    assert resolve_openneuro(
+        "openneuro:ds004148/sub-01/ses-session1/eeg/sub-01_ses-session1_task-eyesclosed_eeg.edf"
+    ) == (
         "https://s3.amazonaws.com/openneuro.org/ds004148/sub-01/ses-session1/eeg/"
         "sub-01_ses-session1_task-eyesclosed_eeg.edf"
-    )  # fmt: skip
+    )
     with pytest.raises(UnsupportedSourceError, match="name a file inside the dataset"):
         resolve_openneuro("openneuro:ds004148")
     with pytest.raises(UnsupportedSourceError, match="dsNNNNNN"):

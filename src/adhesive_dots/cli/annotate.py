@@ -44,16 +44,38 @@ def annotate(
             extra = DotMetadata.from_json(metadata.read_text(), source=str(metadata))
         except UnicodeDecodeError as err:
             raise MetadataError(f"--metadata {metadata}: not a UTF-8 JSON file ({err})") from None
-    options = {"subject": subject, "session": session, "task": task, "run": run, "acquisition": acquisition,
-               "units_bin_width": units_bin_width}  # fmt: skip
+    options = {
+        "subject": subject,
+        "session": session,
+        "task": task,
+        "run": run,
+        "acquisition": acquisition,
+        "units_bin_width": units_bin_width,
+    }
     result = annotate_source(
-        source, start=start, stop=stop, paradigm=paradigm, metadata=extra, output=output, in_place=in_place,
-        replace=replace, overwrite=overwrite, **{k: v for k, v in options.items() if v is not None},
-    )  # fmt: skip
+        source,
+        start=start,
+        stop=stop,
+        paradigm=paradigm,
+        metadata=extra,
+        output=output,
+        in_place=in_place,
+        replace=replace,
+        overwrite=overwrite,
+        **{k: v for k, v in options.items() if v is not None},
+    )
     if json_out:
-        print_json({"output": str(result.output), "backup": str(result.backup) if result.backup else None,
-                    "kind": result.kind, "metadata": result.metadata.model_dump(mode="json", exclude_none=True)})  # fmt: skip
+        print_json(
+            {
+                "output": str(result.output),
+                "backup": str(result.backup) if result.backup else None,
+                "kind": result.kind,
+                "metadata": result.metadata.model_dump(mode="json", exclude_none=True),
+            }
+        )
         return
-    console.print(f"wrote the dot {result.segment.start:g}-{result.segment.stop:g} s ({result.kind}) to {result.output}")
+    console.print(
+        f"wrote the dot {result.segment.start:g}-{result.segment.stop:g} s ({result.kind}) to {result.output}"
+    )
     if result.backup is not None:
         console.print(f"backup of the original: {result.backup}")

@@ -30,8 +30,16 @@ def inspect(
     from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY
     from adhesive_dots.io.inspect import inspect_source
 
-    options = {"subject": subject, "session": session, "task": task, "run": run, "acquisition": acquisition,
-               "series": series, "units_bin_width": units_bin_width, "fs": fs}  # fmt: skip
+    options = {
+        "subject": subject,
+        "session": session,
+        "task": task,
+        "run": run,
+        "acquisition": acquisition,
+        "series": series,
+        "units_bin_width": units_bin_width,
+        "fs": fs,
+    }
     summary = inspect_source(
         source, vocabulary=(*SPONTANEOUS_VOCABULARY, *also), **{k: v for k, v in options.items() if v is not None}
     )
@@ -55,8 +63,11 @@ def _render(summary: dict) -> None:
         table.add_row("spike times", f"{summary['spikes']['n_units']} units, {summary['spikes']['n_spikes']} spikes")
     probe = summary["probe"]
     if probe["min"] is not None:
-        table.add_row("first samples", f"{probe['seconds']:.1f} s: {probe['min']:.3g} .. {probe['max']:.3g}, "
-                      f"{100 * probe['nan_fraction']:.1f} % NaN")  # fmt: skip
+        table.add_row(
+            "first samples",
+            f"{probe['seconds']:.1f} s: {probe['min']:.3g} .. {probe['max']:.3g}, "
+            f"{100 * probe['nan_fraction']:.1f} % NaN",
+        )
     for name, signal in summary["signals"].items():
         table.add_row(f"signal {name}", f"{signal['fs_hz']:g} Hz, {signal['duration_s']:.1f} s, {signal['units']}")
     meta = summary["metadata"]

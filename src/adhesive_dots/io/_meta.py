@@ -76,8 +76,7 @@ def validated(data: dict[str, Any], *, source: str) -> DotMetadata:
                     dropped.append(f"{location[0]} ({problem['msg']})")
             if dropped:
                 warnings.warn(
-                    f"{source}: metadata value(s) not in the DotMetadata standard were left out: "
-                    + "; ".join(dropped),
+                    f"{source}: metadata value(s) not in the DotMetadata standard were left out: " + "; ".join(dropped),
                     AdhesiveWarning,
                     stacklevel=3,
                 )
@@ -95,9 +94,7 @@ def _text(value: Any) -> str | None:
 
 def _sex(value: Any) -> str | None:
     text = (_text(value) or "").lower()
-    return {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "o": "O", "other": "O"}.get(
-        text
-    )
+    return {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "o": "O", "other": "O"}.get(text)
 
 
 # -- NWB ---------------------------------------------------------------------------------------
@@ -242,8 +239,14 @@ def bids_metadata(
     except (TypeError, ValueError):
         age_text = _text(age)
     hand = (_text(participant.get("handedness") or participant.get("hand")) or "").lower()
-    handedness = {"r": "right", "right": "right", "l": "left", "left": "left", "a": "ambidextrous",
-                  "ambidextrous": "ambidextrous"}.get(hand)  # fmt: skip
+    handedness = {
+        "r": "right",
+        "right": "right",
+        "l": "left",
+        "left": "left",
+        "a": "ambidextrous",
+        "ambidextrous": "ambidextrous",
+    }.get(hand)
     species = _text(participant.get("species")) or "Homo sapiens"  # BIDS: human unless said otherwise
     instructions = _text(sidecar.get("Instructions"))
     paradigm = paradigm_from_text(sidecar.get("TaskName"), sidecar.get("TaskDescription"), instructions)
@@ -252,22 +255,35 @@ def bids_metadata(
     if sidecar.get("TaskDescription"):
         paradigm["description"] = _text(sidecar.get("TaskDescription"))
     inferred = {
-        "identity": {"subject_id": subject, "session_id": session, "source_uri": source,
-                     "institution": _text(sidecar.get("InstitutionName")), "dataset_id": dataset_name},  # fmt: skip
+        "identity": {
+            "subject_id": subject,
+            "session_id": session,
+            "source_uri": source,
+            "institution": _text(sidecar.get("InstitutionName")),
+            "dataset_id": dataset_name,
+        },
         "recording": {
             "modality": modality.value,
             "sampling_frequency": fs,
             "n_channels": n_channels,
             "channel_kind": f"{modality.value.upper()} channels",
             "reference": _text(sidecar.get("EEGReference") or sidecar.get("iEEGReference")),
-            "apparatus": {"amplifier": " ".join(
-                t for t in (_text(sidecar.get("Manufacturer")), _text(sidecar.get("ManufacturersModelName"))) if t
-            ) or None},
+            "apparatus": {
+                "amplifier": " ".join(
+                    t for t in (_text(sidecar.get("Manufacturer")), _text(sidecar.get("ManufacturersModelName"))) if t
+                )
+                or None
+            },
             "software": _text(sidecar.get("SoftwareVersions")),
         },
         "paradigm": paradigm,
-        "subject": {"subject_id": subject, "species": species, "sex": _sex(participant.get("sex")),
-                    "age": age_text, "handedness": handedness},  # fmt: skip
+        "subject": {
+            "subject_id": subject,
+            "species": species,
+            "sex": _sex(participant.get("sex")),
+            "age": age_text,
+            "handedness": handedness,
+        },
     }
     duration = sidecar.get("RecordingDuration")
     if rest and isinstance(duration, int | float) and duration > 0:  # a task-rest run is one baseline

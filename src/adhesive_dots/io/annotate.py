@@ -105,8 +105,7 @@ def annotate(
         segment = _check_segment(recording, start, stop)
         dot = _dot_metadata(recording, segment, paradigm, metadata)
     if path.is_file() and path.suffix.lower() == ".nwb":
-        return _annotate_nwb(path, segment, dot, output=output, in_place=in_place, replace=replace,
-                             overwrite=overwrite)  # fmt: skip
+        return _annotate_nwb(path, segment, dot, output=output, in_place=in_place, replace=replace, overwrite=overwrite)
     if output is not None or in_place:
         raise DataError(f"{text}: output/in_place apply to NWB files; a BIDS run's sidecar is updated in place")
     return _annotate_bids(path, segment, dot, replace=replace, **options)
@@ -116,12 +115,15 @@ def _check_segment(recording: Recording, start: float, stop: float) -> Segment:
     try:
         start, stop = float(start), float(stop)
     except (TypeError, ValueError):
-        raise DataError(f"{recording.source}: start and stop must be numbers of seconds, got {start!r}, {stop!r}") from None
+        raise DataError(
+            f"{recording.source}: start and stop must be numbers of seconds, got {start!r}, {stop!r}"
+        ) from None
     if not (np.isfinite(start) and np.isfinite(stop)):
         raise DataError(f"{recording.source}: start and stop must be finite, got {start}, {stop}")
     if stop <= start:
         raise DataError(
-            f"{recording.source}: --stop ({stop} s) must be after --start ({start} s); give the segment's end after its start"
+            f"{recording.source}: --stop ({stop} s) must be after --start ({start} s); "
+            "give the segment's end after its start"
         )
     t0, t1 = recording.t0, recording.t0 + recording.duration
     tolerance = 1.0 / recording.fs
@@ -140,8 +142,7 @@ def _dot_metadata(recording: Recording, segment: Segment, paradigm: Paradigm, ex
     base = overlay(
         base,
         {
-            "segment": {"start": segment.start, "stop": segment.stop, "duration": segment.duration,
-                        "contiguous": True},  # fmt: skip
+            "segment": {"start": segment.start, "stop": segment.stop, "duration": segment.duration, "contiguous": True},
             "paradigm": {"name": paradigm.value},
         },
     )
@@ -149,8 +150,16 @@ def _dot_metadata(recording: Recording, segment: Segment, paradigm: Paradigm, ex
     return DotMetadata.from_dict(base, source=f"{recording.source} (annotate)")
 
 
-def _annotate_nwb(path: Path, segment: Segment, dot: DotMetadata, *, output: str | Path | None, in_place: bool,
-                  replace: bool, overwrite: bool) -> AnnotateResult:  # fmt: skip
+def _annotate_nwb(
+    path: Path,
+    segment: Segment,
+    dot: DotMetadata,
+    *,
+    output: str | Path | None,
+    in_place: bool,
+    replace: bool,
+    overwrite: bool,
+) -> AnnotateResult:
     if in_place and output is not None:
         raise DataError(f"{path}: give either an output file or in_place, not both")
     target = path if in_place else Path(output) if output is not None else path.with_name(f"{path.stem}.dot.nwb")

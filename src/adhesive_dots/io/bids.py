@@ -71,12 +71,20 @@ def find_run(root: str | Path, **entities: Any) -> BIDSRun:
     if unknown:
         raise DataError(f"{root}: unknown BIDS entity option(s) {unknown}; allowed: {list(ENTITIES)}")
     wanted = {"task": "rest", **{k: str(v) for k, v in entities.items() if v is not None}}
-    plural = {"subject": "subjects", "session": "sessions", "task": "tasks", "run": "runs",
-              "acquisition": "acquisitions"}  # fmt: skip
+    plural = {
+        "subject": "subjects",
+        "session": "sessions",
+        "task": "tasks",
+        "run": "runs",
+        "acquisition": "acquisitions",
+    }
     matches = mne_bids.find_matching_paths(
-        root, extensions=RAW_EXTENSIONS, suffixes=["eeg", "meg", "ieeg"], ignore_nosub=True,
+        root,
+        extensions=RAW_EXTENSIONS,
+        suffixes=["eeg", "meg", "ieeg"],
+        ignore_nosub=True,
         **{plural[k]: v for k, v in wanted.items()},
-    )  # fmt: skip
+    )
     matches = [m for m in matches if "derivatives" not in m.fpath.relative_to(root).parts]
     if len(matches) > 1:
         listing = ", ".join(m.basename for m in matches[:6])
@@ -170,10 +178,18 @@ def read_bids(root: str | Path, **entities: Any) -> Recording:
         n_channels, duration = table.n_channels, table.duration
         intervals = pd.DataFrame(columns=["start", "stop", "label", "table"])
     metadata = bids_metadata(
-        source=source, sidecar=sidecar, participant=participant, subject=run.entities.get("subject"),
-        session=run.entities.get("session"), modality=modality, fs=fs, n_channels=n_channels,
-        dataset_name=dataset.get("Name"), stored_key=SIDECAR_KEY, rest=rest,
-    )  # fmt: skip
+        source=source,
+        sidecar=sidecar,
+        participant=participant,
+        subject=run.entities.get("subject"),
+        session=run.entities.get("session"),
+        modality=modality,
+        fs=fs,
+        n_channels=n_channels,
+        dataset_name=dataset.get("Name"),
+        stored_key=SIDECAR_KEY,
+        rest=rest,
+    )
     rows = list(intervals.itertuples(index=False, name=None))
     if rest:
         rows.append((0.0, duration, "task-rest", "bids"))
@@ -182,10 +198,10 @@ def read_bids(root: str | Path, **entities: Any) -> Recording:
     intervals = pd.DataFrame(rows, columns=["start", "stop", "label", "table"])
     if run.kind == "raw":
         return recording_from_raw(raw, source=source, metadata=metadata, intervals=intervals)
-    recording = Recording(source, fs=table.fs, channel_names=table.channel_names, n_times=table.n_times,
-                          reader=table._reader, modality=modality, units=str(sidecar.get("Units", "")),
-                          metadata=metadata, intervals=intervals)  # fmt: skip
-    return recording
+    # the table recording was made by this call: complete it with what BIDS says
+    table.modality, table.units = modality, str(sidecar.get("Units", ""))
+    table.metadata, table.intervals = metadata, intervals
+    return table
 
 
 def _dot_rows(metadata: DotMetadata) -> list[tuple[float, float, str, str]]:

@@ -41,8 +41,9 @@ def inspect_source(
         return describe(recording, vocabulary=vocabulary, probe_seconds=probe_seconds)
 
 
-def describe(recording: Recording, *, vocabulary: Iterable[str] = SPONTANEOUS_VOCABULARY,
-             probe_seconds: float = 10.0) -> dict[str, Any]:  # fmt: skip
+def describe(
+    recording: Recording, *, vocabulary: Iterable[str] = SPONTANEOUS_VOCABULARY, probe_seconds: float = 10.0
+) -> dict[str, Any]:
     """The summary of an opened recording (see :func:`inspect_source`)."""
     vocabulary = tuple(vocabulary)
     probe = recording.read(recording.t0, recording.t0 + min(probe_seconds, recording.duration))
@@ -50,9 +51,15 @@ def describe(recording: Recording, *, vocabulary: Iterable[str] = SPONTANEOUS_VO
     candidates = find_baselines(recording, vocabulary=vocabulary)
     tables = []
     for table, rows in recording.intervals.groupby("table", sort=False):
-        tables.append({"table": str(table), "rows": int(len(rows)), "start_s": float(rows["start"].min()),
-                       "stop_s": float(rows["stop"].max()),
-                       "labels": list(dict.fromkeys(str(v) for v in rows["label"]))[:10]})  # fmt: skip
+        tables.append(
+            {
+                "table": str(table),
+                "rows": int(len(rows)),
+                "start_s": float(rows["start"].min()),
+                "stop_s": float(rows["stop"].max()),
+                "labels": list(dict.fromkeys(str(v) for v in rows["label"]))[:10],
+            }
+        )
     spikes = recording.spikes
     summary: dict[str, Any] = {
         "source": recording.source,
@@ -64,8 +71,10 @@ def describe(recording: Recording, *, vocabulary: Iterable[str] = SPONTANEOUS_VO
         "t0_s": recording.t0,
         "units": recording.units,
         "spikes": None if spikes is None else {"n_units": spikes.n_units, "n_spikes": spikes.n_spikes},
-        "signals": {name: {"fs_hz": s.fs, "duration_s": s.duration, "units": s.units, "source": s.source}
-                    for name, s in recording.signals.items()},  # fmt: skip
+        "signals": {
+            name: {"fs_hz": s.fs, "duration_s": s.duration, "units": s.units, "source": s.source}
+            for name, s in recording.signals.items()
+        },
         "intervals": tables,
         "metadata": recording.metadata.model_dump(mode="json", exclude_none=True),
         "probe": {
@@ -76,9 +85,15 @@ def describe(recording: Recording, *, vocabulary: Iterable[str] = SPONTANEOUS_VO
         },
         "vocabulary": list(vocabulary),
         "baselines": [
-            {"start_s": b.segment.start, "stop_s": b.segment.stop, "duration_s": b.segment.duration,
-             "contiguous": b.segment.contiguous, "gaps": [list(g) for g in b.segment.gaps],
-             "evidence": b.segment.evidence, "label": b.segment.label}  # fmt: skip
+            {
+                "start_s": b.segment.start,
+                "stop_s": b.segment.stop,
+                "duration_s": b.segment.duration,
+                "contiguous": b.segment.contiguous,
+                "gaps": [list(g) for g in b.segment.gaps],
+                "evidence": b.segment.evidence,
+                "label": b.segment.label,
+            }
             for b in candidates
         ],
         "no_baseline": None,

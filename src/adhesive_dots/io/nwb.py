@@ -122,7 +122,7 @@ class SpikeTrains:
             raise DataError(f"{self.source}: the Units table has no spikes; nothing to bin")
         return min(firsts), max(lasts)
 
-    def bin(self, bin_width: float, *, start: float = 0.0, stop: float | None = None) -> Recording:
+    def bin(self, bin_width: float, *, start: float = 0.0, stop: float | None = None, **kwargs: Any) -> Recording:
         """Spike counts per bin divided by the bin width: a rate recording in spikes/s.
 
         Parameters
@@ -130,8 +130,11 @@ class SpikeTrains:
         bin_width : float
             Width of each bin in s (the sampling interval of the result, ``fs = 1 / bin_width``).
         start, stop : float
-            Time span in s; ``stop`` defaults to the last spike. Bin ``k`` covers
-            ``[start + k * bin_width, start + (k + 1) * bin_width)``.
+            Time span in s; ``stop`` defaults to one bin past the last spike. Bin ``k`` covers
+            the half-open interval ``[start + k * bin_width, start + (k + 1) * bin_width)``,
+            so reading the bins piece by piece counts every spike exactly once.
+        **kwargs
+            Passed to :class:`Recording` (``metadata``, ``intervals``, ``signals``, ``close``).
 
         Returns
         -------
@@ -150,24 +153,37 @@ class SpikeTrains:
         cache: dict[int, np.ndarray] = {}
 
         def reader(i0: int, i1: int, index: np.ndarray) -> np.ndarray:
-            edges = start + width * np.arange(i0, i1 + 1)
             out = np.zeros((len(index), i1 - i0))
             for row, position in enumerate(index):
+                position = int(position)
                 if position not in cache:
-                    cache[int(position)] = self.unit(int(position))
-                out[row] = np.histogram(cache[int(position)], bins=edges)[0] if i1 > i0 else out[row]
-            return out / width
+                    cache[position] = self.unit(position)
+                out[row] = bin_counts(cache[position], start=start, width=width, i0=i0, i1=i1)
+            out /= width
+            return out
 
+        kwargs.setdefault("modality", Modality.SPIKES)
         return Recording(
-            f"{self.source} (Units binned at {width:g} s)",
+            kwargs.pop("source", f"{self.source} (Units binned at {width:g} s)"),
             fs=1.0 / width,
             channel_names=self.names,
             n_times=n_bins,
             reader=reader,
-            modality=Modality.SPIKES,
             units="spikes/s",
             t0=start,
+            **kwargs,
         )
+
+
+def bin_counts(times: np.ndarray, *, start: float, width: float, i0: int, i1: int) -> np.ndarray:
+    """Counts of sorted ``times`` (s) in bins ``i0..i1-1`` of ``[start + k width, start + (k + 1) width)``."""
+    edges_lo, edges_hi = start + width * i0, start + width * i1
+    part = times[np.searchsorted(times, edges_lo, side="left") : np.searchsorted(times, edges_hi, side="left")]
+    k = np.floor((part - start) / width).astype(np.int64)
+    # rounding can put a spike on an edge into the neighbouring bin: compare with the edges themselves
+    k += part >= start + width * (k + 1)
+    k -= part < start + width * k
+    return np.bincount(k - i0, minlength=i1 - i0)[: i1 - i0].astype(np.float64)
 
 
 def _check_bin_width(bin_width: Any, source: str) -> float:
@@ -250,8 +266,9 @@ def read_nwb(
     """
     source = str(source if source is not None else path_or_file)
     on_error = on_read_error or _local_read_error
-    io, nwbfile, close_io = open_nwb_io(str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file,
-                                        source)  # fmt: skip
+    io, nwbfile, close_io = open_nwb_io(
+        str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file, source
+    )
 
     def close() -> None:
         close_io()
@@ -259,8 +276,9 @@ def read_nwb(
             close_extra()
 
     try:
-        return _build_recording(nwbfile, source, series=series, units_bin_width=units_bin_width,
-                                on_error=on_error, close=close)  # fmt: skip
+        return _build_recording(
+            nwbfile, source, series=series, units_bin_width=units_bin_width, on_error=on_error, close=close
+        )
     except AdhesiveError:
         close()
         raise
@@ -283,32 +301,40 @@ def _build_recording(
     close: Callable[[], None],
 ) -> Recording:
     spikes = _spike_trains(nwbfile, source)
-    main = _select_series(nwbfile, source, series=series, has_units=spikes is not None,
-                          units_bin_width=units_bin_width)  # fmt: skip
+    main = _select_series(nwbfile, source, series=series, has_units=spikes is not None, units_bin_width=units_bin_width)
     intervals = _intervals(nwbfile)
     signals = _signals(nwbfile, source, exclude=main, on_error=on_error)
     if main == "units":
         assert spikes is not None
         width = _check_bin_width(units_bin_width, source)
         stop = max(spikes.time_range()[1], float(intervals["stop"].max()) if len(intervals) else 0.0)
-        binned = spikes.bin(width, start=0.0, stop=stop + width)
-        core = dict(fs=binned.fs, channel_names=binned.channel_names, n_times=binned.n_times,
-                    reader=binned._reader, modality=Modality.SPIKES, units="spikes/s", t0=0.0)  # fmt: skip
-        kind = "sorted units (binned)"
+        n_bins = int(np.floor(stop / width)) + 1
+        kind, fs, n_channels, units, modality = (
+            "sorted units (binned)",
+            1.0 / width,
+            spikes.n_units,
+            "spikes/s",
+            Modality.SPIKES,
+        )
     else:
         core, kind, _ = _series_core(main, source, on_error)
+        fs, n_channels, units, modality = core["fs"], len(core["channel_names"]), core["units"], core["modality"]
     metadata = build_metadata(
         nwbfile,
         source=source,
-        modality=core["modality"],
-        fs=core["fs"],
-        n_channels=len(core["channel_names"]),
+        modality=modality,
+        fs=fs,
+        n_channels=n_channels,
         channel_kind=kind,
-        units=core["units"],
+        units=units,
         signals=signals,
         dot_table=DOT_TABLE,
     )
-    recording = Recording(source, metadata=metadata, intervals=intervals, signals=signals, close=close, **core)
+    shared = dict(metadata=metadata, intervals=intervals, signals=signals, close=close)
+    if main == "units":
+        recording = spikes.bin(width, start=0.0, stop=n_bins * width, source=source, **shared)
+    else:
+        recording = Recording(source, **shared, **core)
     recording.spikes = spikes
     return recording
 
@@ -322,8 +348,9 @@ def _iter_series(nwbfile: Any) -> Iterator[Any]:
             yield obj
 
 
-def _select_series(nwbfile: Any, source: str, *, series: str | None, has_units: bool,
-                   units_bin_width: float | None) -> Any:  # fmt: skip
+def _select_series(
+    nwbfile: Any, source: str, *, series: str | None, has_units: bool, units_bin_width: float | None
+) -> Any:
     from pynwb.ecephys import ElectricalSeries
     from pynwb.ophys import RoiResponseSeries
 
@@ -401,8 +428,9 @@ def _series_core(ts: Any, source: str, on_error: Callable[[Exception, str], Adhe
         modality, kind = Modality.OTHER, "channels"
         names = [ts.name] if n_channels == 1 else [f"{ts.name}{i}" for i in range(n_channels)]
     reader = _dataset_reader(dataset, ts, source=source, name=name, n_channels=n_channels, on_error=on_error)
-    core = dict(fs=fs, channel_names=names, n_times=shape[0], reader=reader, modality=modality,
-                units=str(ts.unit), t0=t0)  # fmt: skip
+    core = dict(
+        fs=fs, channel_names=names, n_times=shape[0], reader=reader, modality=modality, units=str(ts.unit), t0=t0
+    )
     if timestamps is not None:
         core["t0"] = float(timestamps[0])
     return core, kind, name
@@ -442,19 +470,23 @@ def _timing(ts: Any, source: str, name: str, *, n_times: int) -> tuple[float, fl
         raise DataError(f"{source}: series {name} has {len(stamps)} timestamps for {n_times} samples")
     if n_times < 2:
         raise DataError(f"{source}: series {name} has fewer than 2 timestamps; no sampling rate can be derived")
-    check_timestamps(stamps, source=source, name=name)
     first = float(stamps[0])
     last = float(stamps[n_times - 1])
-    fs = (n_times - 1) / (last - first)
+    fs = (n_times - 1) / (last - first) if last > first else float("nan")
+    check_timestamps(stamps, source=source, name=name, fs=fs)
     return float(fs), first, np.asarray([first, last])
 
 
-def check_timestamps(stamps: Any, *, source: str, name: str) -> None:
-    """Raise :class:`DataError` unless ``stamps`` (s) are finite and strictly increasing.
+def check_timestamps(stamps: Any, *, source: str, name: str, fs: float | None = None) -> None:
+    """Raise :class:`DataError` unless ``stamps`` (s) are finite, strictly increasing and regular.
 
-    Reads the timestamps in blocks of a million values (bounded memory).
+    Regular: with ``fs`` given, every timestamp lies within half a sample of the uniform grid
+    ``stamps[0] + i / fs`` (a recording is read by sample index, so a series whose clock
+    wanders by more than that cannot be addressed by time). Reads the timestamps in blocks
+    of a million values (bounded memory).
     """
     previous = -np.inf
+    first = None
     for i0 in range(0, len(stamps), _TIMESTAMP_BLOCK):
         block = np.asarray(stamps[i0 : i0 + _TIMESTAMP_BLOCK], dtype=np.float64)
         if not np.all(np.isfinite(block)):
@@ -468,11 +500,28 @@ def check_timestamps(stamps: Any, *, source: str, name: str) -> None:
                 f"sample {bad} at {block[bad - i0]!r} s does not follow the previous one; "
                 "fix the acquisition export (sort the samples or repair the clock) before using this series"
             )
+        first = block[0] if first is None else first
+        if fs is not None:
+            deviation = np.abs(block - (first + (i0 + np.arange(block.size)) / fs))
+            if np.any(deviation > 0.5 / fs):
+                bad = i0 + int(np.argmax(deviation > 0.5 / fs))
+                raise DataError(
+                    f"{source}: timestamps of series {name} are irregular: sample {bad} is "
+                    f"{deviation[bad - i0]:.4g} s off the uniform {fs:.6g} Hz grid (more than half a sample); "
+                    "resample the series onto a regular clock before using it"
+                )
         previous = block[-1]
 
 
-def _dataset_reader(dataset: Any, ts: Any, *, source: str, name: str, n_channels: int,
-                    on_error: Callable[[Exception, str], AdhesiveError]) -> Callable:  # fmt: skip
+def _dataset_reader(
+    dataset: Any,
+    ts: Any,
+    *,
+    source: str,
+    name: str,
+    n_channels: int,
+    on_error: Callable[[Exception, str], AdhesiveError],
+) -> Callable:
     conversion = float(ts.conversion if ts.conversion is not None else 1.0)
     offset = float(getattr(ts, "offset", 0.0) or 0.0)
 
@@ -517,8 +566,9 @@ def _spike_trains(nwbfile: Any, source: str) -> SpikeTrains | None:
     return SpikeTrains(f"{source}:units", np.asarray(units.id.data[:]), ends, index.target.data)
 
 
-def _signals(nwbfile: Any, source: str, *, exclude: Any,
-             on_error: Callable[[Exception, str], AdhesiveError]) -> dict[str, Recording]:  # fmt: skip
+def _signals(
+    nwbfile: Any, source: str, *, exclude: Any, on_error: Callable[[Exception, str], AdhesiveError]
+) -> dict[str, Recording]:
     from pynwb.ecephys import ElectricalSeries
     from pynwb.image import ImageSeries
     from pynwb.ophys import RoiResponseSeries

@@ -88,9 +88,13 @@ def annotation_intervals(raw: Any, *, first_time: float = 0.0) -> pd.DataFrame:
     onset = np.asarray(annotations.onset, dtype=float) - first_time
     duration = np.asarray(annotations.duration, dtype=float)
     return pd.DataFrame(
-        {"start": onset, "stop": onset + duration, "label": [str(d) for d in annotations.description],
-         "table": "annotations"}
-    )  # fmt: skip
+        {
+            "start": onset,
+            "stop": onset + duration,
+            "label": [str(d) for d in annotations.description],
+            "table": "annotations",
+        }
+    )
 
 
 def recording_from_raw(
@@ -135,7 +139,7 @@ def recording_from_raw(
         n_times=raw.n_times,
         reader=reader,
         modality=modality,
-        units="V" if modality != Modality.MEG else "T",
+        units=_units(raw, modality),
         metadata=metadata,
         intervals=intervals,
         close=close,
@@ -157,10 +161,22 @@ def _raw_metadata(raw: Any, *, source: str, modality: Modality) -> Any:
     subject_id = None if subject_id in ("X", "x", "") else subject_id  # EDF+ "X": not given
     data = {
         "identity": {"source_uri": source, "subject_id": subject_id},
-        "recording": {"modality": modality.value, "sampling_frequency": float(info["sfreq"]),
-                      "n_channels": len(raw.ch_names), "channel_kind": f"{modality.value.upper()} channels",
-                      "units": "V" if modality != Modality.MEG else "T"},  # fmt: skip
+        "recording": {
+            "modality": modality.value,
+            "sampling_frequency": float(info["sfreq"]),
+            "n_channels": len(raw.ch_names),
+            "channel_kind": f"{modality.value.upper()} channels",
+            "units": _units(raw, modality),
+        },
         "subject": {"subject_id": subject_id, "sex": sex, "handedness": hand, "age": age},
         "paradigm": paradigm_from_text(labels, info.get("description")),
     }
     return validated(data, source=source)
+
+
+def _units(raw: Any, modality: Modality) -> str:
+    """SI units of ``raw.get_data()``: V, or T for magnetometers and T/m for gradiometers."""
+    if modality != Modality.MEG:
+        return "V"
+    types = set(raw.get_channel_types())
+    return "T" if "grad" not in types else "T/m" if "mag" not in types else "T (mag), T/m (grad)"

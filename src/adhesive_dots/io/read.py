@@ -71,7 +71,7 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     if scheme and len(scheme.group(1)) > 1:  # "C:" drive letters are paths
         raise UnsupportedSourceError(
             f"{text}: the scheme {scheme.group(1)!r} is not supported; use a local path, http(s)://, "
-            "dandi:DANDISET[/VERSION][/PATH] or openneuro:DSID/PATH"
+            "dandi:DANDISET/VERSION/PATH (version and path optional) or openneuro:DSID/PATH"
         )
     path = Path(text).expanduser()
     check_local_file(path, text)

@@ -83,7 +83,8 @@ def resolve_openneuro(identifier: str) -> str:
     path = posixpath.normpath(path) if path else ""
     if not path or path == "." or path.startswith(".."):
         raise UnsupportedSourceError(
-            f"{identifier}: name a file inside the dataset, e.g. openneuro:{dataset}/sub-01/eeg/sub-01_task-rest_eeg.edf "
+            f"{identifier}: name a file inside the dataset, "
+            f"e.g. openneuro:{dataset}/sub-01/eeg/sub-01_task-rest_eeg.edf "
             "(a whole dataset cannot be streamed; download it with openneuro-py or datalad instead)"
         )
     return f"{OPENNEURO_BUCKET_URL}/{dataset}/{path}"
@@ -96,7 +97,8 @@ def parse_dandi(identifier: str) -> tuple[str, str | None, str | None]:
     dandiset = parts[0]
     if not _DANDI_ID.match(dandiset):
         raise UnsupportedSourceError(
-            f"{identifier}: a DANDI id is 'dandi:NNNNNN[/VERSION][/PATH]' with a 6-digit dandiset number "
+            f"{identifier}: a DANDI id is 'dandi:NNNNNN/VERSION/PATH' (version and path optional) "
+            "with a 6-digit dandiset number "
             f"(e.g. dandi:000017/draft/sub-x/sub-x.nwb), got {dandiset!r}"
         )
     version = None
@@ -138,8 +140,9 @@ def resolve_dandi(identifier: str, *, api_url: str | None = None) -> DandiAsset:
             else:
                 asset = dandiset.get_asset_by_path(path)
             url = _content_url(asset)
-            return DandiAsset(url=url, dandiset_id=dandiset_id, version=dandiset.version_id, path=asset.path,
-                              size=int(asset.size))  # fmt: skip
+            return DandiAsset(
+                url=url, dandiset_id=dandiset_id, version=dandiset.version_id, path=asset.path, size=int(asset.size)
+            )
     except AdhesiveError:
         raise
     except NotFoundError as err:

@@ -22,8 +22,16 @@ from adhesive_dots.io._meta import validated
 TABLE_SUFFIXES = (".tsv", ".csv", ".npy", ".txt")
 
 
-def read_table(path: str | Path, *, fs: float | None = None, time_axis: int = 0, source: str | None = None,
-               columns: list[str] | None = None, t0: float = 0.0) -> Recording:  # fmt: skip
+def read_table(
+    path: str | Path,
+    *,
+    fs: float | None = None,
+    time_axis: int = 0,
+    source: str | None = None,
+    columns: list[str] | None = None,
+    t0: float = 0.0,
+    **kwargs: Any,
+) -> Recording:
     """Open a TSV/CSV/NPY table of samples.
 
     Parameters
@@ -36,6 +44,8 @@ def read_table(path: str | Path, *, fs: float | None = None, time_axis: int = 0,
         Axis of the array that is time (0: rows are time points).
     columns : list of str, optional
         Channel names for a text table without a header row.
+    **kwargs
+        Passed to :class:`Recording` (``modality``, ``units``, ``metadata``, ``intervals``).
     """
     path = Path(path)
     source = str(source or path)
@@ -74,12 +84,16 @@ def read_table(path: str | Path, *, fs: float | None = None, time_axis: int = 0,
         values = np.asarray(data[i0:i1], dtype=np.float64).T[index]
         return check_not_all_nan(values, source=source, name="table", i0=i0, i1=i1)
 
-    metadata = validated(
-        {"identity": {"source_uri": source},
-         "recording": {"sampling_frequency": fs, "n_channels": n_channels, "channel_kind": "table columns"}},
+    metadata = kwargs.pop("metadata", None) or validated(
+        {
+            "identity": {"source_uri": source},
+            "recording": {"sampling_frequency": fs, "n_channels": n_channels, "channel_kind": "table columns"},
+        },
         source=source,
-    )  # fmt: skip
-    return Recording(source, fs=fs, channel_names=names, n_times=n_times, reader=reader, metadata=metadata, t0=t0)
+    )
+    return Recording(
+        source, fs=fs, channel_names=names, n_times=n_times, reader=reader, metadata=metadata, t0=t0, **kwargs
+    )
 
 
 def _read_text(path: Path, *, columns: list[str] | None) -> tuple[np.ndarray, list[str] | None]:

@@ -132,14 +132,27 @@ class RangeServer:
                     with target.open("rb") as handle:
                         handle.seek(first)
                         body = handle.read(last - first + 1)
-                    self._send(206, body, "application/octet-stream", head=head,
-                               extra={"Content-Range": f"bytes {first}-{last}/{size}"})  # fmt: skip
+                    self._send(
+                        206,
+                        body,
+                        "application/octet-stream",
+                        head=head,
+                        extra={"Content-Range": f"bytes {first}-{last}/{size}"},
+                    )
                 else:
                     body = b"" if head else target.read_bytes()
                     self._send(200, body, "application/octet-stream", head=head, length=size)
 
-            def _send(self, status: int, body: bytes, kind: str, *, head: bool, length: int | None = None,
-                      extra: dict[str, str] | None = None) -> None:  # fmt: skip
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                kind: str,
+                *,
+                head: bool,
+                length: int | None = None,
+                extra: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body) if length is None else length))
