@@ -204,7 +204,9 @@ def test_urls_are_validated_by_streaming_and_a_404_is_a_finding(small_corpus):
     assert [f.code for f in missing.findings] == ["source.unreadable"]
 
 
-def test_timestamp_gaps_of_an_nwb_series_are_found_inside_the_baseline(make_nwb, capsys):
+def test_timestamp_gaps_and_reversals_of_nwb_series_become_timestamp_findings(make_nwb, capsys):
+    # the reader refuses series whose timestamps leave the uniform grid (io); the validator then checks the
+    # timestamps of every neural series itself and reports them under timestamps.*, beside source.unreadable
     import numpy as np
     import pandas as pd
 
@@ -213,13 +215,18 @@ def test_timestamp_gaps_of_an_nwb_series_are_found_inside_the_baseline(make_nwb,
     epochs = {"epochs": pd.DataFrame({"start_time": [0.0], "stop_time": [650.0], "tags": [["spontaneous"]]})}
     regular = np.arange(n) / fs
     gappy = regular.copy()
-    gappy[30_000:] += 1.5  # 150 samples dropped at 300 s, inside the baseline
-    clean = make_nwb("clean.nwb", data=data, timestamps=regular, intervals=epochs)
-    broken = make_nwb("gappy.nwb", data=data, timestamps=gappy, intervals=epochs)
-    code, out, _ = run(["validate", str(clean), str(broken), "--json", "--select", "timestamps"], capsys)
+    gappy[30_000:] += 1.5  # 150 samples dropped after 299.99 s
+    backward = regular.copy()
+    backward[40_000] = backward[39_990]  # one timestamp jumps back at sample 40000
+    paths = [make_nwb(f"{name}.nwb", data=data, timestamps=stamps, intervals=epochs)
+             for name, stamps in (("clean", regular), ("gappy", gappy), ("backward", backward))]  # fmt: skip
+    code, out, _ = run(["validate", *map(str, paths), "--json", "--select", "timestamps"], capsys)
     by_name = {Path(s["source"]).name: s for s in json.loads(out)["sources"]}
     assert code == 1 and by_name["clean.nwb"]["findings"] == []
-    (finding,) = by_name["gappy.nwb"]["findings"]
-    assert finding["code"] == "timestamps.gaps" and finding["value"]["n_gaps"] == 1
-    assert finding["value"]["n_dropped"] == pytest.approx(150, abs=2)  # rate derived from the span by the reader
-    assert "299.99" in finding["message"]
+    gap = {f["code"]: f for f in by_name["gappy.nwb"]["findings"]}
+    assert set(gap) == {"timestamps.gaps", "source.unreadable"}
+    assert gap["timestamps.gaps"]["value"] == {"n_gaps": 1, "n_dropped": 150}
+    assert gap["timestamps.gaps"]["location"] == "/acquisition/voltage"
+    assert "299.990 s" in gap["timestamps.gaps"]["message"]
+    back = {f["code"]: f for f in by_name["backward.nwb"]["findings"]}
+    assert back["timestamps.monotonic"]["value"] == 1 and "399.900 s" in back["timestamps.monotonic"]["message"]

@@ -51,7 +51,15 @@ from adhesive_dots.core import Baseline, Finding, Recording, Severity
 from adhesive_dots.errors import BaselineNotFoundError, DataError
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.metadata import Modality
-from adhesive_dots.validate import CHECKS, Thresholds, at_least, is_compliant, select_checks, validate_recording
+from adhesive_dots.validate import (
+    CHECKS,
+    Thresholds,
+    at_least,
+    compute_timestamp_report,
+    is_compliant,
+    select_checks,
+    validate_recording,
+)
 
 REPORT_SCHEMA = "adhesive-dots/validate-report/1"
 RAW_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".fif", ".set")
@@ -106,10 +114,11 @@ class SourceReport:
         }
 
 
-def _batch_finding(code: str, source: str, message: str, *, fix: str = "", value: Any = None) -> Finding:
+def _batch_finding(code: str, source: str, message: str, *, fix: str = "", value: Any = None,
+                   location: str = "") -> Finding:  # fmt: skip
     check = CHECKS[code]
     return Finding(code=code, severity=check.severity, message=message, source=source, fix=fix or check.fix,
-                   value=value)  # fmt: skip
+                   value=value, location=location)  # fmt: skip
 
 
 def _is_remote(source: str) -> bool:
@@ -239,6 +248,65 @@ def nwb_segment_timestamps(path: str, recording: Recording, baseline: Baseline) 
         return np.asarray(stamps[i0:i1], dtype=np.float64)
 
 
+TIMESTAMP_BLOCK = 1_000_000
+"""Timestamps read per block when a whole series is checked (8 MB of float64)."""
+
+
+def nwb_timestamp_findings(path: str, *, thresholds: Thresholds | None = None) -> list[Finding]:
+    """``timestamps.monotonic`` / ``timestamps.gaps`` findings of every timestamped neural series of an NWB file.
+
+    Used when the reader refuses a file for its timestamps (the baseline cannot be located
+    then, so the whole series is checked). Timestamps are read in blocks of
+    :data:`TIMESTAMP_BLOCK`; the nominal rate is the inverse of the median step of the first block.
+    """
+    import h5py
+
+    if not path.lower().endswith(".nwb") or not Path(path).is_file():
+        return []
+    gap_factor = (thresholds or Thresholds()).gap_factor
+    series: list[tuple[str, h5py.Dataset]] = []
+    findings: list[Finding] = []
+
+    def visit(name: str, obj: object) -> None:
+        if isinstance(obj, h5py.Group) and obj.attrs.get("neurodata_type") in NEURAL_TYPES and "timestamps" in obj:
+            series.append(("/" + name, obj["timestamps"]))
+
+    with h5py.File(path, "r") as handle:
+        handle.visititems(visit)
+        for name, stamps in series:
+            n = stamps.shape[0]
+            if n < 3:
+                continue
+            first_block = np.asarray(stamps[: min(n, TIMESTAMP_BLOCK)], dtype=np.float64)
+            steps = np.diff(first_block)
+            period = float(np.median(steps[np.isfinite(steps)])) if np.isfinite(steps).any() else float("nan")
+            if not period > 0:
+                continue
+            fs = 1.0 / period
+            backward = gaps = dropped = 0
+            first_back = first_gap = float("nan")
+            for i0 in range(0, n - 1, TIMESTAMP_BLOCK):  # blocks overlap by one sample: every step counted once
+                block = np.asarray(stamps[i0 : i0 + TIMESTAMP_BLOCK + 1], dtype=np.float64)
+                report = compute_timestamp_report(block, fs, gap_factor=gap_factor)
+                backward, gaps, dropped = (
+                    backward + report.n_nonincreasing,
+                    gaps + report.n_gaps,
+                    dropped + report.n_dropped,
+                )
+                first_back = report.first_nonincreasing if np.isnan(first_back) else first_back
+                first_gap = report.first_gap if np.isnan(first_gap) else first_gap
+            if backward:
+                message = (f"{path}: {backward} timestamp(s) of series {name} do not increase, the first at "
+                           f"{first_back:.3f} s")  # fmt: skip
+                findings.append(_batch_finding("timestamps.monotonic", path, message, value=backward, location=name))
+            if gaps:
+                message = (f"{path}: {gaps} gap(s) in the timestamps of series {name} ({fs:.6g} Hz), {dropped} "
+                           f"sample(s) ({dropped / fs:.3f} s) missing; the first at {first_gap:.3f} s")  # fmt: skip
+                findings.append(_batch_finding("timestamps.gaps", path, message, location=name,
+                                               value={"n_gaps": gaps, "n_dropped": dropped}))  # fmt: skip
+    return findings
+
+
 def validate_item(
     item: SourceItem,
     *,
@@ -258,9 +326,17 @@ def validate_item(
     try:
         recording = _open(item, units_bin_width)
     except Exception as err:  # batch boundary: any failure of one source is reported, not raised
-        return SourceReport(item.label, [_batch_finding(
+        unreadable = _batch_finding(
             "source.unreadable", item.label, f"{item.label}: cannot be opened ({type(err).__name__}: {err})",
-            value=type(err).__name__)])  # fmt: skip
+            value=type(err).__name__)  # fmt: skip
+        explained = []
+        if isinstance(err, DataError) and "timestamps" in str(err):  # say what is wrong with them, in our terms
+            try:
+                explained = nwb_timestamp_findings(item.source, thresholds=thresholds)
+            except Exception:  # the file may be corrupt beyond its timestamps; the open error says enough
+                explained = []
+        chosen = {check.id for check in select_checks(select, ignore)}
+        return SourceReport(item.label, [f for f in explained if f.code in chosen] + [unreadable])
     try:
         try:
             words = (*SPONTANEOUS_VOCABULARY, *vocabulary)
