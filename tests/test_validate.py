@@ -116,11 +116,15 @@ def test_baseline_exists_fires_without_spontaneous_interval_and_lists_the_tables
     )  # fmt: skip
     recording = Recording.from_array(noise(2, 30.0), FS, source="task.nwb", intervals=intervals)
     findings = validate_recording(recording)
-    assert codes(findings) == ["baseline.exists"]
+    # the whole 30 s recording is also too short to hold a compliant baseline
+    assert codes(findings) == ["baseline.exists", "baseline.duration"]
     assert findings[0].severity is Severity.CRITICAL
     assert "task.nwb" in findings[0].message
     assert "trials (2 rows: 'grating')" in findings[0].message and "epochs (1 row: 'wake')" in findings[0].message
     assert findings[0].value == {"trials": 2, "epochs": 1}
+    assert "whole recording is 30.0 s long" in findings[1].message
+    long = Recording.from_array(noise(2, 700.0), FS, source="long.nwb", intervals=intervals)
+    assert codes(validate_recording(long)) == ["baseline.exists"]
 
 
 def test_baseline_exists_silent_when_an_interval_is_labelled_spontaneous():

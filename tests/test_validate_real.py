@@ -28,11 +28,15 @@ def validate_one(path, **options):
     return report
 
 
-def test_s001r01_without_a_marked_baseline_fails_exists_and_names_its_t0_annotation(real_data):
+def test_s001r01_without_a_marked_baseline_fails_exists_and_duration_with_60_s(real_data):
+    """Plain `adots validate S001R01.edf`: nothing is marked (its only annotation is 'T0'), and even the
+    whole 60.0 s recording is too short for a compliant baseline; both are reported."""
     report = validate_one(real_data / "S001R01.edf")
-    assert [f.code for f in report.findings] == ["baseline.exists"]
+    assert [f.code for f in report.findings] == ["baseline.exists", "baseline.duration"]
     assert "annotations (1 row: 'T0')" in report.findings[0].message
     assert "--vocabulary" in report.findings[0].fix
+    assert "S001R01.edf" in report.findings[1].message and "60.0 s" in report.findings[1].message
+    assert report.findings[1].value == pytest.approx(60.0, abs=1 / 160)
 
 
 @pytest.mark.parametrize("options", [{"vocabulary": ["T0"]}, {"start": 0.0}])

@@ -30,7 +30,7 @@ from adhesive_dots.core import Baseline, Finding, Severity
 from adhesive_dots.errors import AdhesiveError
 from adhesive_dots.fingerprint import SUMMARY_NAMES, compute_fingerprint_array
 from adhesive_dots.fingerprint._compute import _arousal_signals
-from adhesive_dots.io.discover import SourceSpec, discover_sources
+from adhesive_dots.io.discover import SourceItem, expand_sources
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.parallel import run_tasks
 from adhesive_dots.validate import validate_baseline
@@ -81,7 +81,7 @@ def _samples_hash(data: np.ndarray) -> str:
 
 
 def analyse_source(
-    spec: SourceSpec,
+    spec: SourceItem,
     *,
     fingerprint_dir: str,
     source_hash: str = "",
@@ -96,7 +96,7 @@ def analyse_source(
     """
     source_hash = source_hash or spec.content_hash()
     try:
-        with open_recording(spec.uri, **spec.kwargs) as recording:
+        with open_recording(spec.source, **spec.options) as recording:
             baselines = _distinct(find_baselines(recording))
             if not baselines:
                 tables = sorted(set(recording.intervals["table"])) or ["none"]
@@ -116,7 +116,7 @@ def analyse_source(
         return SourceRecord(spec.key, source_hash, findings=(finding,), failed=True, tool_version=__version__)
 
 
-def _analyse_baseline(spec: SourceSpec, baseline: Baseline, fingerprint_dir: str, min_duration: float) -> DotRecord:
+def _analyse_baseline(spec: SourceItem, baseline: Baseline, fingerprint_dir: str, min_duration: float) -> DotRecord:
     findings = validate_baseline(baseline, min_duration=min_duration)
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
@@ -175,8 +175,8 @@ def ingest(
         Called with the running summary after each source is committed (and once at start).
     """
     started = time.perf_counter()
-    specs = discover_sources(targets)
-    summary = IngestSummary(catalog=str(catalog.path), sources=len(specs))
+    specs, problems = expand_sources(targets)
+    summary = IngestSummary(catalog=str(catalog.path), sources=len(specs) + len(problems))
     fingerprint_dir = catalog.path.with_name(catalog.path.name + ".fingerprints")
     fingerprint_dir.mkdir(parents=True, exist_ok=True)
     todo = []
@@ -189,6 +189,9 @@ def ingest(
             todo.append((spec, source_hash))
     if on_progress is not None:
         on_progress(summary, None)
+    for problem in problems:  # named targets that yield nothing are recorded like failed sources
+        finding = Finding(problem.code, Severity.CRITICAL, problem.message, source=problem.source, fix=problem.fix)
+        _commit(catalog, summary, SourceRecord(problem.source, "", findings=(finding,), failed=True), on_progress)
     outcomes = run_tasks(
         _analyse_item, todo, workers=workers, scheduler=scheduler,
         fingerprint_dir=str(fingerprint_dir), min_duration=min_duration,
@@ -199,19 +202,24 @@ def ingest(
         if record is None:  # the task itself died (worker lost, out of memory, ...)
             finding = Finding("source.unreadable", Severity.CRITICAL, f"{spec.key}: {outcome.error}", source=spec.key)
             record = SourceRecord(spec.key, source_hash, findings=(finding,), failed=True, tool_version=__version__)
-        catalog.write_source(record, vector_names=SUMMARY_NAMES)
-        if record.failed:
-            summary.failed += 1
-            summary.failures.append({"source": spec.key, "message": record.findings[0].message})
-        else:
-            summary.ingested += 1
-            summary.dots += len(record.dots)
-        if on_progress is not None:
-            on_progress(summary, record)
+        _commit(catalog, summary, record, on_progress)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _analyse_item(item: tuple[SourceSpec, str], **kwargs: Any) -> SourceRecord:
+def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_progress: Callable | None) -> None:
+    """The single writer: one transaction per source, then the running summary."""
+    catalog.write_source(record, vector_names=SUMMARY_NAMES)
+    if record.failed:
+        summary.failed += 1
+        summary.failures.append({"source": record.source, "message": record.findings[0].message})
+    else:
+        summary.ingested += 1
+        summary.dots += len(record.dots)
+    if on_progress is not None:
+        on_progress(summary, record)
+
+
+def _analyse_item(item: tuple[SourceItem, str], **kwargs: Any) -> SourceRecord:
     spec, source_hash = item
     return analyse_source(spec, source_hash=source_hash, **kwargs)

@@ -38,9 +38,8 @@ The JSON report (:func:`report_to_dict`, ``adots validate --json``) has this sta
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,8 @@ import numpy as np
 from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY, find_baselines
 from adhesive_dots.core import Baseline, Finding, Recording, Severity
 from adhesive_dots.errors import BaselineNotFoundError, DataError
+from adhesive_dots.io import discover
+from adhesive_dots.io.discover import SourceItem
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.metadata import Modality
 from adhesive_dots.validate import (
@@ -62,24 +63,8 @@ from adhesive_dots.validate import (
 )
 
 REPORT_SCHEMA = "adhesive-dots/validate-report/1"
-RAW_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".fif", ".set")
-BIDS_DATATYPES = ("eeg", "meg", "ieeg")
 SPIKE_BIN_WIDTH = 0.1
 """s; bin width of the spike counts of a units-only NWB file (when no ``units_bin_width`` is given)."""
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One recording to open: a source and the options of :func:`open_recording`."""
-
-    source: str
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        if not self.options:
-            return self.source
-        return self.source + " (" + ", ".join(f"{k}={v}" for k, v in self.options.items()) + ")"
 
 
 @dataclass
@@ -121,83 +106,11 @@ def _batch_finding(code: str, source: str, message: str, *, fix: str = "", value
                    value=value, location=location)  # fmt: skip
 
 
-def _is_remote(source: str) -> bool:
-    return "://" in source or source.lower().startswith(("dandi:", "openneuro:"))
-
-
-def bids_rest_runs(root: Path) -> tuple[list[SourceItem], list[str]]:
-    """The resting-state runs of the BIDS dataset at ``root`` and every task name present."""
-    import mne_bids
-
-    paths = mne_bids.find_matching_paths(root, suffixes=list(BIDS_DATATYPES), extensions=list(RAW_EXTENSIONS))
-    tasks = sorted({p.task for p in paths if p.task})
-    items = []
-    for path in sorted(paths, key=lambda p: str(p.fpath)):
-        if path.task and "rest" in path.task.lower():
-            options = {k: getattr(path, k) for k in ("subject", "session", "task", "run") if getattr(path, k)}
-            items.append(SourceItem(str(root), options))
-    return items, tasks
-
-
 def expand_sources(sources: Iterable[str | Path]) -> tuple[list[SourceItem], list[SourceReport]]:
-    """Recordings to open from ``sources``, and the reports of sources that yield none.
-
-    Returns
-    -------
-    items : list of SourceItem
-        Files, BIDS runs and URLs, in the order given (folders sorted by path).
-    reports : list of SourceReport
-        ``source.unreadable`` for paths that do not exist, ``source.empty`` for folders
-        without recordings, ``baseline.exists`` for BIDS roots without a resting run.
-    """
-    items: list[SourceItem] = []
-    reports: list[SourceReport] = []
-    for raw in sources:
-        source = str(raw)
-        if _is_remote(source):
-            items.append(SourceItem(source))
-            continue
-        path = Path(source)
-        if not path.exists():
-            reports.append(SourceReport(source, [_batch_finding(
-                "source.unreadable", source, f"{source}: no such file or folder",
-                fix="check the path (relative paths start from the current folder)")]))  # fmt: skip
-            continue
-        if path.is_file():
-            items.append(SourceItem(source))
-            continue
-        found, bids_reports = _walk(path)
-        reports.extend(bids_reports)
-        if found:
-            items.extend(found)
-        elif not bids_reports:
-            kinds = ", ".join(RAW_EXTENSIONS)
-            message = f"{source}: folder holds no .nwb file, BIDS dataset or raw recording ({kinds})"
-            reports.append(SourceReport(source, [_batch_finding("source.empty", source, message)]))
-    return items, reports
-
-
-def _walk(folder: Path) -> tuple[list[SourceItem], list[SourceReport]]:
-    items: list[SourceItem] = []
-    reports: list[SourceReport] = []
-    for current, dirs, files in os.walk(folder):
-        dirs.sort()
-        here = Path(current)
-        if "dataset_description.json" in files:
-            dirs.clear()  # a BIDS root: its runs are found through mne-bids, not by walking
-            runs, tasks = bids_rest_runs(here)
-            if runs:
-                items.extend(runs)
-            else:
-                message = (
-                    f"{here}: BIDS dataset without a resting-state run (no task containing 'rest'); "
-                    f"tasks present: {', '.join(tasks) or 'none'}"
-                )
-                reports.append(SourceReport(str(here), [_batch_finding("baseline.exists", str(here), message)]))
-            continue
-        for name in sorted(files):
-            if name.lower().endswith((".nwb", *RAW_EXTENSIONS)):
-                items.append(SourceItem(str(here / name)))
+    """Recordings to open from ``sources`` (see :func:`~adhesive_dots.io.discover.expand_sources`),
+    and a report with one finding for each source that yields none."""
+    items, problems = discover.expand_sources(sources)
+    reports = [SourceReport(p.source, [_batch_finding(p.code, p.source, p.message, fix=p.fix)]) for p in problems]
     return items, reports
 
 

@@ -123,10 +123,20 @@ def check_baseline_exists(ctx: CheckContext) -> Iterator[Finding]:
     thresholds=("min_duration",),
 )
 def check_baseline_duration(ctx: CheckContext) -> Iterator[Finding]:
+    minimum = ctx.thresholds.min_duration
     if ctx.baseline is None:
+        # nothing is marked; if even the whole recording is too short, no baseline could be compliant
+        whole = ctx.recording.duration
+        if whole < minimum - 0.5 / ctx.recording.fs:
+            yield CHECKS["baseline.duration"].finding(
+                ctx,
+                f"{ctx.source}: the whole recording is {whole:.1f} s long, so no baseline in it can reach "
+                f"the required {minimum:.1f} s",
+                location=f"recording 0.000-{whole:.3f} s",
+                value=round(whole, 6),
+            )
         return
     duration = ctx.segment.duration
-    minimum = ctx.thresholds.min_duration
     if duration < minimum - 0.5 / ctx.recording.fs:
         yield CHECKS["baseline.duration"].finding(
             ctx,
