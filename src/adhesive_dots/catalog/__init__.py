@@ -1,0 +1,14 @@
+"""The catalog of adhesive dots (embedded DuckDB): store, search, exchange, ingest."""
+
+from adhesive_dots.catalog.search import search_dots, similar_dots
+from adhesive_dots.catalog.store import Catalog, CatalogError, DotRecord, SourceRecord, default_catalog_path
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "DotRecord",
+    "SourceRecord",
+    "default_catalog_path",
+    "search_dots",
+    "similar_dots",
+]

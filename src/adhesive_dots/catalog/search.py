@@ -1,0 +1,173 @@
+"""Searching the catalog: metadata filters and nearest neighbours on summary vectors.
+
+Similarity is computed on *standardised* summary vectors: each feature is centred and
+divided by its standard deviation over the whole catalog (features that are constant or
+missing everywhere are ignored), so features with large units do not dominate. Two
+metrics are offered:
+
+``cosine`` (default)
+    1 - cosine similarity of the standardised vectors: the *pattern* of deviations from the
+    catalog mean, insensitive to how extreme a dot is overall.
+``seuclidean``
+    Euclidean distance of the standardised vectors (standardised Euclidean distance).
+
+Missing feature values (NaN, e.g. a peak frequency where there is no peak) are set to the
+catalog mean, i.e. they contribute nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from adhesive_dots.catalog.store import Catalog
+from adhesive_dots.errors import DataError
+
+METRICS = ("cosine", "seuclidean")
+SUMMARY_COLUMNS = [
+    "dot_id", "identity_lab", "identity_subject_id", "identity_session_id", "recording_modality",
+    "subject_species", "paradigm_name", "duration_s", "curation_validation_status", "source",
+]  # fmt: skip
+
+
+def search_dots(
+    catalog: Catalog,
+    *,
+    species: str | None = None,
+    paradigm: str | None = None,
+    modality: str | None = None,
+    min_duration: float | None = None,
+    illumination: str | None = None,
+    arousal: Sequence[str] = (),
+    lab: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Dots matching every given filter (all optional; strings match exactly, case-insensitive).
+
+    ``arousal`` lists measures that must all be recorded (e.g. ``["pupil"]``); ``status`` is a
+    validation status (``compliant``, ``noncompliant``, ``not-validated``).
+    """
+    clauses, params = [], []
+    for column, value in (
+        ("subject_species", species),
+        ("paradigm_name", paradigm),
+        ("recording_modality", modality),
+        ("environment_illumination", illumination),
+        ("identity_lab", lab),
+        ("curation_validation_status", status),
+    ):
+        if value is not None:
+            clauses.append(f"lower({column}) = lower(?)")
+            params.append(value)
+    if min_duration is not None:
+        clauses.append("duration_s >= ?")
+        params.append(float(min_duration))
+    for measure in arousal:
+        clauses.append("list_contains(arousal_measures, ?)")
+        params.append(measure)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots {where} ORDER BY source, start_s"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return catalog.query(sql, params)
+
+
+@dataclass(frozen=True)
+class Standardiser:
+    """Per-feature centring and scaling learned from the catalog's vectors."""
+
+    mean: np.ndarray
+    scale: np.ndarray  # inf where a feature is constant or missing everywhere (it then contributes 0)
+
+    @classmethod
+    def fit(cls, matrix: np.ndarray) -> Standardiser:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            mean = np.nanmean(matrix, axis=0)
+            std = np.nanstd(matrix, axis=0)
+        mean = np.where(np.isfinite(mean), mean, 0.0)
+        scale = np.where(np.isfinite(std) & (std > 0), std, np.inf)
+        return cls(mean, scale)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        z = (np.asarray(values, dtype=float) - self.mean) / self.scale
+        return np.where(np.isfinite(z), z, 0.0)
+
+
+@dataclass(frozen=True)
+class VectorIndex:
+    """Standardised vectors ready for queries: ``z`` ``(n, d)`` and their unit-norm rows for cosine."""
+
+    standardiser: Standardiser
+    z: np.ndarray
+    unit: np.ndarray
+
+    @classmethod
+    def build(cls, matrix: np.ndarray) -> VectorIndex:
+        standardiser = Standardiser.fit(matrix)
+        z = standardiser.transform(matrix)
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        unit = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0)
+        return cls(standardiser, z, unit)
+
+    def nearest(self, query: np.ndarray, *, k: int = 10, metric: str = "cosine") -> tuple[np.ndarray, np.ndarray]:
+        """Row indices and distances of the ``k`` rows nearest to the raw vector ``query``."""
+        if metric not in METRICS:
+            raise DataError(f"metric must be one of {METRICS}, got {metric!r}")
+        q = self.standardiser.transform(query)
+        if metric == "cosine":
+            norm = np.linalg.norm(q)
+            distance = 1.0 - self.unit @ (q / norm) if norm > 0 else np.ones(len(self.z))
+            distance[~self.unit.any(axis=1)] = 1.0  # a vector at the catalog mean has no direction
+        else:
+            distance = np.sqrt(np.einsum("ij,ij->i", self.z - q, self.z - q))
+        k = min(k, len(distance))
+        top = np.argpartition(distance, k - 1)[:k] if k else np.array([], dtype=int)
+        order = top[np.lexsort((top, distance[top]))]  # nearest first; ties by position
+        return order, distance[order]
+
+
+def similar_dots(
+    catalog: Catalog,
+    query: str | np.ndarray,
+    *,
+    k: int = 10,
+    metric: str = "cosine",
+) -> pd.DataFrame:
+    """The ``k`` dots whose summary vectors are nearest to ``query`` (a dot id or a vector).
+
+    A dot id is excluded from its own neighbours. Returns columns ``dot_id``, ``distance``
+    and the summary metadata columns, nearest first.
+    """
+    matrix, ids = catalog.vectors()
+    if not ids:
+        raise DataError(f"{catalog.path}: the catalog holds no fingerprints yet (run `adots ingest`)")
+    if isinstance(query, str):
+        vector = catalog.vector_of(query)
+        exclude = catalog.cached("vector-positions", lambda: {dot_id: i for i, dot_id in enumerate(ids)})[query]
+    else:
+        vector = np.asarray(query, dtype=float)
+        exclude = None
+        if vector.shape != (matrix.shape[1],):
+            raise DataError(
+                f"query vector has shape {vector.shape}; the catalog's vectors have {matrix.shape[1]} features"
+            )
+    index = catalog.cached("vector-index", lambda: VectorIndex.build(matrix))
+    order, distance = index.nearest(vector, k=k + (exclude is not None), metric=metric)
+    keep = order != exclude if exclude is not None else np.ones(order.size, bool)
+    order, distance = order[keep][:k], distance[keep][:k]
+    chosen = [ids[i] for i in order]
+    frame = pd.DataFrame({"dot_id": chosen, "distance": distance})
+    summary = catalog.cached("summary-by-vector", lambda: _summary_in_vector_order(catalog, ids))
+    rows = summary.iloc[order].reset_index(drop=True)
+    return pd.concat([frame, rows.drop(columns=["dot_id"])], axis=1)
+
+
+def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:
+    summary = catalog.query(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots").set_index("dot_id", drop=False)
+    return summary.reindex(ids).reset_index(drop=True)
