@@ -56,6 +56,12 @@ CONTINUOUS = {Modality.EEG, Modality.MEG, Modality.IEEG, Modality.LFP}
 HUMAN_PEAK_RANGE = (7.0, 14.0)
 ANIMAL_PEAK_RANGE = (4.0, 12.0)
 DEFAULT_ENVELOPE_BANDS = {"alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
+"""Envelope bands of EEG, MEG and iEEG (Hz)."""
+LFP_ENVELOPE_BANDS = {"theta": (4.0, 10.0), "beta": (13.0, 30.0)}
+"""Envelope bands of (animal) LFP: theta is the dominant rhythm of rodent hippocampus and cortex."""
+SLOW_FIT_MIN_S = 5.0
+"""Lower end of the default fit range of envelope and population DFA, in s (Linkenkaer-Hansen et al.
+2001): shorter scales reflect the band-pass and the smoothness of the envelope, not its LRTC."""
 AROUSAL_NAMES = ("pupil_diameter", "pupil", "running_speed", "running", "locomotion", "whisking")
 """Auxiliary signals of a recording treated as arousal measures (by name)."""
 
@@ -69,7 +75,8 @@ def _version() -> str:
 def _defaults(modality: Modality, fs: float, n_channels: int) -> dict[str, Any]:
     nyquist = fs / 2.0
     if modality in CONTINUOUS and fs >= 80:
-        envelope_bands = {k: v for k, v in DEFAULT_ENVELOPE_BANDS.items() if v[1] < nyquist}
+        candidates = LFP_ENVELOPE_BANDS if modality == Modality.LFP else DEFAULT_ENVELOPE_BANDS
+        envelope_bands = {k: v for k, v in candidates.items() if v[1] < nyquist}
     else:
         envelope_bands = {}
     if modality in (Modality.EEG, Modality.MEG, Modality.IEEG):
@@ -107,6 +114,7 @@ def compute_fingerprint_array(
     population: bool | str = "auto",
     dfa_scales: np.ndarray | None = None,
     slow_scales: np.ndarray | None = None,
+    slow_fit_range: tuple[float, float] | None = None,
     dfa_overlap: float = 0.5,
     window_s: float = DEFAULT_WINDOW_S,
     window_overlap: float = DEFAULT_WINDOW_OVERLAP,
@@ -149,7 +157,11 @@ def compute_fingerprint_array(
     population : bool or "auto"
         DFA of the population signal (mean over channels; summed spike rate when ``spike_times``).
     dfa_scales, slow_scales : ndarray, optional
-        DFA window lengths in s for broadband signals and for envelopes/population signals.
+        DFA window lengths in s for broadband signals and for envelopes/population signals
+        (default log-spaced from 0.1 s, resp. 1 s, to a tenth of the record).
+    slow_fit_range : (low, high), optional
+        Fit range in s of the envelope and population DFA (default :data:`SLOW_FIT_MIN_S` to the
+        longest scale).
     dfa_overlap : float
         Overlap fraction of DFA windows.
     window_s, window_overlap
@@ -258,8 +270,14 @@ def compute_fingerprint_array(
     if slow_scales is None and (envelope_bands or population):
         rate = min(envelope_fs.values(), default=fs if spike_times is None else 10.0)
         slow_scales = default_scales(rate, int(duration * rate), min_scale=slow_min)
+    if slow_scales is not None and slow_fit_range is None:
+        slow_scales = np.asarray(slow_scales, dtype=float)
+        low = SLOW_FIT_MIN_S if slow_scales[-1] > 2 * SLOW_FIT_MIN_S else float(slow_scales[0])
+        slow_fit_range = (low, float(slow_scales[-1]))
     envelope_dfa = {
-        name: compute_dfa_array(envelopes[name], envelope_fs[name], scales=slow_scales, overlap=dfa_overlap)
+        name: compute_dfa_array(
+            envelopes[name], envelope_fs[name], scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
+        )
         for name in envelope_bands
     }
     spiking = None
@@ -269,11 +287,17 @@ def compute_fingerprint_array(
         spiking = compute_spiking_array(spike_times, start=interval[0], stop=interval[1])
         if population:
             population_dfa = compute_dfa_array(
-                spiking.population_rate, spiking.population_fs, scales=slow_scales, overlap=dfa_overlap
+                spiking.population_rate,
+                spiking.population_fs,
+                scales=slow_scales,
+                fit_range=slow_fit_range,
+                overlap=dfa_overlap,
             )
     elif population:
         mean_signal = data.mean(axis=0, dtype=np.float64)
-        population_dfa = compute_dfa_array(mean_signal, fs, scales=slow_scales, overlap=dfa_overlap)
+        population_dfa = compute_dfa_array(
+            mean_signal, fs, scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
+        )
 
     # -- correlation structure, whole and per window ----------------------------------------------
     corr_result = None
@@ -352,7 +376,7 @@ def compute_fingerprint_array(
         "population": population,
         "dfa_overlap": dfa_overlap,
         "dfa_fit_range": list(dfa.fit_range),
-        "slow_fit_range": None if slow_scales is None else [float(slow_scales[0]), float(slow_scales[-1])],
+        "slow_fit_range": None if slow_fit_range is None else [float(v) for v in slow_fit_range],
         "window_s": window_s,
         "window_overlap": window_overlap,
         "n_surrogates": n_surrogates,
@@ -413,6 +437,7 @@ def compute_fingerprint_array(
         put("eigenspectrum_exponent", (), corr_result.eigenspectrum_exponent, units="1",
             rank_range=list(corr_result.rank_range), r_squared=corr_result.eigenspectrum_r_squared)  # fmt: skip
         put("participation_ratio", (), corr_result.participation_ratio, units="1")
+        put("eigenspectrum_knee", (), corr_result.knee, units="1", long_name="rank of the largest eigenvalue gap")
         put("mean_abs_correlation", (), corr_result.mean_abs_correlation, units="1")
     put("window_log_band_power", ("window", "channel", "band"), window_log_power, units=f"log10({power_units})")
     put("window_aperiodic_exponent", ("window", "channel"), window_ap["exponent"], units="1")

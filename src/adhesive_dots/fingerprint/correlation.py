@@ -21,15 +21,14 @@ Quantities (all unitless):
     ``(sum lambda)**2 / sum lambda**2``, from 1 (one shared signal) to ``n_channels`` (independent).
 ``mean_abs_correlation``
     Mean of ``|r_ij|`` over pairs ``i < j``.
-``n_components``
-    Number of leading eigenvalues above the matching eigenvalue of independent-channel surrogates
-    (each channel circularly shifted by a random lag, which keeps its spectrum and destroys
-    cross-channel structure): a parallel-analysis estimate of the latent dimensionality.
+``knee``
+    The rank after which the eigenspectrum drops most (largest ``lambda_k / lambda_k+1`` among the
+    first half of the ranks): the number of strong shared components, when there is a gap.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -60,8 +59,8 @@ class CorrelationResult:
         ``(sum lambda)**2 / sum lambda**2``.
     mean_abs_correlation : float
         Mean ``|r|`` over channel pairs.
-    n_components : int
-        Parallel-analysis dimensionality (-1 when not computed).
+    knee : int
+        Rank of the largest eigenvalue gap (see the module docstring).
     rank_range : tuple of int
         Ranks (1-based, inclusive) of the power-law fit.
     exact : bool
@@ -74,7 +73,7 @@ class CorrelationResult:
     eigenspectrum_r_squared: float
     participation_ratio: float
     mean_abs_correlation: float
-    n_components: int
+    knee: int
     rank_range: tuple[int, int]
     exact: bool
 
@@ -181,19 +180,15 @@ def _randomized_eigenvalues(data: np.ndarray, k: int, *, n_iter: int, rng: np.ra
     return (singular**2)[:k]
 
 
-def _parallel_analysis(
-    data: np.ndarray, eigenvalues: np.ndarray, *, n_surrogates: int, rng: np.random.Generator
-) -> int:
-    """Leading eigenvalues above the 95th percentile of circular-shift surrogates' eigenvalues."""
-    n_channels, n_times = data.shape
-    null = np.empty((n_surrogates, n_channels))
-    for s in range(n_surrogates):
-        shifts = rng.integers(0, n_times, size=n_channels)
-        shifted = np.stack([np.roll(row, int(shift)) for row, shift in zip(data, shifts, strict=True)])
-        null[s] = np.linalg.eigvalsh(np.corrcoef(shifted))[::-1]
-    threshold = np.percentile(null, 95, axis=0)
-    above = eigenvalues[:n_channels] > threshold
-    return int(np.argmin(above)) if not above.all() else int(n_channels)
+def eigenspectrum_knee(eigenvalues: np.ndarray) -> int:
+    """Rank ``k`` (1-based, within the first half) after which the eigenspectrum drops most (max ``lambda_k / lambda_k+1``)."""
+    values = np.asarray(eigenvalues, dtype=float)
+    half = max(2, values.size // 2)
+    head = values[: half + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = head[:-1] / head[1:]
+    ratio = np.where(np.isfinite(ratio) & (head[1:] > 0), ratio, 0.0)
+    return int(np.argmax(ratio) + 1)
 
 
 def describe_moments(
@@ -223,7 +218,7 @@ def describe_moments(
         eigenspectrum_r_squared=r_squared,
         participation_ratio=float(eigenvalues.sum() ** 2 / (eigenvalues**2).sum()),
         mean_abs_correlation=float(mean_abs_offdiagonal(corr)),
-        n_components=-1,
+        knee=eigenspectrum_knee(eigenvalues),
         rank_range=(int(rank_range[0]), int(rank_range[1])),
         exact=True,
     )
@@ -235,7 +230,6 @@ def compute_correlation_array(
     max_channels: int = MAX_CHANNELS,
     n_eigenvalues: int = 200,
     rank_range: tuple[int, int] | None = None,
-    n_surrogates: int = 0,
     matrix: str = "correlation",
     rng: np.random.Generator | int | None = None,
 ) -> CorrelationResult:
@@ -251,14 +245,11 @@ def compute_correlation_array(
         Eigenvalues kept in the low-rank regime.
     rank_range : (low, high), optional
         Ranks (1-based, inclusive) of the eigenspectrum power-law fit; default :func:`default_rank_range`.
-    n_surrogates : int
-        Circular-shift surrogates for the parallel-analysis dimensionality (0 skips it;
-        exact regime only).
     matrix : {"correlation", "covariance"}
         Eigen-decompose the correlation matrix (unitless, default) or the covariance matrix
         (then eigenvalues are in units**2 and sum to the total variance).
     rng : Generator, int or None
-        Randomness of the surrogates, the SVD sketch and the channel subset.
+        Randomness of the SVD sketch and of the channel subset (low-rank regime only).
 
     Returns
     -------
@@ -284,11 +275,7 @@ def compute_correlation_array(
     if n_channels <= max_channels:
         total, product = compute_covariance_blocks_array(data, block_starts=np.arange(0, n_times, TIME_BLOCK))
         total, product = total.sum(0), product.sum(0)
-        result = describe_moments(total, product, n_times, rank_range=rank_range, matrix=matrix)
-        if n_surrogates > 0 and matrix == "correlation":
-            components = _parallel_analysis(data, result.eigenvalues, n_surrogates=n_surrogates, rng=rng)
-            result = replace(result, n_components=components)
-        return result
+        return describe_moments(total, product, n_times, rank_range=rank_range, matrix=matrix)
     if matrix == "covariance":
         raise DataError(f"matrix='covariance' needs at most max_channels={max_channels} channels, got {n_channels}")
     k = min(n_eigenvalues, n_channels)
@@ -310,7 +297,7 @@ def compute_correlation_array(
         eigenspectrum_r_squared=r_squared,
         participation_ratio=float(participation),
         mean_abs_correlation=mean_abs,
-        n_components=-1,
+        knee=eigenspectrum_knee(eigenvalues),
         rank_range=(int(rank_range[0]), int(rank_range[1])),
         exact=False,
     )

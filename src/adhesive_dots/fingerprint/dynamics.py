@@ -94,10 +94,10 @@ def compute_nonstationarity_array(
 
     def windowed_variance(v: np.ndarray) -> np.ndarray:
         means = membership @ v
-        if log:
-            with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if log:
                 means = np.log10(means)
-        return means.var(axis=0)
+            return means.var(axis=0)
 
     observed = windowed_variance(flat)
     null = np.zeros_like(observed)

@@ -118,16 +118,19 @@ def compute_segment_periodograms_array(
     scale = 1.0 / (fs * np.sum(win**2))
     frames = np.lib.stride_tricks.sliding_window_view(data, nperseg, axis=-1)[..., ::step, :]
     starts = np.arange(frames.shape[-2]) * step
+    means = frames.mean(axis=-1) if detrend else None
+    spectrum = scipy.fft.rfft(frames * win, axis=-1, workers=WORKERS)
     if detrend:
-        frames = frames - frames.mean(axis=-1, keepdims=True)
-        frames *= win
-    else:
-        frames = frames * win
-    spectrum = scipy.fft.rfft(frames, axis=-1, workers=WORKERS)
-    del frames
-    power = spectrum.real**2
-    power += spectrum.imag**2
-    del spectrum
+        # FFT((x - m) w) = FFT(x w) - m FFT(w): only the bins where the taper's own spectrum is
+        # non-zero change (3 bins for periodic hann/hamming), so no detrended copy is made
+        taper = scipy.fft.rfft(win)
+        bins = np.flatnonzero(np.abs(taper) > 1e-13 * np.abs(taper).max())
+        spectrum[..., bins] -= means[..., None] * taper[bins]
+    # |X|**2 in place on the float view of the complex array, then sum the real/imag pairs
+    pairs = spectrum.view(np.float64)
+    np.multiply(pairs, pairs, out=pairs)
+    power = pairs[..., 0::2] + pairs[..., 1::2]
+    del spectrum, pairs
     power *= scale
     last = None if nperseg % 2 else -1  # the Nyquist bin of an even FFT is not doubled
     power[..., 1:last] *= 2.0

@@ -45,7 +45,7 @@ class SpikingResult:
 
 
 def bin_spike_times(spike_times: Sequence[np.ndarray], *, start: float, stop: float, bin_s: float) -> np.ndarray:
-    """Spike counts ``(n_units, n_bins)`` in consecutive ``bin_s`` bins from ``start`` (s); a last partial bin is dropped."""
+    """Spike counts ``(n_units, n_bins)`` in ``bin_s`` bins from ``start`` (s); a last partial bin is dropped."""
     bin_s = _check_positive("bin_s", bin_s)
     n_bins = int(np.floor((stop - start) / bin_s + 1e-9))
     if n_bins < 1:
