@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from adhesive_dots.cli import demo, schema  # noqa: F401  (each module registers its commands)
-from adhesive_dots.cli import fingerprint  # noqa: F401
+from adhesive_dots.cli import (  # noqa: F401  (each module registers its commands)
+    demo,
+    fingerprint,
+    schema,
+)
 from adhesive_dots.cli._app import app, err_console, state
 from adhesive_dots.errors import AdhesiveError
 
