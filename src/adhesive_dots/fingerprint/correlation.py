@@ -181,7 +181,7 @@ def _randomized_eigenvalues(data: np.ndarray, k: int, *, n_iter: int, rng: np.ra
 
 
 def eigenspectrum_knee(eigenvalues: np.ndarray) -> int:
-    """Rank ``k`` (1-based, within the first half) after which the eigenspectrum drops most (max ``lambda_k / lambda_k+1``)."""
+    """Rank ``k`` (1-based, first half) after which the eigenspectrum drops most (max ``lambda_k / lambda_k+1``)."""
     values = np.asarray(eigenvalues, dtype=float)
     half = max(2, values.size // 2)
     head = values[: half + 1]

@@ -33,7 +33,7 @@ import scipy.fft
 from adhesive_dots.errors import DataError
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs, _check_positive, _check_range
 
-PREFIX_BLOCK = 64
+PREFIX_BLOCK = 1024
 """Samples per block of the two-level prefix sums (see the module docstring)."""
 
 ROWS_PER_BLOCK = 8
@@ -141,23 +141,25 @@ class _PrefixSums:
         np.multiply(z, z, out=w)
         np.cumsum(w, axis=1, out=self.L2[:, 1:])
         z1, zt, z2 = self.L1[:, b], self.Lt[:, b], self.L2[:, b]
-        k = np.arange(nb, dtype=float)
+        # block-level sums span the whole record: extended precision keeps their differences exact
+        # enough (the arrays are B times smaller than the data, so this costs little)
+        k = np.arange(nb, dtype=np.longdouble)
+        c_ld, z1_ld = c.astype(np.longdouble), z1.astype(np.longdouble)
         self.P = {
             name: _exclusive_cumsum(values)
             for name, values in {
-                "c": c,
-                "cc": c * c,
-                "cz": c * z1,
-                "z1": z1,
-                "z2": z2,
-                "zt": zt,
-                "kc": k * c,
-                "kz": k * z1,
+                "c": c_ld,
+                "cc": c_ld * c_ld,
+                "cz": c_ld * z1_ld,
+                "z1": z1_ld,
+                "z2": z2.astype(np.longdouble),
+                "zt": zt.astype(np.longdouble),
+                "kc": k * c_ld,
+                "kz": k * z1_ld,
             }.items()
         }
-        # sizes of the sums each kind of window handles, for the round-off bound
-        step = np.abs(np.diff(c, axis=-1)).max(axis=-1) if nb > 1 else np.zeros(m)
-        self.local_size = z2.max(axis=-1) + 4 * b * step**2 + 4 * np.abs(z1).max(axis=-1) * step
+        self.c_ld = c_ld
+        # size of the block-level sums, for the round-off bound of windows spanning blocks
         self.global_size = b * (c * c).sum(-1) + z2.sum(-1) + 2 * np.abs(c * z1).sum(-1)
         return padded[:, :n]
 
@@ -188,37 +190,47 @@ class _PrefixSums:
         if mid.any():
             P = self.P
             k0, k1 = ka[mid] + 1, kb[mid]
-            count = (k1 - k0).astype(float)
-            ca = c[:, ka[mid]]
-            kam = ka[mid].astype(float)
+            count = (k1 - k0).astype(np.longdouble)
+            ca = self.c_ld[:, ka[mid]]
+            kam = ka[mid].astype(np.longdouble)
 
             def span(name: str) -> np.ndarray:
                 return P[name][:, k1] - P[name][:, k0]
 
             sc, sz1 = span("c"), span("z1")
-            s1[:, mid] += b * (sc - count * ca) + sz1
-            s2[:, mid] += b * (span("cc") - 2 * ca * sc + count * ca * ca) + 2 * (span("cz") - ca * sz1) + span("z2")
-            sum_k = (k1 * (k1 - 1) - k0 * (k0 - 1)) / 2.0
+            s1[:, mid] += (b * (sc - count * ca) + sz1).astype(float)
+            s2[:, mid] += (
+                b * (span("cc") - 2 * ca * sc + count * ca * ca) + 2 * (span("cz") - ca * sz1) + span("z2")
+            ).astype(float)
+            sum_k = (k1 * (k1 - 1) - k0 * (k0 - 1)).astype(np.longdouble) / 2
             st[:, mid] += (
                 b * b * (span("kc") - kam * sc - ca * sum_k + kam * ca * count)
                 + b * (span("kz") - kam * sz1)
                 + b * (b - 1) / 2.0 * (sc - count * ca)
                 + span("zt")
-            )
+            ).astype(float)
         t_mean = ja + (n - 1) / 2.0
         sty = st - t_mean * s1
         stt = n * (n * n - 1) / 12.0
         rss = s2 - s1 * s1 / n - sty * sty / stt
+        self.last_size = s2  # the window sums' size, for the round-off bound
         return np.maximum(rss, 0.0)
 
     def roundoff(self, n: int) -> np.ndarray:
-        """Bound on the absolute round-off of one window's rss at length ``n``, per row."""
-        size = self.global_size if n > self.block else self.local_size
-        return 4 * np.finfo(float).eps * size
+        """Bound on the mean absolute round-off of the last :meth:`rss` call, per row.
+
+        Window sums are float64 in a frame shifted to each window's first block (error about
+        eps x their size); windows longer than a block add block-level sums in extended precision
+        (error about eps_extended x the record's sum of squares).
+        """
+        local = 8 * np.finfo(float).eps * self.last_size.mean(axis=-1)
+        if n > self.block:
+            local = local + 8 * float(np.finfo(np.longdouble).eps) * self.global_size
+        return local
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(values.shape)
+    out = np.zeros(values.shape, dtype=values.dtype)
     np.cumsum(values[..., :-1], axis=-1, out=out[..., 1:])
     return out
 
