@@ -33,7 +33,7 @@ import scipy.fft
 from adhesive_dots.errors import DataError
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs, _check_positive, _check_range
 
-PREFIX_BLOCK = 1024
+PREFIX_BLOCK = 256
 """Samples per block of the two-level prefix sums (see the module docstring)."""
 
 ROWS_PER_BLOCK = 8
