@@ -42,17 +42,17 @@ def test_known_correlation_matrix_and_participation_ratio():
 
 
 def test_low_rank_description_agrees_with_exact():
-    """300 channels with max_channels=150: the randomised SVD's leading 10 eigenvalues equal the exact
-    ones to 1e-6 (power iterations on a decaying spectrum converge to round-off). Mean |r| and the
+    """300 channels with max_channels=150: a rank-30 randomised SVD (4 power iterations) gives the
+    leading 10 eigenvalues within 1e-3 (relative; the error grows as (lambda_31 / lambda_k)**9). Mean |r| and the
     participation ratio come from a random half of the channels: each estimate within 15% (channel
     sampling sd is about 6% here) and their average over 6 subsets within 5% (unbiased)."""
     x, _ = sim_powerlaw_eigenspectrum(5000, 300, 1.0, rng=1)
     exact = compute_correlation_array(x)
     ratios = []
     for seed in range(6):
-        low = compute_correlation_array(x, max_channels=150, rng=seed)
+        low = compute_correlation_array(x, max_channels=150, n_eigenvalues=20, rng=seed)
         assert low.matrix is None and not low.exact
-        np.testing.assert_allclose(low.eigenvalues[:10], exact.eigenvalues[:10], rtol=1e-6)
+        np.testing.assert_allclose(low.eigenvalues[:10], exact.eigenvalues[:10], rtol=1e-3)
         ratios.append(
             [low.mean_abs_correlation / exact.mean_abs_correlation, low.participation_ratio / exact.participation_ratio]
         )
