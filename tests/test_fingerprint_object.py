@@ -215,3 +215,30 @@ def test_cli_fingerprint_nwb_and_bids(small_corpus, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["fingerprint", str(tmp_path / "nope.nwb")])
     assert exit_info.value.code == 2
+
+
+def test_object_level_features_equal_array_level(eeg_like):
+    """compute_psd/aperiodic/dfa/correlation(baseline) label exactly the array-level values."""
+    from adhesive_dots.fingerprint import (
+        compute_aperiodic,
+        compute_aperiodic_array,
+        compute_correlation,
+        compute_correlation_array,
+        compute_dfa,
+        compute_dfa_array,
+        compute_psd,
+        compute_psd_array,
+    )
+
+    baseline = Baseline.from_array(eeg_like, FS, channel_names=["a", "b", "c", "d"])
+    freqs, psd = compute_psd_array(eeg_like, FS)
+    labelled = compute_psd(baseline)
+    np.testing.assert_array_equal(labelled.values, psd)
+    assert list(labelled.channel.values) == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(
+        compute_aperiodic(baseline).exponent.values, compute_aperiodic_array(freqs, psd).exponent
+    )
+    np.testing.assert_array_equal(compute_dfa(baseline).exponent.values, compute_dfa_array(eeg_like, FS).exponent)
+    np.testing.assert_array_equal(
+        compute_correlation(baseline).correlation.values, compute_correlation_array(eeg_like).matrix
+    )

@@ -7,6 +7,9 @@ Object level::
     fp.summary_vector()                 # fixed length, see SUMMARY_FIELDS
     fp.to_netcdf("dot.nc"); read_fingerprint("dot.nc")
 
+Object level per feature: :func:`compute_psd`, :func:`compute_aperiodic`, :func:`compute_dfa`,
+:func:`compute_correlation` (labelled xarray results of a Baseline's segment).
+
 Array level (time last, explicit ``fs`` in Hz, options keyword-only), one module per feature:
 
 * :mod:`~adhesive_dots.fingerprint.spectral` -- :func:`compute_psd_array`, :func:`compute_band_power_array`,
@@ -21,6 +24,7 @@ Array level (time last, explicit ``fs`` in Hz, options keyword-only), one module
 
 from adhesive_dots.fingerprint._compute import compute_fingerprint_array, fingerprint
 from adhesive_dots.fingerprint._container import SUMMARY_FIELDS, SUMMARY_NAMES, Fingerprint, read_fingerprint
+from adhesive_dots.fingerprint._objects import compute_aperiodic, compute_correlation, compute_dfa, compute_psd
 from adhesive_dots.fingerprint.aperiodic import Aperiodic, compute_aperiodic_array, fit_specparam_array
 from adhesive_dots.fingerprint.correlation import CorrelationResult, compute_correlation_array
 from adhesive_dots.fingerprint.dfa import DfaResult, compute_dfa_array, compute_envelope_array
@@ -48,16 +52,20 @@ __all__ = [
     "DfaResult",
     "Fingerprint",
     "SpikingResult",
+    "compute_aperiodic",
     "compute_aperiodic_array",
     "compute_arousal_coupling_array",
     "compute_band_power_array",
+    "compute_correlation",
     "compute_correlation_array",
+    "compute_dfa",
     "compute_dfa_array",
     "compute_drift_array",
     "compute_envelope_array",
     "compute_fingerprint_array",
     "compute_nonstationarity_array",
     "compute_peak_frequency_array",
+    "compute_psd",
     "compute_psd_array",
     "compute_segment_periodograms_array",
     "compute_spiking_array",
