@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,6 +63,8 @@ LFP_ENVELOPE_BANDS = {"theta": (4.0, 10.0), "beta": (13.0, 30.0)}
 SLOW_FIT_MIN_S = 5.0
 """Lower end of the default fit range of envelope and population DFA, in s (Linkenkaer-Hansen et al.
 2001): shorter scales reflect the band-pass and the smoothness of the envelope, not its LRTC."""
+WINDOW_BLOCK_CHANNELS = 512
+"""Up to this many channels, windowed correlations reuse per-block cross-products (n_blocks x C x C)."""
 AROUSAL_NAMES = ("pupil_diameter", "pupil", "running_speed", "running", "locomotion", "whisking")
 """Auxiliary signals of a recording treated as arousal measures (by name)."""
 
@@ -79,12 +82,12 @@ def _defaults(modality: Modality, fs: float, n_channels: int) -> dict[str, Any]:
         envelope_bands = {k: v for k, v in candidates.items() if v[1] < nyquist}
     else:
         envelope_bands = {}
-    if modality in (Modality.EEG, Modality.MEG, Modality.IEEG):
-        peak_range = HUMAN_PEAK_RANGE
-    elif modality == Modality.LFP or modality == Modality.OTHER:
-        peak_range = ANIMAL_PEAK_RANGE if modality == Modality.LFP else HUMAN_PEAK_RANGE
+    if modality in (Modality.EEG, Modality.MEG, Modality.IEEG, Modality.OTHER):
+        peak_range = HUMAN_PEAK_RANGE  # the peak alpha frequency
+    elif modality == Modality.LFP:
+        peak_range = ANIMAL_PEAK_RANGE  # theta / low-frequency peak of rodent LFP
     else:
-        peak_range = None
+        peak_range = None  # calcium, spikes, fMRI: no oscillatory peak in the spectrum's reach
     if peak_range is not None and peak_range[1] >= 0.8 * nyquist:
         peak_range = None
     high = min(40.0, 0.8 * nyquist)
@@ -303,7 +306,8 @@ def compute_fingerprint_array(
     corr_result = None
     window_corr = np.full(n_windows, np.nan)
     if n_channels >= 2:
-        if n_channels <= max_channels:
+        if n_channels <= WINDOW_BLOCK_CHANNELS:
+            # one pass: cross-products of the blocks between window edges; windows add blocks
             edges = np.unique(np.concatenate([[0], win_starts, win_starts + win_len]))
             edges = edges[edges < n_times]
             sums, products = compute_covariance_blocks_array(data, block_starts=edges)
@@ -314,11 +318,14 @@ def compute_fingerprint_array(
                 corr = correlation_from_moments(sums[i0:i1].sum(0), products[i0:i1].sum(0), win_len)
                 window_corr[w] = mean_abs_offdiagonal(corr)
         else:
+            # many channels: per-block products would not fit; windows use (a subset of) channels
             corr_result = compute_correlation_array(data, max_channels=max_channels, rng=rng)
-            subset = np.sort(rng.choice(n_channels, size=max_channels, replace=False))
+            subset = np.arange(n_channels)
+            if n_channels > max_channels:
+                subset = np.sort(rng.choice(n_channels, size=max_channels, replace=False))
             for w, start in enumerate(win_starts):
-                piece = np.asarray(data[subset, start : start + win_len], dtype=np.float64)
-                window_corr[w] = mean_abs_offdiagonal(np.corrcoef(piece))
+                total, product = compute_covariance_blocks_array(data[subset, start : start + win_len])
+                window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
 
     # -- dynamics ---------------------------------------------------------------------------------
     win_time = (win_starts + win_len / 2.0) / fs
@@ -341,18 +348,14 @@ def compute_fingerprint_array(
     else:
         drift_power = drift_exponent = drift_corr = None
     state_names = [f"log_power_{b}" for b in bp.bands] + ["aperiodic_exponent", "mean_abs_correlation"]
-    with np.errstate(all="ignore"):
-        import warnings
-
+    if n_windows:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            state = (
-                np.column_stack(
-                    [np.nanmedian(window_log_power, axis=1), np.nanmedian(window_ap["exponent"], axis=1), window_corr]
-                )
-                if n_windows
-                else np.zeros((0, len(state_names)))
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices (flat channels) give NaN
+            state = np.column_stack(
+                [np.nanmedian(window_log_power, axis=1), np.nanmedian(window_ap["exponent"], axis=1), window_corr]
             )
+    else:
+        state = np.zeros((0, len(state_names)))
     arousal = dict(arousal or {})
     arousal_names = list(arousal)
     coupling = np.full((len(arousal_names), len(state_names)), np.nan)

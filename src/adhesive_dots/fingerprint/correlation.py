@@ -102,12 +102,14 @@ def compute_covariance_blocks_array(
     n_channels, n_times = data.shape
     starts = np.array([0]) if block_starts is None else np.asarray(block_starts, dtype=int)
     edges = np.append(starts, n_times)
-    sums = np.empty((starts.size, n_channels))
-    products = np.empty((starts.size, n_channels, n_channels))
+    sums = np.zeros((starts.size, n_channels))
+    products = np.zeros((starts.size, n_channels, n_channels))
     for i in range(starts.size):
-        block = data[:, edges[i] : edges[i + 1]]
-        sums[i] = block.sum(axis=-1)
-        products[i] = block @ block.T
+        for t0 in range(edges[i], edges[i + 1], TIME_BLOCK):
+            # float64 pieces (float32 input is promoted piece by piece, never as a whole copy)
+            block = np.asarray(data[:, t0 : min(t0 + TIME_BLOCK, edges[i + 1])], dtype=np.float64)
+            sums[i] += block.sum(axis=-1)
+            products[i] += block @ block.T
     return sums, products
 
 
@@ -273,8 +275,8 @@ def compute_correlation_array(
     if n_channels < 2:
         raise DataError(f"correlation structure needs at least 2 channels, got {n_channels}")
     if n_channels <= max_channels:
-        total, product = compute_covariance_blocks_array(data, block_starts=np.arange(0, n_times, TIME_BLOCK))
-        total, product = total.sum(0), product.sum(0)
+        total, product = compute_covariance_blocks_array(data)
+        total, product = total[0], product[0]
         return describe_moments(total, product, n_times, rank_range=rank_range, matrix=matrix)
     if matrix == "covariance":
         raise DataError(f"matrix='covariance' needs at most max_channels={max_channels} channels, got {n_channels}")

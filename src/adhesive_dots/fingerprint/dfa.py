@@ -19,8 +19,11 @@ the analytic signal of the band (one-sided spectrum restricted to the band, doub
 at a reduced rate by an inverse FFT of only the band's bins (shifted to base band), which samples
 the exact envelope of the band-limited signal at ``envelope_fs`` without filtering at full rate.
 
-Defaults follow Hardstone et al. (2012): scales log-spaced from a few cycles of the lowest band
-frequency (or 10 samples for broadband signals) up to a tenth of the record, 50% window overlap.
+Defaults follow Hardstone et al. (2012): 20 scales log-spaced up to a tenth of the record (about
+60 s of ten minutes) with 50% window overlap, from 0.1 s (at least 10 samples) for broadband
+signals; the fingerprint starts envelope scales at ``max(1 s, ENVELOPE_MIN_CYCLES / f_low)`` and
+fits them from 5 s (``adhesive_dots.fingerprint._compute.SLOW_FIT_MIN_S``). Fit range and R^2 are
+reported with every exponent.
 """
 
 from __future__ import annotations

@@ -294,7 +294,7 @@ def compute_peak_frequency_array(
     freq_range: tuple[float, float] = (7.0, 14.0),
     offset: np.ndarray | None = None,
     exponent: np.ndarray | None = None,
-    min_height: float = 0.05,
+    min_height: float = 0.1,
 ) -> PeakFrequency:
     """Peak frequency (the peak alpha frequency with the default range) of spectra.
 
@@ -314,7 +314,7 @@ def compute_peak_frequency_array(
     offset, exponent : ndarray, shape (...), optional
         Aperiodic fit parameters (log10 power units, unitless).
     min_height : float
-        Minimum height above the aperiodic fit (log10 units) for a peak to count.
+        Minimum height above the aperiodic fit (log10 units; 0.1 is a 26% rise) for a peak to count.
 
     Returns
     -------
