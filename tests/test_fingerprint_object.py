@@ -262,3 +262,16 @@ def test_float32_input_and_many_channel_path(eeg_like):
     np.testing.assert_allclose(c.dataset["window_mean_abs_correlation"], a.dataset["window_mean_abs_correlation"],
                                atol=1e-10)  # fmt: skip
     np.testing.assert_allclose(c.dataset["eigenvalues"], a.dataset["eigenvalues"], atol=1e-10)
+
+
+def test_flat_channel_is_reported_not_fatal():
+    """A constant channel (a planted defect of the simulator) gets NaN exponents and correlations,
+    is listed in attrs['flat_channels'], and leaves the other channels' features finite."""
+    x = _eeg_like(3, 90.0)
+    x[0] = 1e-5
+    fp = compute_fingerprint_array(x, FS, modality="eeg", rng=0)
+    assert json.loads(fp.dataset.attrs["flat_channels"]) == ["ch000"]
+    assert np.isnan(fp.dataset["aperiodic_exponent"][0]) and np.isnan(fp.dataset["dfa_exponent"][0])
+    assert np.isfinite(fp.dataset["aperiodic_exponent"][1:]).all()
+    assert np.isnan(fp.dataset["correlation"][0, 1]) and np.isfinite(fp.dataset["correlation"][1, 2])
+    assert np.isfinite(fp.summary_dict()["mean_abs_correlation"])

@@ -114,22 +114,27 @@ def compute_covariance_blocks_array(
 
 
 def correlation_from_moments(total: np.ndarray, product: np.ndarray, n: int) -> np.ndarray:
-    """Correlation matrix from ``sum x`` (..., C), ``sum x x^T`` (..., C, C) and the sample count."""
+    """Correlation matrix from ``sum x`` (..., C), ``sum x x^T`` (..., C, C) and the sample count.
+
+    Rows and columns of constant channels (zero variance) are NaN.
+    """
     mean = total / n
     cov = product / n - mean[..., :, None] * mean[..., None, :]
-    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=-2, axis2=-1), 0, None))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / (sd[..., :, None] * sd[..., None, :])
-    return corr
+    var = np.diagonal(cov, axis1=-2, axis2=-1)
+    mean_square = np.diagonal(product, axis1=-2, axis2=-1) / n
+    sd = np.sqrt(np.where(var > 1e-12 * mean_square, var, np.nan))  # constant: variance is round-off
+    return cov / (sd[..., :, None] * sd[..., None, :])
 
 
 def mean_abs_offdiagonal(corr: np.ndarray) -> np.ndarray:
-    """Mean ``|r_ij|`` over ``i != j`` of (..., C, C) matrices."""
+    """Mean ``|r_ij|`` over ``i != j`` of (..., C, C) matrices, ignoring NaN pairs (NaN if none)."""
     c = corr.shape[-1]
-    if c < 2:
-        return np.full(corr.shape[:-2], np.nan)
-    total = np.nansum(np.abs(corr), axis=(-2, -1)) - np.nansum(np.abs(np.diagonal(corr, axis1=-2, axis2=-1)), axis=-1)
-    return total / (c * (c - 1))
+    off = ~np.eye(c, dtype=bool)
+    values = np.abs(corr[..., off])
+    finite = np.isfinite(values)
+    count = finite.sum(axis=-1)
+    total = np.where(finite, values, 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def fit_eigenspectrum(eigenvalues: np.ndarray, rank_range: tuple[int, int]) -> tuple[float, float]:

@@ -254,17 +254,21 @@ def _window_starts(n_times: int, n: int, overlap: float) -> np.ndarray:
 
 
 def _fit_loglog(scales: np.ndarray, fluctuation: np.ndarray, fit: np.ndarray):
+    """Slope, intercept and R^2 of log10 F on log10 scale; NaN for constant signals (F = 0)."""
     x = np.log10(scales[fit])
-    with np.errstate(divide="ignore"):
-        y = np.log10(fluctuation[..., fit])
+    values = fluctuation[..., fit]
+    constant = np.any(values <= 0, axis=-1)
+    y = np.log10(np.where(values > 0, values, 1.0))
     xc = x - x.mean()
-    slope = (y - y.mean(-1, keepdims=True)) @ xc / (xc @ xc)
+    yc = y - y.mean(-1, keepdims=True)
+    slope = yc @ xc / (xc @ xc)
     intercept = y.mean(-1) - slope * x.mean()
     resid = y - (intercept[..., None] + slope[..., None] * x)
-    ss_tot = ((y - y.mean(-1, keepdims=True)) ** 2).sum(-1)
+    ss_tot = (yc**2).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         r_squared = 1.0 - (resid**2).sum(-1) / ss_tot
-    return slope, intercept, r_squared
+    nan = np.nan
+    return np.where(constant, nan, slope), np.where(constant, nan, intercept), np.where(constant, nan, r_squared)
 
 
 def compute_dfa_array(
