@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,7 @@ def compute_fingerprint_array(
     spike_interval: tuple[float, float] | None = None,
     arousal: Mapping[str, tuple[np.ndarray, float]] | None = None,
     block_channels: int = 8,
+    workers: int = 2,
     source: str = "<array>",
     rng: np.random.Generator | int | None = None,
 ) -> Fingerprint:
@@ -181,6 +183,9 @@ def compute_fingerprint_array(
         Arousal signals (e.g. pupil diameter, running speed) over the same span, for the coupling.
     block_channels : int
         Channels per processing block (bounds the extra memory).
+    workers : int
+        Threads: with 2 or more, the broadband DFA and the correlations run in a second thread
+        during the spectral pass (NumPy, SciPy and BLAS release the GIL). Results do not depend on it.
     source : str
         Where the data come from (provenance and messages).
     rng : Generator, int or None
@@ -197,6 +202,7 @@ def compute_fingerprint_array(
     if data.ndim != 2:
         raise DataError(f"{source}: data must be (n_channels, n_times), got shape {data.shape}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng_correlation, rng_surrogates = rng.spawn(2)  # independent streams: results do not depend on threads
     modality = Modality(modality)
     n_channels, n_times = data.shape
     duration = n_times / fs
@@ -217,43 +223,60 @@ def compute_fingerprint_array(
         win_starts, win_len = np.zeros(0, dtype=int), int(round(window_s * fs))
     n_windows = win_starts.size
 
+    # -- broadband DFA and correlations run in a worker thread during the spectral pass ---------
+    pool = ThreadPoolExecutor(max_workers=1) if workers > 1 else None
+
+    def run(fn, *args, **kwargs):
+        return pool.submit(fn, *args, **kwargs) if pool is not None else _Done(fn(*args, **kwargs))
+
+    dfa_future = run(compute_dfa_array, data, fs, scales=dfa_scales, overlap=dfa_overlap)
+    corr_future = run(_correlation_pass, data, win_starts, win_len, max_channels, rng_correlation)
+
     # -- one pass over channel blocks: segment periodograms, envelopes --------------------------
-    psd = None
-    window_psd = None
-    segment_band_power = None
-    membership = None
-    envelopes: dict[str, np.ndarray] = {}
-    envelope_fs: dict[str, float] = {}
-    step = max(1, int(block_channels))
-    for c0 in range(0, n_channels, step):
-        block = np.asarray(data[c0 : c0 + step], dtype=np.float64)
-        seg = compute_segment_periodograms_array(block, fs, segment_s=segment_s, overlap=segment_overlap, window=window)
-        if psd is None:
-            freqs = seg.freqs
-            psd = np.empty((n_channels, freqs.size))
-            band_names, masks, valid = _band_masks(freqs, bands)
-            df = float(freqs[1] - freqs[0])
-            band_matrix = masks.T.astype(float) * df
-            segment_band_power = np.empty((seg.starts.size, n_channels, len(band_names)))
-            if n_windows:
-                membership = segment_membership(seg.starts, seg.nperseg, win_starts, win_len)
-                window_psd = np.empty((n_windows, n_channels, freqs.size))
-        power = seg.power  # (b, n_segments, n_freqs)
-        psd[c0 : c0 + step] = power.mean(axis=1)
-        segment_band_power[:, c0 : c0 + step] = np.moveaxis(power @ band_matrix, 1, 0)
-        if membership is not None:
-            window_psd[:, c0 : c0 + step] = np.einsum("ws,bsf->wbf", membership, power, optimize=True)
-        del power, seg
-        if envelope_bands:
-            spectrum = scipy.fft.rfft(block, axis=-1, workers=WORKERS)
-            for name, band in envelope_bands.items():
-                env, rate = compute_envelope_array(block, fs, band=band, spectrum=spectrum)
-                if name not in envelopes:
-                    envelopes[name] = np.empty((n_channels, env.shape[-1]))
-                    envelope_fs[name] = rate
-                envelopes[name][c0 : c0 + step] = env
-            del spectrum
-        del block
+    try:
+        psd = None
+        window_psd = None
+        segment_band_power = None
+        membership = None
+        envelopes: dict[str, np.ndarray] = {}
+        envelope_fs: dict[str, float] = {}
+        step = max(1, int(block_channels))
+        for c0 in range(0, n_channels, step):
+            block = np.asarray(data[c0 : c0 + step], dtype=np.float64)
+            seg = compute_segment_periodograms_array(
+                block, fs, segment_s=segment_s, overlap=segment_overlap, window=window
+            )
+            if psd is None:
+                freqs = seg.freqs
+                psd = np.empty((n_channels, freqs.size))
+                band_names, masks, valid = _band_masks(freqs, bands)
+                df = float(freqs[1] - freqs[0])
+                band_matrix = masks.T.astype(float) * df
+                segment_band_power = np.empty((seg.starts.size, n_channels, len(band_names)))
+                if n_windows:
+                    membership = segment_membership(seg.starts, seg.nperseg, win_starts, win_len)
+                    window_psd = np.empty((n_windows, n_channels, freqs.size))
+            power = seg.power  # (b, n_segments, n_freqs)
+            psd[c0 : c0 + step] = power.mean(axis=1)
+            segment_band_power[:, c0 : c0 + step] = np.moveaxis(power @ band_matrix, 1, 0)
+            if membership is not None:
+                window_psd[:, c0 : c0 + step] = np.einsum("ws,bsf->wbf", membership, power, optimize=True)
+            del power, seg
+            if envelope_bands:
+                spectrum = scipy.fft.rfft(block, axis=-1, workers=WORKERS)
+                for name, band in envelope_bands.items():
+                    env, rate = compute_envelope_array(block, fs, band=band, spectrum=spectrum)
+                    if name not in envelopes:
+                        envelopes[name] = np.empty((n_channels, env.shape[-1]))
+                        envelope_fs[name] = rate
+                    envelopes[name][c0 : c0 + step] = env
+                del spectrum
+            del block
+        dfa = dfa_future.result()
+        corr_result, window_corr = corr_future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
     # -- spectra: band powers, aperiodic fit, peak ------------------------------------------------
     bp = compute_band_power_array(freqs, psd, bands=bands)
@@ -268,7 +291,6 @@ def compute_fingerprint_array(
         peak_frequency = peak_height = np.full(n_channels, np.nan)
 
     # -- DFA: broadband, envelopes, population -------------------------------------------------
-    dfa = compute_dfa_array(data, fs, scales=dfa_scales, overlap=dfa_overlap)
     slow_min = max(1.0, max((ENVELOPE_MIN_CYCLES / b[0] for b in envelope_bands.values()), default=1.0))
     if slow_scales is None and (envelope_bands or population):
         rate = min(envelope_fs.values(), default=fs if spike_times is None else 10.0)
@@ -302,31 +324,6 @@ def compute_fingerprint_array(
             mean_signal, fs, scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
         )
 
-    # -- correlation structure, whole and per window ----------------------------------------------
-    corr_result = None
-    window_corr = np.full(n_windows, np.nan)
-    if n_channels >= 2:
-        if n_channels <= WINDOW_BLOCK_CHANNELS:
-            # one pass: cross-products of the blocks between window edges; windows add blocks
-            edges = np.unique(np.concatenate([[0], win_starts, win_starts + win_len]))
-            edges = edges[edges < n_times]
-            sums, products = compute_covariance_blocks_array(data, block_starts=edges)
-            corr_result = describe_moments(sums.sum(0), products.sum(0), n_times)
-            block_of = {int(e): i for i, e in enumerate(edges)}
-            for w, start in enumerate(win_starts):
-                i0, i1 = block_of[int(start)], block_of.get(int(start + win_len), edges.size)
-                corr = correlation_from_moments(sums[i0:i1].sum(0), products[i0:i1].sum(0), win_len)
-                window_corr[w] = mean_abs_offdiagonal(corr)
-        else:
-            # many channels: per-block products would not fit; windows use (a subset of) channels
-            corr_result = compute_correlation_array(data, max_channels=max_channels, rng=rng)
-            subset = np.arange(n_channels)
-            if n_channels > max_channels:
-                subset = np.sort(rng.choice(n_channels, size=max_channels, replace=False))
-            for w, start in enumerate(win_starts):
-                total, product = compute_covariance_blocks_array(data[subset, start : start + win_len])
-                window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
-
     # -- dynamics ---------------------------------------------------------------------------------
     win_time = (win_starts + win_len / 2.0) / fs
     if n_windows:
@@ -335,7 +332,7 @@ def compute_fingerprint_array(
         with np.errstate(divide="ignore", invalid="ignore"):
             window_log_power = np.log10(window_bp.absolute)  # (W, C, B)
         nonstationarity = compute_nonstationarity_array(
-            segment_band_power, membership, n_surrogates=n_surrogates, rng=rng
+            segment_band_power, membership, n_surrogates=n_surrogates, rng=rng_surrogates
         )
     else:
         window_log_power = np.zeros((0, n_channels, len(bp.bands)))
@@ -484,6 +481,47 @@ def compute_fingerprint_array(
         }
     )
     return Fingerprint(ds)
+
+
+def _correlation_pass(data, win_starts, win_len, max_channels, rng):
+    """Whole-record correlation structure and the mean |r| of every sliding window."""
+    n_channels, n_times = data.shape
+    n_windows = win_starts.size
+    corr_result = None
+    window_corr = np.full(n_windows, np.nan)
+    if n_channels >= 2:
+        if n_channels <= WINDOW_BLOCK_CHANNELS:
+            # one pass: cross-products of the blocks between window edges; windows add blocks
+            edges = np.unique(np.concatenate([[0], win_starts, win_starts + win_len]))
+            edges = edges[edges < n_times]
+            sums, products = compute_covariance_blocks_array(data, block_starts=edges)
+            corr_result = describe_moments(sums.sum(0), products.sum(0), n_times)
+            block_of = {int(e): i for i, e in enumerate(edges)}
+            for w, start in enumerate(win_starts):
+                i0, i1 = block_of[int(start)], block_of.get(int(start + win_len), edges.size)
+                corr = correlation_from_moments(sums[i0:i1].sum(0), products[i0:i1].sum(0), win_len)
+                window_corr[w] = mean_abs_offdiagonal(corr)
+        else:
+            # many channels: per-block products would not fit; windows use (a subset of) channels
+            corr_result = compute_correlation_array(data, max_channels=max_channels, rng=rng)
+            subset = np.arange(n_channels)
+            if n_channels > max_channels:
+                subset = np.sort(rng.choice(n_channels, size=max_channels, replace=False))
+            for w, start in enumerate(win_starts):
+                total, product = compute_covariance_blocks_array(data[subset, start : start + win_len])
+                window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
+
+    return corr_result, window_corr
+
+
+class _Done:
+    """A finished result with the interface of a Future (serial mode)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
 
 
 def _on_scales(result, scales: np.ndarray) -> np.ndarray:
