@@ -194,6 +194,23 @@ def compute_fingerprint_array(
     Returns
     -------
     Fingerprint
+        ``fingerprint.dataset`` holds (dims in brackets; units in each variable's attrs):
+
+        * spectra: ``psd`` [channel, freq], ``band_power``, ``relative_power`` [channel, band],
+          ``aperiodic_offset|exponent|knee|r_squared|error``, ``peak_frequency``, ``peak_height`` [channel];
+        * LRTC: ``dfa_exponent``, ``dfa_r_squared`` [channel], ``dfa_fluctuation`` [channel, scale];
+          ``envelope_dfa_exponent|r_squared`` [envelope_band, channel] and ``envelope_dfa_fluctuation``
+          [envelope_band, channel, slow_scale]; ``population_dfa_*`` (calcium, spikes);
+        * correlation: ``correlation`` [channel, channel_b] (up to ``max_channels``), ``eigenvalues``
+          [component], ``eigenspectrum_exponent``, ``eigenspectrum_knee``, ``participation_ratio``,
+          ``mean_abs_correlation``;
+        * dynamics: ``window_log_band_power`` [window, channel, band], ``window_aperiodic_exponent``
+          [window, channel], ``window_mean_abs_correlation`` [window], ``state`` [window, state_feature],
+          ``nonstationarity`` [channel, band], ``drift_*``, ``arousal_windows`` [arousal, window],
+          ``arousal_coupling`` [arousal, state_feature];
+        * spiking (with ``spike_times``): ``spike_rate``, ``isi_cv``, ``fano_factor``,
+          ``population_coupling`` [unit];
+        * ``summary`` [feature]: the fixed-length vector (:data:`SUMMARY_FIELDS`).
     """
     fs = _check_fs(fs)
     data = _check_data(data, name=f"{source} data", min_times=4)
