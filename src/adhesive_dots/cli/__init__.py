@@ -13,11 +13,14 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     annotate,
     catalog,
     demo,
+    fingerprint,
     ingest,
     inspect,
     schema,
     validate,
 )
+from rich.markup import escape
+
 from adhesive_dots.cli._app import app, err_console, state
 from adhesive_dots.errors import AdhesiveError
 
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     except (AdhesiveError, OSError) as err:
         if state.debug:
             raise
-        err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        err_console.print("[bold red]error:[/]", escape(str(err)), highlight=False)
         err_console.print("[dim](run with --debug for the traceback)[/]")
         sys.exit(2)
 

@@ -1,0 +1,656 @@
+"""The whole fingerprint: :func:`compute_fingerprint_array` (arrays) and :func:`fingerprint` (a Baseline)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import scipy
+import scipy.fft
+import xarray as xr
+
+from adhesive_dots.core import Baseline
+from adhesive_dots.errors import DataError
+from adhesive_dots.fingerprint._checks import _check_data, _check_fs
+from adhesive_dots.fingerprint._container import SUMMARY_FIELDS, SUMMARY_NAMES, Fingerprint
+from adhesive_dots.fingerprint.aperiodic import compute_aperiodic_array
+from adhesive_dots.fingerprint.correlation import (
+    MAX_CHANNELS,
+    compute_correlation_array,
+    compute_covariance_blocks_array,
+    correlation_from_moments,
+    describe_moments,
+    mean_abs_offdiagonal,
+)
+from adhesive_dots.fingerprint.dfa import (
+    ENVELOPE_MIN_CYCLES,
+    compute_dfa_array,
+    compute_envelope_array,
+    default_scales,
+)
+from adhesive_dots.fingerprint.dynamics import (
+    DEFAULT_WINDOW_OVERLAP,
+    DEFAULT_WINDOW_S,
+    compute_arousal_coupling_array,
+    compute_drift_array,
+    compute_nonstationarity_array,
+    segment_membership,
+    sliding_windows,
+    window_average,
+)
+from adhesive_dots.fingerprint.spectral import (
+    DEFAULT_BANDS,
+    DEFAULT_SEGMENT_S,
+    WORKERS,
+    _band_masks,
+    compute_band_power_array,
+    compute_peak_frequency_array,
+    compute_segment_periodograms_array,
+)
+from adhesive_dots.fingerprint.spiking import compute_spiking_array
+from adhesive_dots.metadata import Modality
+
+CONTINUOUS = {Modality.EEG, Modality.MEG, Modality.IEEG, Modality.LFP}
+HUMAN_PEAK_RANGE = (7.0, 14.0)
+ANIMAL_PEAK_RANGE = (4.0, 12.0)
+DEFAULT_ENVELOPE_BANDS = {"alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
+"""Envelope bands of EEG, MEG and iEEG (Hz)."""
+LFP_ENVELOPE_BANDS = {"theta": (4.0, 10.0), "beta": (13.0, 30.0)}
+"""Envelope bands of (animal) LFP: theta is the dominant rhythm of rodent hippocampus and cortex."""
+SLOW_FIT_MIN_S = 5.0
+"""Lower end of the default fit range of envelope and population DFA, in s (Linkenkaer-Hansen et al.
+2001): shorter scales reflect the band-pass and the smoothness of the envelope, not its LRTC."""
+WINDOW_BLOCK_CHANNELS = 512
+"""Up to this many channels, windowed correlations reuse per-block cross-products (n_blocks x C x C)."""
+AROUSAL_NAMES = ("pupil_diameter", "pupil", "running_speed", "running", "locomotion", "whisking")
+"""Auxiliary signals of a recording treated as arousal measures (by name)."""
+
+
+def _version() -> str:
+    from adhesive_dots import __version__
+
+    return __version__
+
+
+def _defaults(modality: Modality, fs: float, n_channels: int) -> dict[str, Any]:
+    nyquist = fs / 2.0
+    if modality in CONTINUOUS and fs >= 80:
+        candidates = LFP_ENVELOPE_BANDS if modality == Modality.LFP else DEFAULT_ENVELOPE_BANDS
+        envelope_bands = {k: v for k, v in candidates.items() if v[1] < nyquist}
+    else:
+        envelope_bands = {}
+    if modality in (Modality.EEG, Modality.MEG, Modality.IEEG, Modality.OTHER):
+        peak_range = HUMAN_PEAK_RANGE  # the peak alpha frequency
+    elif modality == Modality.LFP:
+        peak_range = ANIMAL_PEAK_RANGE  # theta / low-frequency peak of rodent LFP
+    else:
+        peak_range = None  # calcium, spikes, fMRI: no oscillatory peak in the spectrum's reach
+    if peak_range is not None and peak_range[1] >= 0.8 * nyquist:
+        peak_range = None
+    high = min(40.0, 0.8 * nyquist)
+    return {
+        "envelope_bands": envelope_bands,
+        "peak_range": peak_range,
+        "aperiodic_range": (1.0, high),
+        "population": modality in (Modality.CALCIUM, Modality.SPIKES) and n_channels > 1,
+    }
+
+
+def compute_fingerprint_array(
+    data: np.ndarray,
+    fs: float,
+    *,
+    channel_names: Sequence[str] | None = None,
+    modality: Modality | str = Modality.OTHER,
+    units: str = "",
+    bands: Mapping[str, tuple[float, float]] | None = None,
+    segment_s: float = DEFAULT_SEGMENT_S,
+    segment_overlap: float = 0.5,
+    window: str = "hann",
+    aperiodic_range: tuple[float, float] | None = None,
+    knee: bool = False,
+    peak_range: tuple[float, float] | None | str = "auto",
+    envelope_bands: Mapping[str, tuple[float, float]] | None | str = "auto",
+    population: bool | str = "auto",
+    dfa_scales: np.ndarray | None = None,
+    slow_scales: np.ndarray | None = None,
+    slow_fit_range: tuple[float, float] | None = None,
+    dfa_overlap: float = 0.5,
+    window_s: float = DEFAULT_WINDOW_S,
+    window_overlap: float = DEFAULT_WINDOW_OVERLAP,
+    n_surrogates: int = 20,
+    max_channels: int = MAX_CHANNELS,
+    spike_times: Sequence[np.ndarray] | None = None,
+    spike_interval: tuple[float, float] | None = None,
+    arousal: Mapping[str, tuple[np.ndarray, float]] | None = None,
+    block_channels: int = 8,
+    workers: int = 2,
+    source: str = "<array>",
+    rng: np.random.Generator | int | None = None,
+) -> Fingerprint:
+    """The fingerprint of signals ``(n_channels, n_times)`` sampled at ``fs``.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        The baseline's samples (float32 input is processed in float64 blocks).
+    fs : float
+        Sampling rate in Hz.
+    channel_names : sequence of str, optional
+        One name per channel (default ``ch000`` ...).
+    modality : Modality or str
+        Chooses the defaults: envelope bands (alpha, beta) and peak range (7-14 Hz) for EEG/MEG/iEEG;
+        4-12 Hz peaks for LFP; the population signal's DFA for calcium and spikes.
+    units : str
+        Units of the samples (provenance).
+    bands : dict, optional
+        Frequency bands in Hz, half-open (default :data:`~adhesive_dots.fingerprint.spectral.DEFAULT_BANDS`).
+    segment_s, segment_overlap, window
+        Welch segments (s), their overlap fraction and taper.
+    aperiodic_range : (low, high), optional
+        Aperiodic fit range in Hz (default 1 Hz to min(40 Hz, 0.8 x Nyquist)).
+    knee : bool
+        Fit the aperiodic knee too.
+    peak_range : (low, high), None or "auto"
+        Peak-frequency search range in Hz; None skips it.
+    envelope_bands : dict, None or "auto"
+        Bands whose amplitude envelopes get a DFA; None or {} skips them.
+    population : bool or "auto"
+        DFA of the population signal (mean over channels; summed spike rate when ``spike_times``).
+    dfa_scales, slow_scales : ndarray, optional
+        DFA window lengths in s for broadband signals and for envelopes/population signals
+        (default log-spaced from 0.1 s, resp. 1 s, to a tenth of the record).
+    slow_fit_range : (low, high), optional
+        Fit range in s of the envelope and population DFA (default :data:`SLOW_FIT_MIN_S` to the
+        longest scale).
+    dfa_overlap : float
+        Overlap fraction of DFA windows.
+    window_s, window_overlap
+        Sliding windows of the dynamics (s, fraction).
+    n_surrogates : int
+        Shuffles of the non-stationarity index.
+    max_channels : int
+        Above this many channels the correlation matrix is not formed (low-rank description).
+    spike_times : sequence of ndarray, optional
+        Spike times (s, relative to the data's first sample) per unit: adds spiking statistics.
+    spike_interval : (start, stop), optional
+        The interval of ``spike_times`` in s (default the data's span).
+    arousal : dict of str to (values, fs), optional
+        Arousal signals (e.g. pupil diameter, running speed) over the same span, for the coupling.
+    block_channels : int
+        Channels per processing block (bounds the extra memory).
+    workers : int
+        Threads: with 2 or more, the broadband DFA and the correlations run in a second thread
+        during the spectral pass (NumPy, SciPy and BLAS release the GIL). Results do not depend on it.
+    source : str
+        Where the data come from (provenance and messages).
+    rng : Generator, int or None
+        Randomness of the surrogates and of the channel subsets.
+
+    Returns
+    -------
+    Fingerprint
+        ``fingerprint.dataset`` holds (dims in brackets; units in each variable's attrs):
+
+        * spectra: ``psd`` [channel, freq], ``band_power``, ``relative_power`` [channel, band],
+          ``aperiodic_offset|exponent|knee|r_squared|error``, ``peak_frequency``, ``peak_height`` [channel];
+        * LRTC: ``dfa_exponent``, ``dfa_r_squared`` [channel], ``dfa_fluctuation`` [channel, scale];
+          ``envelope_dfa_exponent|r_squared`` [envelope_band, channel] and ``envelope_dfa_fluctuation``
+          [envelope_band, channel, slow_scale]; ``population_dfa_*`` (calcium, spikes);
+        * correlation: ``correlation`` [channel, channel_b] (up to ``max_channels``), ``eigenvalues``
+          [component], ``eigenspectrum_exponent``, ``eigenspectrum_knee``, ``participation_ratio``,
+          ``mean_abs_correlation``;
+        * dynamics: ``window_log_band_power`` [window, channel, band], ``window_aperiodic_exponent``
+          [window, channel], ``window_mean_abs_correlation`` [window], ``state`` [window, state_feature],
+          ``nonstationarity`` [channel, band], ``drift_*``, ``arousal_windows`` [arousal, window],
+          ``arousal_coupling`` [arousal, state_feature];
+        * spiking (with ``spike_times``): ``spike_rate``, ``isi_cv``, ``fano_factor``,
+          ``population_coupling`` [unit];
+        * ``summary`` [feature]: the fixed-length vector (:data:`SUMMARY_FIELDS`).
+    """
+    fs = _check_fs(fs)
+    data = _check_data(data, name=f"{source} data", min_times=4)
+    if data.ndim == 1:
+        data = data[np.newaxis]
+    if data.ndim != 2:
+        raise DataError(f"{source}: data must be (n_channels, n_times), got shape {data.shape}")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng_correlation, rng_surrogates = rng.spawn(2)  # independent streams: results do not depend on threads
+    modality = Modality(modality)
+    n_channels, n_times = data.shape
+    duration = n_times / fs
+    names = [f"ch{i:03d}" for i in range(n_channels)] if channel_names is None else [str(c) for c in channel_names]
+    if len(names) != n_channels:
+        raise DataError(f"{source}: {len(names)} channel names for {n_channels} channels")
+    defaults = _defaults(modality, fs, n_channels)
+    bands = dict(DEFAULT_BANDS if bands is None else bands)
+    envelope_bands = defaults["envelope_bands"] if envelope_bands == "auto" else dict(envelope_bands or {})
+    peak_range = defaults["peak_range"] if peak_range == "auto" else peak_range
+    aperiodic_range = defaults["aperiodic_range"] if aperiodic_range is None else aperiodic_range
+    population = (defaults["population"] or spike_times is not None) if population == "auto" else bool(population)
+
+    # -- windows of the dynamics ---------------------------------------------------------------
+    if duration >= window_s:
+        win_starts, win_len = sliding_windows(n_times, fs, window_s=window_s, overlap=window_overlap)
+    else:
+        win_starts, win_len = np.zeros(0, dtype=int), int(round(window_s * fs))
+    n_windows = win_starts.size
+
+    # -- broadband DFA and correlations run in a worker thread during the spectral pass ---------
+    pool = ThreadPoolExecutor(max_workers=1) if workers > 1 else None
+
+    def run(fn, *args, **kwargs):
+        return pool.submit(fn, *args, **kwargs) if pool is not None else _Done(fn(*args, **kwargs))
+
+    dfa_future = run(compute_dfa_array, data, fs, scales=dfa_scales, overlap=dfa_overlap)
+    corr_future = run(_correlation_pass, data, win_starts, win_len, max_channels, rng_correlation)
+
+    # -- one pass over channel blocks: segment periodograms, envelopes --------------------------
+    try:
+        psd = None
+        window_psd = None
+        segment_band_power = None
+        membership = None
+        envelopes: dict[str, np.ndarray] = {}
+        envelope_fs: dict[str, float] = {}
+        step = max(1, int(block_channels))
+        for c0 in range(0, n_channels, step):
+            block = np.asarray(data[c0 : c0 + step], dtype=np.float64)
+            seg = compute_segment_periodograms_array(
+                block, fs, segment_s=segment_s, overlap=segment_overlap, window=window
+            )
+            if psd is None:
+                freqs = seg.freqs
+                psd = np.empty((n_channels, freqs.size))
+                band_names, masks, valid = _band_masks(freqs, bands)
+                df = float(freqs[1] - freqs[0])
+                band_matrix = masks.T.astype(float) * df
+                segment_band_power = np.empty((seg.starts.size, n_channels, len(band_names)))
+                if n_windows:
+                    membership = segment_membership(seg.starts, seg.nperseg, win_starts, win_len)
+                    window_psd = np.empty((n_windows, n_channels, freqs.size))
+            power = seg.power  # (b, n_segments, n_freqs)
+            psd[c0 : c0 + step] = power.mean(axis=1)
+            segment_band_power[:, c0 : c0 + step] = np.moveaxis(power @ band_matrix, 1, 0)
+            if membership is not None:
+                window_psd[:, c0 : c0 + step] = np.einsum("ws,bsf->wbf", membership, power, optimize=True)
+            del power, seg
+            if envelope_bands:
+                spectrum = scipy.fft.rfft(block, axis=-1, workers=WORKERS)
+                for name, band in envelope_bands.items():
+                    env, rate = compute_envelope_array(block, fs, band=band, spectrum=spectrum)
+                    if name not in envelopes:
+                        envelopes[name] = np.empty((n_channels, env.shape[-1]))
+                        envelope_fs[name] = rate
+                    envelopes[name][c0 : c0 + step] = env
+                del spectrum
+            del block
+        dfa = dfa_future.result()
+        corr_result, window_corr = corr_future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    # -- spectra: band powers, aperiodic fit, peak ------------------------------------------------
+    bp = compute_band_power_array(freqs, psd, bands=bands)
+    positive = np.all(psd[:, (freqs >= aperiodic_range[0]) & (freqs <= aperiodic_range[1])] > 0, axis=-1)
+    aperiodic = _aperiodic_or_nan(freqs, psd, positive, aperiodic_range, knee)
+    if peak_range is not None:
+        peak = compute_peak_frequency_array(
+            freqs, psd, freq_range=peak_range, offset=aperiodic["offset"], exponent=aperiodic["exponent"]
+        )
+        peak_frequency, peak_height = peak.frequency, peak.height
+    else:
+        peak_frequency = peak_height = np.full(n_channels, np.nan)
+
+    # -- DFA: broadband, envelopes, population -------------------------------------------------
+    slow_min = max(1.0, max((ENVELOPE_MIN_CYCLES / b[0] for b in envelope_bands.values()), default=1.0))
+    if slow_scales is None and (envelope_bands or population):
+        rate = min(envelope_fs.values(), default=fs if spike_times is None else 10.0)
+        slow_scales = default_scales(rate, int(duration * rate), min_scale=slow_min)
+    if slow_scales is not None and slow_fit_range is None:
+        slow_scales = np.asarray(slow_scales, dtype=float)
+        low = SLOW_FIT_MIN_S if slow_scales[-1] > 2 * SLOW_FIT_MIN_S else float(slow_scales[0])
+        slow_fit_range = (low, float(slow_scales[-1]))
+    envelope_dfa = {
+        name: compute_dfa_array(
+            envelopes[name], envelope_fs[name], scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
+        )
+        for name in envelope_bands
+    }
+    spiking = None
+    population_dfa = None
+    if spike_times is not None:
+        interval = (0.0, duration) if spike_interval is None else spike_interval
+        spiking = compute_spiking_array(spike_times, start=interval[0], stop=interval[1])
+        if population:
+            population_dfa = compute_dfa_array(
+                spiking.population_rate,
+                spiking.population_fs,
+                scales=slow_scales,
+                fit_range=slow_fit_range,
+                overlap=dfa_overlap,
+            )
+    elif population:
+        mean_signal = data.mean(axis=0, dtype=np.float64)
+        population_dfa = compute_dfa_array(
+            mean_signal, fs, scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
+        )
+
+    # -- dynamics ---------------------------------------------------------------------------------
+    win_time = (win_starts + win_len / 2.0) / fs
+    if n_windows:
+        window_bp = compute_band_power_array(freqs, window_psd, bands=bands)
+        window_ap = _aperiodic_or_nan(freqs, window_psd, positive[None, :], aperiodic_range, False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            window_log_power = np.log10(window_bp.absolute)  # (W, C, B)
+        nonstationarity = compute_nonstationarity_array(
+            segment_band_power, membership, n_surrogates=n_surrogates, rng=rng_surrogates
+        )
+    else:
+        window_log_power = np.zeros((0, n_channels, len(bp.bands)))
+        window_ap = {"exponent": np.zeros((0, n_channels))}
+        nonstationarity = np.full((n_channels, len(bp.bands)), np.nan)
+    if n_windows >= 3:
+        drift_power = compute_drift_array(win_time, window_log_power)
+        drift_exponent = compute_drift_array(win_time, window_ap["exponent"])
+        drift_corr = compute_drift_array(win_time, window_corr) if n_channels >= 2 else None
+    else:
+        drift_power = drift_exponent = drift_corr = None
+    state_names = [f"log_power_{b}" for b in bp.bands] + ["aperiodic_exponent", "mean_abs_correlation"]
+    if n_windows:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices (flat channels) give NaN
+            state = np.column_stack(
+                [np.nanmedian(window_log_power, axis=1), np.nanmedian(window_ap["exponent"], axis=1), window_corr]
+            )
+    else:
+        state = np.zeros((0, len(state_names)))
+    arousal = dict(arousal or {})
+    arousal_names = list(arousal)
+    coupling = np.full((len(arousal_names), len(state_names)), np.nan)
+    arousal_windows = np.full((len(arousal_names), n_windows), np.nan)
+    for i, name in enumerate(arousal_names):
+        values, signal_fs = arousal[name]
+        arousal_windows[i] = window_average(values, signal_fs, win_starts / fs, win_len / fs)
+        coupling[i] = compute_arousal_coupling_array(state, arousal_windows[i])
+
+    # -- the dataset ------------------------------------------------------------------------------
+    parameters = {
+        "bands": {k: list(v) for k, v in bands.items()},
+        "segment_s": segment_s,
+        "segment_overlap": segment_overlap,
+        "window": window,
+        "aperiodic_range": list(aperiodic_range),
+        "knee": knee,
+        "peak_range": None if peak_range is None else list(peak_range),
+        "envelope_bands": {k: list(v) for k, v in envelope_bands.items()},
+        "envelope_fs": envelope_fs,
+        "population": population,
+        "dfa_overlap": dfa_overlap,
+        "dfa_fit_range": list(dfa.fit_range),
+        "slow_fit_range": None if slow_fit_range is None else [float(v) for v in slow_fit_range],
+        "window_s": window_s,
+        "window_overlap": window_overlap,
+        "n_surrogates": n_surrogates,
+        "max_channels": max_channels,
+    }
+    ds = xr.Dataset(
+        coords={
+            "channel": names,
+            "freq": ("freq", freqs, {"units": "Hz"}),
+            "band": list(bp.bands),
+            "band_low": ("band", bp.edges[:, 0], {"units": "Hz"}),
+            "band_high": ("band", bp.edges[:, 1], {"units": "Hz"}),
+            "scale": ("scale", dfa.scales, {"units": "s"}),
+            "window": np.arange(n_windows),
+            "window_time": ("window", win_time, {"units": "s", "long_name": "window centre from segment start"}),
+            "state_feature": state_names,
+            "arousal": arousal_names,
+            "feature": list(SUMMARY_NAMES),
+            "feature_unit": ("feature", [u for _, u, _ in SUMMARY_FIELDS]),
+        }
+    )
+    power_units = f"({units})**2" if units else "units**2"
+
+    def put(name, dims, values, **attrs):
+        ds[name] = (dims, np.asarray(values, dtype=float), attrs)
+
+    put("psd", ("channel", "freq"), psd, units=f"{power_units}/Hz", long_name="Welch power spectral density")
+    put("band_power", ("channel", "band"), bp.absolute, units=power_units)
+    put("relative_power", ("channel", "band"), bp.relative, units="1", total_range=list(bp.total_range))
+    for key, unit in (("offset", "log10(power)"), ("exponent", "1"), ("knee", "Hz**exponent"),
+                      ("r_squared", "1"), ("error", "log10(power)")):  # fmt: skip
+        put(f"aperiodic_{key}", ("channel",), aperiodic[key], units=unit, freq_range=list(aperiodic_range))
+    put("peak_frequency", ("channel",), peak_frequency, units="Hz")
+    put("peak_height", ("channel",), peak_height, units="log10(power)")
+    put("dfa_exponent", ("channel",), dfa.exponent, units="1", fit_range=list(dfa.fit_range), overlap=dfa_overlap)
+    put("dfa_r_squared", ("channel",), dfa.r_squared, units="1")
+    put("dfa_fluctuation", ("channel", "scale"), dfa.fluctuation, units=f"{units or 'units'} x sqrt(samples)")
+    if slow_scales is not None and (envelope_dfa or population_dfa is not None):
+        ds = ds.assign_coords(slow_scale=("slow_scale", np.asarray(slow_scales), {"units": "s"}))
+    if envelope_dfa:
+        ds = ds.assign_coords(envelope_band=list(envelope_dfa))
+        put("envelope_dfa_exponent", ("envelope_band", "channel"), [r.exponent for r in envelope_dfa.values()],
+            units="1")  # fmt: skip
+        put("envelope_dfa_r_squared", ("envelope_band", "channel"), [r.r_squared for r in envelope_dfa.values()],
+            units="1")  # fmt: skip
+        put("envelope_dfa_fluctuation", ("envelope_band", "channel", "slow_scale"),
+            [_on_scales(r, slow_scales) for r in envelope_dfa.values()])  # fmt: skip
+    if population_dfa is not None:
+        put("population_dfa_exponent", (), population_dfa.exponent, units="1",
+            signal="summed spike rate" if spike_times is not None else "mean over channels")  # fmt: skip
+        put("population_dfa_r_squared", (), population_dfa.r_squared, units="1")
+        put("population_dfa_fluctuation", ("slow_scale",), _on_scales(population_dfa, slow_scales))
+    if corr_result is not None:
+        if corr_result.matrix is not None:
+            ds = ds.assign_coords(channel_b=("channel_b", names))
+            put("correlation", ("channel", "channel_b"), corr_result.matrix, units="1")
+        put("eigenvalues", ("component",), corr_result.eigenvalues, units="1", exact=int(corr_result.exact))
+        put("eigenspectrum_exponent", (), corr_result.eigenspectrum_exponent, units="1",
+            rank_range=list(corr_result.rank_range), r_squared=corr_result.eigenspectrum_r_squared)  # fmt: skip
+        put("participation_ratio", (), corr_result.participation_ratio, units="1")
+        put("eigenspectrum_knee", (), corr_result.knee, units="1", long_name="rank of the largest eigenvalue gap")
+        put("mean_abs_correlation", (), corr_result.mean_abs_correlation, units="1")
+    put("window_log_band_power", ("window", "channel", "band"), window_log_power, units=f"log10({power_units})")
+    put("window_aperiodic_exponent", ("window", "channel"), window_ap["exponent"], units="1")
+    put("window_mean_abs_correlation", ("window",), window_corr, units="1")
+    put("state", ("window", "state_feature"), state, long_name="state trajectory (medians over channels)")
+    put("nonstationarity", ("channel", "band"), nonstationarity, units="1",
+        long_name="variance of windowed log band power / segment-shuffle surrogate")  # fmt: skip
+    if drift_power is not None:
+        put("drift_log_band_power", ("channel", "band"), drift_power.slope, units="log10(power)/min")
+        put("drift_index_log_band_power", ("channel", "band"), drift_power.index, units="1")
+        put("drift_aperiodic_exponent", ("channel",), drift_exponent.slope, units="1/min")
+        put("drift_index_aperiodic_exponent", ("channel",), drift_exponent.index, units="1")
+        if drift_corr is not None:
+            put("drift_mean_abs_correlation", (), drift_corr.slope, units="1/min")
+    put("arousal_windows", ("arousal", "window"), arousal_windows)
+    put("arousal_coupling", ("arousal", "state_feature"), coupling, units="1", long_name="Pearson r")
+    if spiking is not None:
+        ds = ds.assign_coords(unit=np.arange(len(spiking.rate)))
+        put("spike_rate", ("unit",), spiking.rate, units="Hz")
+        put("isi_cv", ("unit",), spiking.isi_cv, units="1")
+        put("fano_factor", ("unit",), spiking.fano_factor, units="1", bin_s=spiking.bin_s)
+        put("population_coupling", ("unit",), spiking.population_coupling, units="1",
+            bin_s=spiking.coupling_bin_s)  # fmt: skip
+    summary = _summary(ds, bp, n_channels, envelope_dfa, population_dfa, corr_result, drift_power,
+                       drift_exponent, window_ap, coupling)  # fmt: skip
+    put("summary", ("feature",), summary, long_name="fixed-length summary vector (see SUMMARY_FIELDS)")
+    ds.attrs.update(
+        {
+            "source": source,
+            "modality": modality.value,
+            "fs": fs,
+            "units": units,
+            "n_times": n_times,
+            "duration_s": duration,
+            "parameters": json.dumps(parameters),
+            "adhesive_dots_version": _version(),
+            "numpy_version": np.__version__,
+            "scipy_version": scipy.__version__,
+            "xarray_version": xr.__version__,
+            "flat_channels": json.dumps([n for n, ok in zip(names, positive, strict=True) if not ok]),
+        }
+    )
+    return Fingerprint(ds)
+
+
+def _correlation_pass(data, win_starts, win_len, max_channels, rng):
+    """Whole-record correlation structure and the mean |r| of every sliding window."""
+    n_channels, n_times = data.shape
+    n_windows = win_starts.size
+    corr_result = None
+    window_corr = np.full(n_windows, np.nan)
+    if n_channels >= 2:
+        if n_channels <= WINDOW_BLOCK_CHANNELS:
+            # one pass: cross-products of the blocks between window edges; windows add blocks
+            edges = np.unique(np.concatenate([[0], win_starts, win_starts + win_len]))
+            edges = edges[edges < n_times]
+            sums, products = compute_covariance_blocks_array(data, block_starts=edges)
+            corr_result = describe_moments(sums.sum(0), products.sum(0), n_times)
+            block_of = {int(e): i for i, e in enumerate(edges)}
+            for w, start in enumerate(win_starts):
+                i0, i1 = block_of[int(start)], block_of.get(int(start + win_len), edges.size)
+                corr = correlation_from_moments(sums[i0:i1].sum(0), products[i0:i1].sum(0), win_len)
+                window_corr[w] = mean_abs_offdiagonal(corr)
+        else:
+            # many channels: per-block products would not fit; windows use (a subset of) channels
+            corr_result = compute_correlation_array(data, max_channels=max_channels, rng=rng)
+            subset = np.arange(n_channels)
+            if n_channels > max_channels:
+                subset = np.sort(rng.choice(n_channels, size=max_channels, replace=False))
+            for w, start in enumerate(win_starts):
+                total, product = compute_covariance_blocks_array(data[subset, start : start + win_len])
+                window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
+
+    return corr_result, window_corr
+
+
+class _Done:
+    """A finished result with the interface of a Future (serial mode)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def _on_scales(result, scales: np.ndarray) -> np.ndarray:
+    """Fluctuations on the requested scale grid (NaN where a scale rounded onto the same window)."""
+    out = np.full((*result.fluctuation.shape[:-1], len(scales)), np.nan)
+    for j, s in enumerate(scales):
+        match = np.flatnonzero(np.isclose(result.scales, s, rtol=0.02))
+        if match.size:
+            out[..., j] = result.fluctuation[..., match[0]]
+    return out
+
+
+def _aperiodic_or_nan(freqs, psd, positive, freq_range, knee) -> dict[str, np.ndarray]:
+    """Aperiodic fit where the spectrum is positive (NaN on flat channels)."""
+    keys = ("offset", "exponent", "knee", "r_squared", "error")
+    out = {k: np.full(psd.shape[:-1], np.nan) for k in keys}
+    mask = np.broadcast_to(positive, psd.shape[:-1])
+    if mask.any():
+        fit = compute_aperiodic_array(freqs, psd[mask], freq_range=freq_range, knee=knee)
+        for k in keys:
+            out[k][mask] = getattr(fit, k)
+    return out
+
+
+def _nanmedian(values) -> float:
+    values = np.asarray(values, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else float("nan")
+
+
+def _summary(ds, bp, n_channels, envelope_dfa, population_dfa, corr, drift_power, drift_exponent, window_ap,
+             coupling) -> np.ndarray:  # fmt: skip
+    rel = {name: _nanmedian(bp.relative[:, i]) for i, name in enumerate(bp.bands)}
+    if envelope_dfa:
+        slow = _nanmedian(next(iter(envelope_dfa.values())).exponent)
+    elif population_dfa is not None:
+        slow = float(population_dfa.exponent)
+    else:
+        slow = float("nan")
+    drift_values = []
+    if drift_power is not None:
+        drift_values = [drift_power.index.ravel(), drift_exponent.index.ravel()]
+    values = {
+        "aperiodic_exponent": _nanmedian(ds["aperiodic_exponent"]),
+        "aperiodic_r_squared": _nanmedian(ds["aperiodic_r_squared"]),
+        "peak_frequency": _nanmedian(ds["peak_frequency"]),
+        "peak_height": _nanmedian(ds["peak_height"]),
+        **{f"relative_power_{b}": rel.get(b, float("nan")) for b in DEFAULT_BANDS},
+        "dfa_broadband": _nanmedian(ds["dfa_exponent"]),
+        "dfa_slow": slow,
+        "mean_abs_correlation": float("nan") if corr is None else corr.mean_abs_correlation,
+        "participation_fraction": float("nan") if corr is None else corr.participation_ratio / n_channels,
+        "eigenspectrum_exponent": float("nan") if corr is None else corr.eigenspectrum_exponent,
+        "nonstationarity": _nanmedian(np.log10(np.asarray(ds["nonstationarity"]))),
+        "drift": _nanmedian(np.concatenate(drift_values)) if drift_values else float("nan"),
+        "exponent_variability": float(np.nanstd(np.nanmedian(window_ap["exponent"], axis=1)))
+        if len(window_ap["exponent"]) >= 2
+        else float("nan"),
+        "arousal_coupling": float(np.nanmax(np.abs(coupling))) if np.isfinite(coupling).any() else float("nan"),
+    }
+    return np.array([values[name] for name in SUMMARY_NAMES], dtype=float)
+
+
+def _arousal_signals(baseline: Baseline) -> dict[str, tuple[np.ndarray, float]]:
+    out = {}
+    for name, signal in baseline.recording.signals.items():
+        if name.lower() in AROUSAL_NAMES:
+            values = baseline.load_signal(name)
+            out[name] = (np.asarray(values, dtype=float)[0], signal.fs)
+    return out
+
+
+def fingerprint(baseline: Baseline, **options: Any) -> Fingerprint:
+    """The fingerprint of a baseline (reads only its segment).
+
+    Parameters
+    ----------
+    baseline : Baseline
+        The adhesive dot; its recording's ``fs``, channel names, modality and units are used,
+        and auxiliary signals named like pupil or running speed (:data:`AROUSAL_NAMES`) become
+        the arousal signals of the coupling.
+    **options
+        Any keyword of :func:`compute_fingerprint_array` (e.g. ``spike_times``, ``bands``, ``rng``).
+
+    Returns
+    -------
+    Fingerprint
+        With ``baseline``'s source, segment and content hash in the attrs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adhesive_dots import Baseline
+    >>> from adhesive_dots.sim import sim_powerlaw
+    >>> b = Baseline.from_array(sim_powerlaw(250 * 120, 250.0, 1.5, n_signals=3, rng=0), 250.0)
+    >>> fp = fingerprint(b, rng=0)
+    >>> fp.summary_vector().shape
+    (18,)
+    """
+    data = baseline.load()
+    recording = baseline.recording
+    options = dict(options)
+    options.setdefault("arousal", _arousal_signals(baseline))
+    options.setdefault("channel_names", list(baseline.channel_names))
+    options.setdefault("modality", baseline.metadata.recording.modality or recording.modality)
+    options.setdefault("units", recording.units)
+    options.setdefault("source", baseline.source)
+    result = compute_fingerprint_array(data, baseline.fs, **options)
+    result.dataset.attrs.update(
+        {
+            "segment": json.dumps([list(p) for p in baseline.segment.pieces]),
+            "segment_evidence": baseline.segment.evidence,
+        }
+    )
+    return result
