@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from adhesive_dots.cli import (  # noqa: F401  (each module registers its commands)
     annotate,
     catalog,
@@ -19,8 +21,6 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     schema,
     validate,
 )
-from rich.markup import escape
-
 from adhesive_dots.cli._app import app, err_console, state
 from adhesive_dots.errors import AdhesiveError
 
