@@ -24,7 +24,14 @@ from adhesive_dots.curate.sketch import (
     compute_tokens,
     minhash_signature,
 )
-from adhesive_dots.curate.verify import PairEvidence, VerifyParams, verify_pair
+from adhesive_dots.curate.verify import (
+    PairEvidence,
+    PreparedBaseline,
+    VerifyParams,
+    compare_prepared,
+    prepare_baseline,
+    verify_pair,
+)
 
 __all__ = [
     "DEFAULT_FACETS",
@@ -33,6 +40,7 @@ __all__ = [
     "DuplicateSearch",
     "LoadedBaseline",
     "PairEvidence",
+    "PreparedBaseline",
     "QualityConfig",
     "QualityScore",
     "Sketch",
@@ -40,6 +48,7 @@ __all__ = [
     "VerifyParams",
     "balance_report",
     "canonical_samples",
+    "compare_prepared",
     "compute_content_hash",
     "compute_landmarks",
     "compute_power_course",
@@ -50,6 +59,7 @@ __all__ = [
     "find_candidate_pairs",
     "find_duplicates",
     "minhash_signature",
+    "prepare_baseline",
     "select_dots",
     "unit_scale",
     "verify_pair",

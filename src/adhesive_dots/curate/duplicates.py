@@ -8,8 +8,8 @@
    (:func:`adhesive_dots.curate.lsh.find_candidate_pairs`), which yields candidate pairs in
    about linear time;
 3. each candidate pair is verified on the samples (:func:`adhesive_dots.curate.verify.verify_pair`),
-   the samples coming from the caller's ``load(key)``; a small cache keeps the most recently
-   loaded baselines, and candidate pairs are visited in key order to reuse it.
+   the samples coming from the caller's ``load(key)``; a cache keeps the most recently
+   prepared baselines, and candidate pairs are visited in key order to reuse it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from adhesive_dots.curate.lsh import find_candidate_pairs
 from adhesive_dots.curate.sketch import Sketch
-from adhesive_dots.curate.verify import PairEvidence, VerifyParams, verify_pair
+from adhesive_dots.curate.verify import PairEvidence, PreparedBaseline, VerifyParams, compare_prepared, prepare_baseline
 from adhesive_dots.errors import DataError
 
 
@@ -78,14 +78,17 @@ class DuplicateSearch:
 
 
 class _Cache:
-    def __init__(self, load: Callable[[str], LoadedBaseline], size: int) -> None:
-        self.load, self.size, self.items = load, size, OrderedDict()
+    """The most recently prepared baselines (least recently used dropped first)."""
 
-    def __call__(self, key: str) -> LoadedBaseline:
+    def __init__(self, load: Callable[[str], LoadedBaseline], size: int, params: VerifyParams | None) -> None:
+        self.load, self.size, self.params, self.items = load, size, params, OrderedDict()
+
+    def __call__(self, key: str) -> PreparedBaseline:
         if key in self.items:
             self.items.move_to_end(key)
             return self.items[key]
-        value = self.load(key)
+        loaded = self.load(key)
+        value = prepare_baseline(loaded.data, loaded.fs, channel_names=loaded.channel_names, params=self.params)
         self.items[key] = value
         if len(self.items) > self.size:
             self.items.popitem(last=False)
@@ -101,7 +104,7 @@ def find_duplicates(
     rows_per_band: int = 1,
     min_shared_bands: int = 3,
     params: VerifyParams | None = None,
-    cache_size: int = 4,
+    cache_size: int = 32,
     progress: Callable[[str, str], None] | None = None,
 ) -> DuplicateSearch:
     """Duplicate pairs among ``keys`` (see the module docstring).
@@ -121,7 +124,8 @@ def find_duplicates(
         LSH settings (:func:`~adhesive_dots.curate.lsh.find_candidate_pairs`).
     params : VerifyParams, optional
     cache_size : int
-        Baselines kept in memory between verifications.
+        Prepared baselines (band-limited to at most ``VerifyParams.max_rate``, float32) kept in
+        memory between verifications.
     progress : callable, optional
         Called with ``(a, b)`` before each verification.
 
@@ -155,7 +159,7 @@ def find_duplicates(
         signatures = np.stack([sketches[k].signature for k in sketched])
         candidates = find_candidate_pairs(signatures, rows_per_band=rows_per_band, min_shared_bands=min_shared_bands)
         object.__setattr__(search, "n_candidates", len(candidates))
-        cached = _Cache(load, cache_size) if load is not None else None
+        cached = _Cache(load, cache_size, params) if load is not None else None
         todo = []
         for (i, j), shared, jaccard in zip(candidates.pairs, candidates.shared_bands, candidates.jaccard, strict=True):
             a, b = sorted((sketched[i], sketched[j]), key=position.__getitem__)
@@ -169,10 +173,7 @@ def find_duplicates(
                 continue
             if progress is not None:
                 progress(a, b)
-            la, lb = cached(a), cached(b)
-            evidence: PairEvidence = verify_pair(
-                la.data, la.fs, lb.data, lb.fs, names_a=la.channel_names, names_b=lb.channel_names, params=params
-            )
+            evidence: PairEvidence = compare_prepared(cached(a), cached(b), params=params)
             pair = DuplicatePair(a, b, evidence.kind, {"method": "sketch+verify", **hint, **evidence.to_dict()})
             (search.pairs if evidence.duplicate else search.rejected).append(pair)
     search.pairs.sort(key=lambda p: (position[p.a], position[p.b]))

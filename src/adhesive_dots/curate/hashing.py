@@ -7,8 +7,9 @@ and rounded to float32. The canonical form hashed by :func:`compute_content_hash
 * the samples multiplied by the SI factor of their declared units (``"uV"`` -> 1e-6,
   ``"mV"`` -> 1e-3, ``"%"`` -> 1e-2, ...; unknown units are taken as they are),
 * cast to little-endian float32 (the precision NWB and BrainVision store),
-* preceded by the shape and the sampling rate (so a reshaped or relabelled-rate copy does
-  not collide).
+* preceded by the shape and the sampling rate in Hz to 6 decimals (so a reshaped or
+  relabelled-rate copy does not collide, while header rounding such as 29.999999999999996
+  for 30 Hz does not matter).
 
 This finds copies that kept every sample bit for bit after the unit conversion (the same
 file uploaded twice, an NWB file rewritten, a BIDS run converted to NWB through float32).
@@ -75,6 +76,6 @@ def compute_content_hash(data: np.ndarray, fs: float, *, units: str | None = Non
         raise DataError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
     samples = canonical_samples(data, units=units)
     digest = hashlib.sha256()
-    digest.update(f"{samples.shape[0]}x{samples.shape[1]}@{float(fs)!r}Hz;".encode())
+    digest.update(f"{samples.shape[0]}x{samples.shape[1]}@{float(fs):.6f}Hz;".encode())
     digest.update(samples.tobytes())
     return f"sha256:{digest.hexdigest()}"

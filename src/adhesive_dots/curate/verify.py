@@ -22,8 +22,13 @@ The pair is a duplicate when the overlap is at least ``min_overlap_s`` and the m
 correlation at least ``min_correlation``. It is an *exact* duplicate when, in addition,
 both have the same rate, channel count and length (±1 sample), the channels map onto
 themselves in order, the offset is below one sample, the gain is 1 within ``exact_tolerance``
-and the samples differ by at most ``exact_tolerance`` in relative RMS: the "same samples"
-up to the rounding of a storage format (float32, 16-bit EDF, BrainVision resolution).
+and the samples (compared in the verification band, at the common rate) differ by at most
+``exact_tolerance`` in relative RMS: the "same samples" up to the rounding of a storage
+format (float32, 16-bit EDF, BrainVision resolution).
+
+:func:`prepare_baseline` does the per-baseline work once (courses, resampling, band-pass)
+so a baseline taking part in many candidate pairs is processed once
+(:func:`compare_prepared` then compares two prepared baselines).
 """
 
 from __future__ import annotations
@@ -144,8 +149,13 @@ class PairEvidence:
         return out
 
 
+def _same_rate(fs_a: float, fs_b: float) -> bool:
+    """Rates equal up to the float rounding of file headers (1e-9 relative)."""
+    return abs(fs_a - fs_b) <= 1e-9 * max(fs_a, fs_b)
+
+
 def _resample(x: np.ndarray, fs: float, fs_c: float) -> np.ndarray:
-    if fs == fs_c:
+    if _same_rate(fs, fs_c):
         return x
     ratio = Fraction(fs_c / fs).limit_denominator(1000)
     return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
@@ -193,6 +203,67 @@ def _correlations(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
     return zb @ za.T / za.shape[1]
 
 
+@dataclass(frozen=True)
+class PreparedBaseline:
+    """A baseline made ready for :func:`compare_prepared` (what verification caches per baseline).
+
+    Attributes
+    ----------
+    course : ndarray, shape (n_channels, n_hops)
+        Log band-power courses (:func:`~adhesive_dots.curate.sketch.compute_power_course`).
+    signal : ndarray of float32, shape (n_channels, n_times_c)
+        Samples resampled to ``fs_signal`` and band-passed to ``VerifyParams.band``.
+    fs_signal : float
+        ``min(fs, max_rate)`` in Hz.
+    fs : float
+        Original sampling rate in Hz.
+    n_times : int
+        Original number of samples.
+    channel_names : tuple of str
+    """
+
+    course: np.ndarray
+    signal: np.ndarray
+    fs_signal: float
+    fs: float
+    n_times: int
+    channel_names: tuple[str, ...]
+
+
+def prepare_baseline(
+    data: np.ndarray,
+    fs: float,
+    *,
+    channel_names: Sequence[str] | None = None,
+    params: VerifyParams | None = None,
+) -> PreparedBaseline:
+    """Courses and band-limited samples of one baseline ``(n_channels, n_times)`` at ``fs`` Hz."""
+    params = params or VerifyParams()
+    x = np.atleast_2d(np.asarray(data, dtype=np.float64))
+    if x.ndim != 2:
+        raise DataError(f"data must be (n_channels, n_times), got shape {x.shape}")
+    if not np.isfinite(fs) or fs <= 0:
+        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+    names = (
+        tuple(str(n) for n in channel_names)
+        if channel_names is not None
+        else tuple(f"ch{i:03d}" for i in range(x.shape[0]))
+    )
+    if len(names) != x.shape[0]:
+        raise DataError(f"{len(names)} channel names for {x.shape[0]} channels")
+    x = np.where(np.isfinite(x), x, 0.0)
+    course = compute_power_course(x, fs, params=params.course)
+    fs_signal = min(fs, params.max_rate)
+    y = _bandpass(_resample(x, fs, fs_signal), fs_signal, params.band)
+    return PreparedBaseline(course, y.astype(np.float32), fs_signal, float(fs), x.shape[1], names)
+
+
+def _bandpass(x: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
+    high = min(band[1], 0.4 * fs)
+    sos = sps.butter(4, (band[0], high), btype="bandpass", fs=fs, output="sos")
+    return sps.sosfiltfilt(sos, x, axis=-1)
+
+
 def verify_pair(
     data_a: np.ndarray,
     fs_a: float,
@@ -218,36 +289,39 @@ def verify_pair(
     Returns
     -------
     PairEvidence
+
+    Examples
+    --------
+    >>> from adhesive_dots.sim import sim_powerlaw
+    >>> x = sim_powerlaw(30_000, 250.0, 1.0, n_signals=3, rng=1)
+    >>> evidence = verify_pair(x, 250.0, 1e6 * x[:, 5_000:], 250.0)  # cropped by 20 s, in microvolts
+    >>> round(evidence.offset_s, 3), round(evidence.gain / 1e6, 2), evidence.kind
+    (20.0, 1.0, 'near')
     """
     params = params or VerifyParams()
-    xa = np.atleast_2d(np.asarray(data_a, dtype=np.float64))
-    xb = np.atleast_2d(np.asarray(data_b, dtype=np.float64))
-    for label, x, fs in (("data_a", xa, fs_a), ("data_b", xb, fs_b)):
-        if x.ndim != 2:
-            raise DataError(f"{label} must be (n_channels, n_times), got shape {x.shape}")
-        if not np.isfinite(fs) or fs <= 0:
-            raise DataError(f"the sampling rate of {label} must be positive (Hz), got {fs!r}")
-    names_a = [str(n) for n in names_a] if names_a is not None else [f"ch{i:03d}" for i in range(xa.shape[0])]
-    names_b = [str(n) for n in names_b] if names_b is not None else [f"ch{i:03d}" for i in range(xb.shape[0])]
-    if len(names_a) != xa.shape[0] or len(names_b) != xb.shape[0]:
-        raise DataError("names_a / names_b must hold one name per channel of data_a / data_b")
-    xa = np.where(np.isfinite(xa), xa, 0.0)
-    xb = np.where(np.isfinite(xb), xb, 0.0)
-    rate_ratio = fs_b / fs_a
+    a = prepare_baseline(data_a, fs_a, channel_names=names_a, params=params)
+    b = prepare_baseline(data_b, fs_b, channel_names=names_b, params=params)
+    return compare_prepared(a, b, params=params)
+
+
+def compare_prepared(a: PreparedBaseline, b: PreparedBaseline, *, params: VerifyParams | None = None) -> PairEvidence:
+    """:func:`verify_pair` on baselines already passed through :func:`prepare_baseline`."""
+    params = params or VerifyParams()
+    rate_ratio = b.fs / a.fs
     hop = params.course.hop_s
 
     # 1. coarse offset on the (rate- and gain-free) log band-power courses
-    course_a = compute_power_course(xa, fs_a, params=params.course)
-    course_b = compute_power_course(xb, fs_b, params=params.course)
     min_overlap_hops = max(2, int(params.min_overlap_s / hop))
-    lag_hops, _ = _coarse_lag(course_a, course_b, n_pilots=params.n_pilots, min_overlap=min_overlap_hops)
+    lag_hops, _ = _coarse_lag(a.course, b.course, n_pilots=params.n_pilots, min_overlap=min_overlap_hops)
 
     # 2. common rate, common band, fine offset
-    fs_c = min(fs_a, fs_b, params.max_rate)
-    high = min(params.band[1], 0.4 * fs_c)
-    sos = sps.butter(4, (params.band[0], high), btype="bandpass", fs=fs_c, output="sos")
-    ya = sps.sosfiltfilt(sos, _resample(xa, fs_a, fs_c), axis=-1)
-    yb = sps.sosfiltfilt(sos, _resample(xb, fs_b, fs_c), axis=-1)
+    fs_c = min(a.fs_signal, b.fs_signal)
+    ya = np.asarray(a.signal, dtype=np.float64)
+    yb = np.asarray(b.signal, dtype=np.float64)
+    if not _same_rate(a.fs_signal, fs_c):
+        ya = _bandpass(_resample(ya, a.fs_signal, fs_c), fs_c, params.band)
+    if not _same_rate(b.fs_signal, fs_c):
+        yb = _bandpass(_resample(yb, b.fs_signal, fs_c), fs_c, params.band)
     n_a, n_b = ya.shape[1], yb.shape[1]
     coarse = int(round(lag_hops * hop * fs_c))
     search = int(np.ceil(params.refine_s * fs_c))
@@ -271,6 +345,7 @@ def verify_pair(
 
     # 3. channel matching
     corr = _correlations(ya[:, sa], yb[:, sb])  # (n_b, n_a)
+    names_a, names_b = a.channel_names, b.channel_names
     position_a = {name: i for i, name in enumerate(names_a)}
     shared = [(j, position_a[name]) for j, name in enumerate(names_b) if name in position_a]
     match_by_name = None
@@ -288,10 +363,7 @@ def verify_pair(
     # 4. correlations as recorded and with the common mode removed; gains
     raw = corr[rows, cols]
     ma, mb = ya[cols, sa], yb[rows, sb]
-    if rows.size >= 3:
-        cmr = np.diag(_correlations(ma - ma.mean(axis=0), mb - mb.mean(axis=0)))
-    else:
-        cmr = raw
+    cmr = np.diag(_correlations(ma - ma.mean(axis=0), mb - mb.mean(axis=0))) if rows.size >= 3 else raw
     rereferenced = bool(np.median(cmr) > np.median(raw) + 0.05)
     chosen = cmr if rereferenced else raw
     if rereferenced:
@@ -302,22 +374,21 @@ def verify_pair(
     correlation = float(np.median(chosen))
     duplicate = bool(overlap_s >= params.min_overlap_s and correlation >= params.min_correlation)
 
-    # 5. exact: the same samples up to storage rounding
+    # 5. exact: the same samples up to storage rounding (compared in the verification band)
     relative_rms = None
     kind = "near" if duplicate else "distinct"
     same_layout = (
-        fs_a == fs_b
-        and xa.shape[0] == xb.shape[0]
-        and abs(xa.shape[1] - xb.shape[1]) <= 1
-        and np.array_equal(np.sort(rows), np.arange(xb.shape[0]))
-        and np.array_equal(cols[np.argsort(rows)], np.arange(xa.shape[0]))
-        and abs(offset_s) < 1.0 / fs_a
+        _same_rate(a.fs, b.fs)
+        and len(names_a) == len(names_b)
+        and abs(a.n_times - b.n_times) <= 1
+        and np.array_equal(np.sort(rows), np.arange(len(names_b)))
+        and np.array_equal(cols[np.argsort(rows)], np.arange(len(names_a)))
+        and abs(offset_s) < 1.0 / a.fs
     )
     if duplicate and same_layout:
-        length = min(xa.shape[1], xb.shape[1])
-        scaled = gain * xa[:, :length]
+        scaled = gain * ma
         denominator = np.sqrt(np.mean(scaled**2))
-        relative_rms = float(np.sqrt(np.mean((xb[:, :length] - scaled) ** 2)) / denominator) if denominator else None
+        relative_rms = float(np.sqrt(np.mean((mb - scaled) ** 2)) / denominator) if denominator else None
         tolerance = params.exact_tolerance
         if relative_rms is not None and relative_rms <= tolerance and abs(gain - 1) <= tolerance:
             kind = "exact"
