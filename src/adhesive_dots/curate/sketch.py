@@ -6,11 +6,13 @@ fluctuations with the original. The sketch captures exactly that, and nothing th
 operations change:
 
 1. each channel is band-passed to ``band`` (Hz, the same absolute band whatever the
-   sampling rate, so resampling does not matter), squared, smoothed over ``smooth_s`` and
-   sampled every ``hop_s`` seconds; its log10 with the channel's median removed is the
-   channel's *log band-power fluctuation* course (a gain, i.e. a change of units, only adds
-   a constant to the log and is removed with the median). The mean course over channels is
-   the *array* course.
+   sampling rate, so resampling does not matter), squared and smoothed over ``smooth_s``;
+   its log10 with the channel's median removed is the channel's *log band-power
+   fluctuation* curve (a gain, i.e. a change of units, only adds a constant to the log and
+   is removed with the median). The mean curve over channels is the *array* curve. Curves
+   stay at the full sampling rate, so a copy cropped at any sample sees the same maxima at
+   the same places (a curve sampled every ``hop_s`` s, :func:`compute_power_course`, serves
+   the verification step).
 2. landmarks are the local maxima of each course (at least ``min_distance_s`` apart and
    ``min_prominence`` log10 units prominent), defined by the content, hence unmoved by
    cropping; the same is done on the channels re-referenced to their average (unchanged by
@@ -41,6 +43,8 @@ from scipy import signal as sps
 from adhesive_dots.errors import DataError
 
 SKETCH_VERSION = 1
+CHANNEL_BLOCK = 32
+"""Channels processed at once (bounds memory to a few full-rate copies of 32 channels)."""
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -177,13 +181,62 @@ def _check_comparable(a: Sketch, b: Sketch) -> None:
 # -- the log band-power course -------------------------------------------------------------------
 
 
+def _check_rate(fs: float, params: SketchParams) -> float:
+    if not np.isfinite(fs) or fs <= 0:
+        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+    low, high = params.band
+    high = min(high, 0.4 * fs)
+    if high <= low:
+        raise DataError(
+            f"fs = {fs:g} Hz is too low for the sketch band {params.band} Hz (need fs > {low / 0.4:g} Hz); "
+            "lower SketchParams.band"
+        )
+    return high
+
+
+def compute_log_power(data: np.ndarray, fs: float, *, params: SketchParams | None = None) -> np.ndarray:
+    """Log10 band power of each channel at the full rate, smoothed, median removed.
+
+    The band-passed signal (``params.band``, zero-phase 4th-order Butterworth) is squared and
+    smoothed by three passes of a moving average of ``smooth_s / sqrt(3)`` s (a near-Gaussian
+    kernel with the spread of a ``smooth_s`` boxcar), so its maxima are well defined.
+
+    Parameters
+    ----------
+    data : ndarray, shape (..., n_times)
+        Samples (any units; non-finite samples are treated as zero).
+    fs : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    ndarray, shape (..., n_times)
+        log10 power minus its median over time (so a change of units changes nothing).
+    """
+    params = params or SketchParams()
+    x = np.asarray(data, dtype=np.float64)
+    if x.shape[-1] < 2:
+        raise DataError(f"data must hold at least 2 samples along time, got shape {x.shape}")
+    high = _check_rate(fs, params)
+    x = np.where(np.isfinite(x), x, 0.0)
+    x = x - x.mean(axis=-1, keepdims=True)
+    sos = sps.butter(4, (params.band[0], high), btype="bandpass", fs=fs, output="sos")
+    power = sps.sosfiltfilt(sos, x, axis=-1) ** 2
+    size = max(1, int(round(params.smooth_s * fs / np.sqrt(3))))
+    for _ in range(3):
+        power = ndimage.uniform_filter1d(power, size=size, axis=-1, mode="nearest")
+    floor = np.maximum(np.median(power, axis=-1, keepdims=True) * 1e-6, np.finfo(float).tiny)
+    log_power = np.log10(np.maximum(power, floor))
+    return log_power - np.median(log_power, axis=-1, keepdims=True)
+
+
 def compute_power_course(
     data: np.ndarray,
     fs: float,
     *,
     params: SketchParams | None = None,
 ) -> np.ndarray:
-    """Log10 band-power fluctuations of each channel, median removed.
+    """Log10 band-power fluctuations of each channel sampled every ``hop_s`` s (median removed).
 
     Parameters
     ----------
@@ -197,31 +250,14 @@ def compute_power_course(
     Returns
     -------
     ndarray, shape (..., n_hops)
-        The course sampled every ``hop_s`` s from the first sample (log10 power units).
+        :func:`compute_log_power` sampled every ``hop_s`` s from the first sample.
     """
     params = params or SketchParams()
-    x = np.asarray(data, dtype=np.float64)
-    if x.shape[-1] < 2:
-        raise DataError(f"data must hold at least 2 samples along time, got shape {x.shape}")
-    if not np.isfinite(fs) or fs <= 0:
-        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
-    low, high = params.band
-    high = min(high, 0.4 * fs)
-    if high <= low:
-        raise DataError(
-            f"fs = {fs:g} Hz is too low for the sketch band {params.band} Hz (need fs > {low / 0.4:g} Hz); "
-            "lower SketchParams.band"
-        )
-    x = np.where(np.isfinite(x), x, 0.0)
-    x = x - x.mean(axis=-1, keepdims=True)
-    sos = sps.butter(4, (low, high), btype="bandpass", fs=fs, output="sos")
-    y = sps.sosfiltfilt(sos, x, axis=-1)
-    power = ndimage.uniform_filter1d(y * y, size=max(1, int(round(params.smooth_s * fs))), axis=-1, mode="nearest")
-    n_hops = int(np.floor((x.shape[-1] - 1) / fs / params.hop_s)) + 1
-    index = np.minimum(np.round(np.arange(n_hops) * params.hop_s * fs).astype(int), x.shape[-1] - 1)
-    sampled = power[..., index]
-    floor = np.maximum(np.median(sampled, axis=-1, keepdims=True) * 1e-6, np.finfo(float).tiny)
-    course = np.log10(np.maximum(sampled, floor))
+    log_power = compute_log_power(data, fs, params=params)
+    n_times = log_power.shape[-1]
+    n_hops = int(np.floor((n_times - 1) / fs / params.hop_s)) + 1
+    index = np.minimum(np.round(np.arange(n_hops) * params.hop_s * fs).astype(int), n_times - 1)
+    course = log_power[..., index]
     return course - np.median(course, axis=-1, keepdims=True)
 
 
@@ -238,13 +274,17 @@ def _mix64(values: np.ndarray) -> np.ndarray:
     return z
 
 
-def compute_landmarks(course: np.ndarray, *, params: SketchParams | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Landmarks of one course: times in s (parabolically interpolated) and heights.
+def compute_landmarks(
+    course: np.ndarray, fs: float, *, params: SketchParams | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of one log band-power curve: times in s (parabolically interpolated) and heights.
 
     Parameters
     ----------
-    course : ndarray, shape (n_hops,)
-        A log band-power course from :func:`compute_power_course`.
+    course : ndarray, shape (n_samples,)
+        A log band-power curve (:func:`compute_log_power`, or a course sampled every ``hop_s``).
+    fs : float
+        Its sampling rate in Hz (``1 / hop_s`` for a course).
 
     Returns
     -------
@@ -255,23 +295,25 @@ def compute_landmarks(course: np.ndarray, *, params: SketchParams | None = None)
     """
     params = params or SketchParams()
     c = np.asarray(course, dtype=float)
-    distance = max(1, int(round(params.min_distance_s / params.hop_s)))
+    distance = max(1, int(round(params.min_distance_s * fs)))
     peaks, _ = sps.find_peaks(c, distance=distance, prominence=params.min_prominence)
     peaks = peaks[(peaks > 0) & (peaks < c.size - 1)]
     left, mid, right = c[peaks - 1], c[peaks], c[peaks + 1]
     denom = left - 2 * mid + right
     shift = np.divide(0.5 * (left - right), denom, out=np.zeros_like(mid), where=denom != 0)
     shift = np.clip(shift, -0.5, 0.5)
-    return (peaks + shift) * params.hop_s, mid
+    return (peaks + shift) / fs, mid
 
 
-def compute_tokens(courses: np.ndarray, *, params: SketchParams | None = None, salt: int = 0) -> np.ndarray:
-    """Distinct 64-bit tokens of the landmarks of every course.
+def compute_tokens(courses: np.ndarray, fs: float, *, params: SketchParams | None = None, salt: int = 0) -> np.ndarray:
+    """Distinct 64-bit tokens of the landmarks of every curve.
 
     Parameters
     ----------
-    courses : ndarray, shape (n_courses, n_hops)
-        Log band-power courses.
+    courses : ndarray, shape (n_courses, n_samples)
+        Log band-power curves (:func:`compute_log_power`).
+    fs : float
+        Their sampling rate in Hz.
     salt : int
         Mixed into every token (keeps per-array tokens apart from per-channel ones).
 
@@ -284,7 +326,7 @@ def compute_tokens(courses: np.ndarray, *, params: SketchParams | None = None, s
     m = params.landmarks_per_token
     out = []
     for course in np.atleast_2d(courses):
-        times, heights = compute_landmarks(course, params=params)
+        times, heights = compute_landmarks(course, fs, params=params)
         if times.size < m:
             continue
         windows = np.lib.stride_tricks.sliding_window_view(np.arange(times.size), m)
@@ -367,12 +409,20 @@ def compute_sketch(
         raise DataError(f"data must be (n_channels, n_times), got shape {x.shape}")
     if channel_names is not None and len(channel_names) != x.shape[0]:
         raise DataError(f"{len(channel_names)} channel names for {x.shape[0]} channels")
-    courses = compute_power_course(x, fs, params=params)
-    parts = [compute_tokens(courses, params=params)]
+    _check_rate(fs, params)
+    parts, array_sum = [], None
+    common = x.mean(axis=0, keepdims=True) if x.shape[0] > 1 else None
+    for start in range(0, x.shape[0], CHANNEL_BLOCK):
+        block = x[start : start + CHANNEL_BLOCK]
+        curves = compute_log_power(block, fs, params=params)
+        parts.append(compute_tokens(curves, fs, params=params))
+        array_sum = curves.sum(axis=0) if array_sum is None else array_sum + curves.sum(axis=0)
+        if common is not None:
+            parts.append(
+                compute_tokens(compute_log_power(block - common, fs, params=params), fs, params=params, salt=2)
+            )
     if x.shape[0] > 1:
-        parts.append(compute_tokens(courses.mean(axis=0, keepdims=True), params=params, salt=1))
-        rereferenced = compute_power_course(x - x.mean(axis=0, keepdims=True), fs, params=params)
-        parts.append(compute_tokens(rereferenced, params=params, salt=2))
+        parts.append(compute_tokens((array_sum / x.shape[0])[np.newaxis], fs, params=params, salt=1))
     tokens = np.unique(np.concatenate(parts))
     signature = minhash_signature(tokens, n_hashes=params.n_hashes, seed=params.seed)
     return Sketch(signature, int(tokens.size), float(fs), int(x.shape[0]), int(x.shape[1]), params)
