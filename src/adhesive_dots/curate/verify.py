@@ -3,20 +3,23 @@
 :func:`verify_pair` decides whether two baselines hold (copies of) the same samples:
 
 1. both are brought to a common rate ``fs_c = min(fs_a, fs_b, max_rate)`` (polyphase
-   resampling) and band-passed to ``band`` (the upper edge at most ``0.4 * fs_c``; line
-   noise at 50/60 Hz, shared by unrelated recordings, stays out of the default band);
+   resampling) and band-passed to ``band`` (the upper edge at most ``0.35 * fs_c``, below
+   the resampling filters' transition; line noise at 50/60 Hz, shared by unrelated
+   recordings, stays out of the default band);
 2. the time offset is found in two steps: a coarse one from the cross-correlation of the
    log band-power courses of up to ``n_pilots`` *pilot* channels of ``b`` with every
-   channel of ``a`` (rate-, gain- and channel-order-free, normalised by the overlap), then
+   channel of ``a`` (rate-, gain- and channel-order-free, normalised by the overlap; done
+   as recorded and after average re-referencing, the stronger peak wins), then
    a fine one on the band-passed signals at ``fs_c`` within ``±refine_s`` of it;
 3. channels are matched by name when at least half of the smaller set is shared and the
    name-matched channels correlate, otherwise by correlation (an optimal assignment,
    ``scipy.optimize.linear_sum_assignment``, on the channel-by-channel correlation matrix
-   over the overlap);
+   over the overlap); this is done on the signals as recorded and on the signals with the
+   mean over channels removed (the same for any common reference, so a re-referenced copy
+   agrees there), and the variant with the higher median correlation is kept when it is
+   better by more than 0.05 (``rereferenced`` in the evidence);
 4. each matched pair gives a correlation and a gain (regression slope of ``b`` on ``a``);
-   correlations are computed as recorded and with the common mode of the matched channels
-   removed (a re-referenced copy agrees after that), and the better of the two medians
-   decides.
+   their medians are reported.
 
 The pair is a duplicate when the overlap is at least ``min_overlap_s`` and the median
 correlation at least ``min_correlation``. It is an *exact* duplicate when, in addition,
@@ -211,6 +214,8 @@ class PreparedBaseline:
     ----------
     course : ndarray, shape (n_channels, n_hops)
         Log band-power courses (:func:`~adhesive_dots.curate.sketch.compute_power_course`).
+    course_cmr : ndarray, shape (n_channels, n_hops)
+        The same after removing the mean over channels (average reference).
     signal : ndarray of float32, shape (n_channels, n_times_c)
         Samples resampled to ``fs_signal`` and band-passed to ``VerifyParams.band``.
     fs_signal : float
@@ -223,6 +228,7 @@ class PreparedBaseline:
     """
 
     course: np.ndarray
+    course_cmr: np.ndarray
     signal: np.ndarray
     fs_signal: float
     fs: float
@@ -253,13 +259,14 @@ def prepare_baseline(
         raise DataError(f"{len(names)} channel names for {x.shape[0]} channels")
     x = np.where(np.isfinite(x), x, 0.0)
     course = compute_power_course(x, fs, params=params.course)
+    course_cmr = compute_power_course(x - x.mean(axis=0), fs, params=params.course) if x.shape[0] >= 3 else course
     fs_signal = min(fs, params.max_rate)
     y = _bandpass(_resample(x, fs, fs_signal), fs_signal, params.band)
-    return PreparedBaseline(course, y.astype(np.float32), fs_signal, float(fs), x.shape[1], names)
+    return PreparedBaseline(course, course_cmr, y.astype(np.float32), fs_signal, float(fs), x.shape[1], names)
 
 
 def _bandpass(x: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
-    high = min(band[1], 0.4 * fs)
+    high = min(band[1], 0.35 * fs)
     sos = sps.butter(4, (band[0], high), btype="bandpass", fs=fs, output="sos")
     return sps.sosfiltfilt(sos, x, axis=-1)
 
@@ -312,7 +319,10 @@ def compare_prepared(a: PreparedBaseline, b: PreparedBaseline, *, params: Verify
 
     # 1. coarse offset on the (rate- and gain-free) log band-power courses
     min_overlap_hops = max(2, int(params.min_overlap_s / hop))
-    lag_hops, _ = _coarse_lag(a.course, b.course, n_pilots=params.n_pilots, min_overlap=min_overlap_hops)
+    lag_hops, peak = _coarse_lag(a.course, b.course, n_pilots=params.n_pilots, min_overlap=min_overlap_hops)
+    lag_cmr, peak_cmr = _coarse_lag(a.course_cmr, b.course_cmr, n_pilots=params.n_pilots, min_overlap=min_overlap_hops)
+    if peak_cmr > peak:
+        lag_hops = lag_cmr
 
     # 2. common rate, common band, fine offset
     fs_c = min(a.fs_signal, b.fs_signal)
@@ -343,31 +353,35 @@ def compare_prepared(a: PreparedBaseline, b: PreparedBaseline, *, params: Verify
     overlap_s = (sa.stop - sa.start) / fs_c
     offset_s = best_lag / fs_c
 
-    # 3. channel matching
-    corr = _correlations(ya[:, sa], yb[:, sb])  # (n_b, n_a)
+    # 3. channel matching, as recorded and with the common mode removed (a re-referenced copy)
     names_a, names_b = a.channel_names, b.channel_names
     position_a = {name: i for i, name in enumerate(names_a)}
     shared = [(j, position_a[name]) for j, name in enumerate(names_b) if name in position_a]
-    match_by_name = None
-    if len(shared) >= 0.5 * min(len(names_a), len(names_b)):
-        rows, cols = (np.array(v) for v in zip(*shared, strict=True))
-        if np.median(corr[rows, cols]) >= params.min_correlation:
-            match_by_name = (rows, cols)
-    if match_by_name is not None:
-        rows, cols = match_by_name
-        method = "name"
-    else:
-        rows, cols = linear_sum_assignment(-corr)
-        method = "correlation"
+    oa, ob = ya[:, sa], yb[:, sb]
+    variants = [("raw", oa, ob)]
+    if oa.shape[0] >= 3 and ob.shape[0] >= 3:
+        variants.append(("cmr", oa - oa.mean(axis=0), ob - ob.mean(axis=0)))
+    results = []
+    for label, va, vb in variants:
+        corr = _correlations(va, vb)  # (n_b, n_a)
+        matched = None
+        if len(shared) >= 0.5 * min(len(names_a), len(names_b)):
+            rows, cols = (np.array(v) for v in zip(*shared, strict=True))
+            if np.median(corr[rows, cols]) >= params.min_correlation:
+                matched = (rows, cols, "name")
+        if matched is None:
+            rows, cols = linear_sum_assignment(-corr)
+            matched = (rows, cols, "correlation")
+        rows, cols, method = matched
+        results.append((float(np.median(corr[rows, cols])), label, rows, cols, method, corr[rows, cols], va, vb))
+    raw_score = results[0][0]
+    score, label, rows, cols, method, chosen, va, vb = max(results, key=lambda r: r[0])
+    rereferenced = bool(label == "cmr" and score > raw_score + 0.05)
+    if not rereferenced:
+        score, label, rows, cols, method, chosen, va, vb = results[0]
 
-    # 4. correlations as recorded and with the common mode removed; gains
-    raw = corr[rows, cols]
-    ma, mb = ya[cols, sa], yb[rows, sb]
-    cmr = np.diag(_correlations(ma - ma.mean(axis=0), mb - mb.mean(axis=0))) if rows.size >= 3 else raw
-    rereferenced = bool(np.median(cmr) > np.median(raw) + 0.05)
-    chosen = cmr if rereferenced else raw
-    if rereferenced:
-        ma, mb = ma - ma.mean(axis=0), mb - mb.mean(axis=0)
+    # 4. gains (regression slope of b on a over matched channels)
+    ma, mb = va[cols], vb[rows]
     power_a = np.sum(ma * ma, axis=1)
     gains = np.divide(np.sum(ma * mb, axis=1), power_a, out=np.full(power_a.shape, np.nan), where=power_a > 0)
     gain = float(np.nanmedian(gains)) if np.isfinite(gains).any() else float("nan")
