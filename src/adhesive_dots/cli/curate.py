@@ -48,11 +48,20 @@ def _short(path: str) -> str:
 
 @app.command()
 def curate(
-    min_quality: float | None = typer.Option(None, "--min-quality", min=0.0, max=1.0, help="Drop dots below this quality (0-1)."),
-    drop_duplicates: str | None = typer.Option(None, "--drop-duplicates", metavar="keep-first|keep-best", help="Keep one dot per duplicate group: the first in catalog order, or the best quality."),
+    min_quality: float | None = typer.Option(
+        None, "--min-quality", min=0.0, max=1.0, help="Drop dots below this quality (0-1)."
+    ),
+    drop_duplicates: str | None = typer.Option(
+        None,
+        "--drop-duplicates",
+        metavar="keep-first|keep-best",
+        help="Keep one dot per duplicate group: the first in catalog order, or the best quality.",
+    ),
     export: Path | None = typer.Option(None, "--export", help="Write the selected dots to this Parquet manifest."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the manifest if it exists."),
-    no_search: bool = typer.Option(False, "--no-search", help="Use the stored duplicate links; do not sketch or verify."),
+    no_search: bool = typer.Option(
+        False, "--no-search", help="Use the stored duplicate links; do not sketch or verify."
+    ),
     recompute_sketches: bool = typer.Option(False, "--recompute-sketches", help="Sketch every dot again."),
     catalog: Path | None = CATALOG_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
@@ -121,7 +130,9 @@ def curate(
 @app.command()
 def duplicates(
     sources: list[str] = typer.Argument(..., help="NWB files, raw files, BIDS datasets or folders."),
-    min_correlation: float = typer.Option(0.9, "--min-correlation", min=0.0, max=1.0, help="Median channel correlation required."),
+    min_correlation: float = typer.Option(
+        0.9, "--min-correlation", min=0.0, max=1.0, help="Median channel correlation required."
+    ),
     min_overlap: float = typer.Option(30.0, "--min-overlap", min=0.0, help="Seconds of shared signal required."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:

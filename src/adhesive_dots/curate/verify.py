@@ -203,7 +203,7 @@ def _overlap_slices(lag: int, n_a: int, n_b: int) -> tuple[slice, slice]:
 def _correlations(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
     """``(n_b, n_a)`` correlation matrix of the rows of ``xb`` with those of ``xa``."""
     za, zb = _zscore(xa), _zscore(xb)
-    return zb @ za.T / za.shape[1]
+    return np.einsum("it,jt->ij", zb, za, optimize=False) / za.shape[1]
 
 
 @dataclass(frozen=True)
