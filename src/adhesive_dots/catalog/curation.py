@@ -79,7 +79,8 @@ MANIFEST_SCHEMA = pa.schema(
 ``segment_start``/``segment_stop`` (s in the recording), ``duration_s`` (s of data),
 ``content_hash`` (of the samples), ``quality`` (score in [0, 1], null when not computed),
 ``duplicate_group`` (first dot id of its duplicate group; the dot's own id when it has no
-duplicate), ``n_duplicates`` (other dots of the group, all dropped), ``species``,
+duplicate), ``n_duplicates`` (other dots of its group; dropped from the manifest when
+``drop_duplicates`` was given), ``species``,
 ``paradigm``, ``modality``, ``lab``, ``subject_id``, ``session_id``, ``arousal_measures``,
 ``sampling_frequency`` (Hz), ``n_channels``, ``units``, and ``metadata_json`` (the full
 DotMetadata). File metadata: ``adots_manifest`` (JSON: selection options, counts, tool).

@@ -137,7 +137,9 @@ def find_duplicates(
     if len(set(keys)) != len(keys):
         raise DataError("find_duplicates: keys must be unique")
     position = {k: i for i, k in enumerate(keys)}
-    search = DuplicateSearch()
+    pairs: list[DuplicatePair] = []
+    rejected: list[DuplicatePair] = []
+    n_candidates = 0
     exact: set[tuple[str, str]] = set()
     by_hash: dict[str, list[str]] = {}
     for key in keys:
@@ -148,7 +150,7 @@ def find_duplicates(
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
                 exact.add((a, b))
-                search.pairs.append(DuplicatePair(a, b, "exact", {"method": "content-hash", "content_hash": digest}))
+                pairs.append(DuplicatePair(a, b, "exact", {"method": "content-hash", "content_hash": digest}))
 
     sketched = [k for k in keys if k in sketches]
     if len(sketched) >= 2:
@@ -158,7 +160,7 @@ def find_duplicates(
                 raise DataError(f"sketch of {key!r} was computed with other SketchParams than {sketched[0]!r}")
         signatures = np.stack([sketches[k].signature for k in sketched])
         candidates = find_candidate_pairs(signatures, rows_per_band=rows_per_band, min_shared_bands=min_shared_bands)
-        object.__setattr__(search, "n_candidates", len(candidates))
+        n_candidates = len(candidates)
         cached = _Cache(load, cache_size, params) if load is not None else None
         todo = []
         for (i, j), shared, jaccard in zip(candidates.pairs, candidates.shared_bands, candidates.jaccard, strict=True):
@@ -169,12 +171,12 @@ def find_duplicates(
         for a, b, shared, jaccard in todo:
             hint = {"jaccard": round(jaccard, 6), "shared_bands": shared}
             if cached is None:
-                search.pairs.append(DuplicatePair(a, b, "near", {"method": "sketch", **hint}))
+                pairs.append(DuplicatePair(a, b, "near", {"method": "sketch", **hint}))
                 continue
             if progress is not None:
                 progress(a, b)
             evidence: PairEvidence = compare_prepared(cached(a), cached(b), params=params)
             pair = DuplicatePair(a, b, evidence.kind, {"method": "sketch+verify", **hint, **evidence.to_dict()})
-            (search.pairs if evidence.duplicate else search.rejected).append(pair)
-    search.pairs.sort(key=lambda p: (position[p.a], position[p.b]))
-    return search
+            (pairs if evidence.duplicate else rejected).append(pair)
+    pairs.sort(key=lambda p: (position[p.a], position[p.b]))
+    return DuplicateSearch(pairs, rejected, n_candidates)
