@@ -181,3 +181,24 @@ def test_version_1_catalog_migrates(tmp_path):
         tables = {r[0] for r in live.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         version = live.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert "sketches" in tables and int(version) == CATALOG_SCHEMA_VERSION == 2
+
+
+def test_cli_curate_table_output(eeg_catalog, capsys):
+    from adhesive_dots.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["curate", "--catalog", str(eeg_catalog.path), "--drop-duplicates", "keep-first"])
+    assert exit_info.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "8 dots; 21 duplicate pairs; 2 selected (keep-first)" in out
+    assert "Balance of the selected dots" in out and "Duplicates" in out
+
+
+def test_unreadable_sources_are_listed_not_fatal(tmp_path):
+    bad = tmp_path / "broken.nwb"
+    bad.write_bytes(b"not an HDF5 file")
+    other = tmp_path / "also-broken.nwb"
+    other.write_bytes(b"")
+    result = check_sources([tmp_path])
+    assert list(result.sources["source"]) == [str(other), str(bad)]
+    assert (result.sources["error"] != "").all() and result.search.pairs == []

@@ -34,9 +34,8 @@ def _pairs_frame(pairs: list, names: dict[str, str] | None = None) -> pd.DataFra
         rows.append(
             {
                 "a": (names or {}).get(a, a), "b": (names or {}).get(b, b), "kind": kind,
-                "method": e.get("method", ""), "overlap_s": e.get("overlap_s"), "offset_s": e.get("offset_s"),
-                "rate_ratio": e.get("rate_ratio"), "gain": e.get("gain"), "correlation": e.get("correlation"),
-                "channels": e.get("n_matched"), "match": e.get("channel_match"), "jaccard": e.get("jaccard"),
+                "overlap_s": e.get("overlap_s"), "offset_s": e.get("offset_s"), "rate": e.get("rate_ratio"),
+                "gain": e.get("gain"), "corr": e.get("correlation"), "channels": e.get("n_matched"),
             }
         )  # fmt: skip
     return pd.DataFrame(rows)
