@@ -27,8 +27,9 @@ def _dot(dot_id: str, modality: str, vector: float, findings=()) -> DotRecord:
 def catalog(tmp_path) -> Catalog:
     cat = Catalog(tmp_path / "c.duckdb")
     drift = Finding("signal.drift", Severity.WARNING, "drift", value=math.e)
-    cat.write_source(SourceRecord("a.nwb", "h1", dots=(_dot("a", "eeg", 1.5, [drift]),)), vector_names=["aperiodic_exponent"])  # fmt: skip
-    cat.write_source(SourceRecord("b.nwb", "h2", dots=(_dot("b", "eeg", 5.5),)), vector_names=["aperiodic_exponent"])
+    names = ["aperiodic_exponent"]
+    cat.write_source(SourceRecord("a.nwb", "h1", dots=(_dot("a", "eeg", 1.5, [drift]),)), vector_names=names)
+    cat.write_source(SourceRecord("b.nwb", "h2", dots=(_dot("b", "eeg", 5.5),)), vector_names=names)
     return cat
 
 
