@@ -185,10 +185,10 @@ def check_sources(
             progress(spec.key)
         try:
             loaded, units, _ = load_baseline(spec)
-        except (OSError, ValueError, LookupError) as err:
+            sketch = compute_sketch(loaded.data, loaded.fs, params=sketch_params)
+        except (OSError, ValueError, LookupError) as err:  # unreadable, no baseline, or too slow to sketch
             rows.append({"source": spec.key, "error": str(err)})
             continue
-        sketch = compute_sketch(loaded.data, loaded.fs, params=sketch_params)
         sketches[spec.key] = sketch
         hashes[spec.key] = compute_content_hash(loaded.data, loaded.fs, units=units)
         rows.append(
@@ -269,10 +269,10 @@ def compute_catalog_sketches(
             progress(row.dot_id)
         try:
             loaded, units, _ = load_baseline(spec_for_source(row.source), segment=_segment_of(row))
-        except (OSError, ValueError, LookupError) as err:
+            sketch = compute_sketch(loaded.data, loaded.fs, params=params)
+        except (OSError, ValueError, LookupError) as err:  # unreadable, gone, or too slow to sketch
             report.append((row.dot_id, "failed", str(err)))
             continue
-        sketch = compute_sketch(loaded.data, loaded.fs, params=params)
         rows.append(
             [row.dot_id, sketch.signature.astype(np.int64).tolist(), sketch.n_tokens, sketch.fs, sketch.n_channels,
              sketch.n_times, params_json, compute_content_hash(loaded.data, loaded.fs, units=units),
