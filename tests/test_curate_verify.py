@@ -136,3 +136,12 @@ def test_find_duplicates_end_to_end(recording):
     assert len(loads) == len(set(loads))  # each baseline prepared once (cache)
     with pytest.raises(DataError, match="unique"):
         find_duplicates(["a", "a"], {})
+
+    def gone(key: str) -> LoadedBaseline:
+        raise FileNotFoundError(f"{key}: moved")
+
+    unverified = find_duplicates(list(items), sketches, load=gone)
+    assert unverified.pairs == [] and {p.kind for p in unverified.rejected} == {"unverified"}
+    assert all("moved" in p.evidence["error"] for p in unverified.rejected)
+    unchecked = find_duplicates(list(items), sketches)  # no loader: LSH candidates, unverified
+    assert {(p.a, p.b) for p in unchecked.pairs} == set(found) and unchecked.n_candidates == 3

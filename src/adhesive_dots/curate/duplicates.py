@@ -67,7 +67,8 @@ class DuplicateSearch:
     pairs : list of DuplicatePair
         Confirmed duplicates.
     rejected : list of DuplicatePair
-        Candidates the verification turned down (``kind == "distinct"``), with their evidence.
+        Candidates the verification turned down (``kind == "distinct"``), with their evidence,
+        or could not verify (``kind == "unverified"``, ``evidence["error"]`` says why).
     n_candidates : int
         Candidate pairs proposed by LSH.
     """
@@ -175,7 +176,11 @@ def find_duplicates(
                 continue
             if progress is not None:
                 progress(a, b)
-            evidence: PairEvidence = compare_prepared(cached(a), cached(b), params=params)
+            try:
+                evidence: PairEvidence = compare_prepared(cached(a), cached(b), params=params)
+            except (OSError, ValueError, LookupError) as err:  # a source gone or unreadable since it was sketched
+                rejected.append(DuplicatePair(a, b, "unverified", {"method": "sketch", **hint, "error": str(err)}))
+                continue
             pair = DuplicatePair(a, b, evidence.kind, {"method": "sketch+verify", **hint, **evidence.to_dict()})
             (pairs if evidence.duplicate else rejected).append(pair)
     pairs.sort(key=lambda p: (position[p.a], position[p.b]))
