@@ -1,10 +1,10 @@
 """Curation benchmark: near-duplicate search over 1,000 ... 10,000 sketches grows about linearly.
 
-Synthetic sketches stand for a corpus: each is the MinHash signature (128 values) of its
+Synthetic sketches stand for a corpus: each is the MinHash signature (256 values) of its
 own random token set of 2,000 tokens (the minimum of 2,000 uniform hashes, drawn exactly
 by inverse transform), and 1 % of them are near-duplicates of another sketch sharing 30 %
 of its values (Jaccard 0.3, what a cropped or resampled copy shows). The search is
-:func:`adhesive_dots.curate.find_candidate_pairs` (LSH, one-row bands, at least 3 shared).
+:func:`adhesive_dots.curate.find_candidate_pairs` (LSH, one-row bands, at least 4 shared).
 For comparison, the all-pairs estimate of Jaccard similarity is timed at the small sizes.
 
 Run with ``make bench`` or ``python benchmarks/bench_curate.py [--sizes 1000 2000 5000 10000]``.
@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from adhesive_dots.curate import compute_sketch, find_candidate_pairs
+from adhesive_dots.curate import SketchParams, compute_sketch, find_candidate_pairs
 from adhesive_dots.sim import sim_powerlaw
 
-N_HASHES = 128
+N_HASHES = SketchParams().n_hashes
 N_TOKENS = 2000
 
 

@@ -84,7 +84,7 @@ def test_sketch_survives_copies(eeg_like, variant):
     else:
         y, fs = 1e3 * sps.resample_poly(x[:9, int(40 * FS) : int(250 * FS)], 4, 5, axis=-1), 200.0
     a, b = compute_sketch(x, FS), compute_sketch(y, fs)
-    # LSH pairs sketches sharing >= 3 of 128 MinHash values; 0.1 gives about 13 on average
+    # LSH pairs sketches sharing >= 4 of 256 MinHash values; 0.1 gives about 26 on average
     assert a.jaccard(b) >= 0.1
 
 
@@ -133,7 +133,7 @@ def test_lsh_finds_planted_pairs_and_nothing_else():
     sig[398] = np.iinfo(np.uint32).max
     found = find_candidate_pairs(sig)
     assert {tuple(p) for p in found.pairs.tolist()} == planted
-    assert np.all(found.jaccard >= 3 / k)
+    assert np.all(found.jaccard >= 4 / k)
     with pytest.raises(DataError, match="rows_per_band"):
         find_candidate_pairs(sig, rows_per_band=0)
     with pytest.raises(DataError, match="shape"):

@@ -103,7 +103,7 @@ def find_duplicates(
     load: Callable[[str], LoadedBaseline] | None = None,
     content_hashes: Mapping[str, str] | None = None,
     rows_per_band: int = 1,
-    min_shared_bands: int = 3,
+    min_shared_bands: int = 4,
     params: VerifyParams | None = None,
     cache_size: int = 32,
     progress: Callable[[str, str], None] | None = None,

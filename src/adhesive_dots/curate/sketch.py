@@ -21,7 +21,7 @@ operations change:
    token: the intervals between them quantised to ``interval_quantum_s`` plus the rank
    order of their heights, hashed to 64 bits. Intervals do not depend on where the copy
    starts, on its sampling rate, its units or on which other channels it kept;
-4. the set of tokens is summarised by ``n_hashes`` MinHash values (the probability that two
+4. the set of tokens is summarised by ``n_hashes`` (256) MinHash values (the probability that two
    sketches agree on one value equals the Jaccard similarity of their token sets).
 
 The sketch is compact (``n_hashes`` unsigned 32-bit integers plus a few scalars), and
@@ -82,7 +82,7 @@ class SketchParams:
     min_prominence: float = 0.1
     landmarks_per_token: int = 7
     interval_quantum_s: float = 1.0
-    n_hashes: int = 128
+    n_hashes: int = 256
     seed: int = 20_240_601
 
     def __post_init__(self) -> None:
@@ -345,7 +345,7 @@ def compute_tokens(courses: np.ndarray, fs: float, *, params: SketchParams | Non
     return np.unique(np.concatenate(out))
 
 
-def minhash_signature(tokens: np.ndarray, *, n_hashes: int = 128, seed: int = 0) -> np.ndarray:
+def minhash_signature(tokens: np.ndarray, *, n_hashes: int = 256, seed: int = 0) -> np.ndarray:
     """MinHash signature of a set of 64-bit tokens (multiply-shift hashing).
 
     Returns
