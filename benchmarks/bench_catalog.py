@@ -32,9 +32,7 @@ def bench_similarity(n_rows: int = 100_000, n_features: int = 32, n_queries: int
                 "SELECT dot_id, 'synthetic', 'sha256:' || dot_id, 600.0, '{}' FROM (SELECT unnest(?) AS dot_id)",
                 [ids],
             )
-            con.execute(
-                "INSERT INTO fingerprints SELECT unnest(?), unnest(?), '1', NULL", [ids, vectors.tolist()]
-            )
+            con.execute("INSERT INTO fingerprints SELECT unnest(?), unnest(?), '1', NULL", [ids, vectors.tolist()])
         start = time.perf_counter()
         cat.vectors()
         load_s = time.perf_counter() - start

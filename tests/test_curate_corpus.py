@@ -22,7 +22,7 @@ from adhesive_dots.catalog.curation import (
 )
 from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION
 from adhesive_dots.core import Finding, Severity
-from adhesive_dots.io.discover import discover_sources
+from adhesive_dots.io.discover import expand_sources
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.sim.reupload import REUPLOAD_VARIANTS, load_reuploads
 
@@ -79,10 +79,11 @@ def test_each_pair_reports_the_planted_transform(reupload_corpus, direct):
 def _ingest(catalog: Catalog, root: Path, keep, poor: str) -> list[str]:
     """A minimal ingest (the real one is `adots ingest`): one dot per source; ``poor`` gets a finding."""
     ids = []
-    for spec in discover_sources([root]):
+    items, _ = expand_sources([root])
+    for spec in items:
         if not keep(spec.key):
             continue
-        with open_recording(spec.uri, **spec.kwargs) as recording:
+        with open_recording(spec.source, **spec.options) as recording:
             baseline = find_baselines(recording)[0]
             dot_id = "poor" if spec.key == poor else f"dot-{len(ids):02d}"
             findings = ()

@@ -41,6 +41,7 @@ RESTRICTED = {
     "mne_bids": {"adhesive_dots.io"},
     "remfile": {"adhesive_dots.io"},
     "dandi": {"adhesive_dots.io"},
+    "nwbinspector": {"adhesive_dots.io"},
     "dask": {"adhesive_dots.parallel"},
     "distributed": {"adhesive_dots.parallel"},
     "matplotlib": {"adhesive_dots.report"},

@@ -63,7 +63,15 @@ class Recording:
         Auxiliary series by name (``"pupil"``, ``"running_speed"``, ...), each a recording.
     close : callable, optional
         Releases the underlying file or connection.
+
+    Attributes
+    ----------
+    spikes : object or None
+        Unbinned spike times when the source has them (``io`` sets an
+        ``adhesive_dots.io.nwb.SpikeTrains`` with ``unit(i)`` and ``bin(bin_width)``).
     """
+
+    spikes: Any = None
 
     def __init__(
         self,

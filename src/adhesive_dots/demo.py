@@ -88,6 +88,48 @@ def _read_back(ctx: DemoContext) -> StageResult:
     )
 
 
+def _validate(ctx: DemoContext) -> StageResult:
+    """Validate every session; compare what failed with the defects the simulator planted."""
+    from adhesive_dots.core import Severity
+    from adhesive_dots.io.validate_sources import SourceItem, validate_item
+    from adhesive_dots.validate import at_least
+
+    assert ctx.corpus is not None
+    expected = {"too-short": "baseline.duration", "missing-metadata": "metadata.required",
+                "flat-channel": "signal.flat", "nan-stretch": "signal.nonfinite"}  # fmt: skip
+    rows = []
+    for entry in ctx.corpus.entries:
+        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
+        report = validate_item(SourceItem(str(ctx.corpus.root / entry.path), options))
+        failing = sorted({f.code for f in at_least(report.findings, Severity.ERROR)})
+        rows.append(
+            {
+                "lab": entry.lab,
+                "compliant": report.compliant,
+                "planted": ",".join(entry.defects) or "-",
+                "caught": all(expected[d] in failing for d in entry.defects) if entry.defects else report.compliant,
+                "failing_checks": ",".join(failing) or "-",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    table = frame.groupby("lab").agg(
+        sessions=("compliant", "size"),
+        compliant=("compliant", "sum"),
+        noncompliant=("compliant", lambda c: int((~c).sum())),
+        planted_defects=("planted", lambda p: int((p != "-").sum())),
+    )
+    lines = [f"{int(frame['compliant'].sum())} compliant, {int((~frame['compliant']).sum())} non-compliant"]
+    for row in frame[frame["planted"] != "-"].itertuples():
+        verdict = "caught" if row.caught else "MISSED"
+        lines.append(f"{row.lab}: planted {row.planted} -> {verdict} ({row.failing_checks})")
+    flagged = frame[(frame["planted"] == "-") & ~frame["compliant"]]
+    if len(flagged):
+        lines.append(
+            f"{len(flagged)} session(s) without a planted defect failed: {', '.join(flagged['failing_checks'])}"
+        )
+    return StageResult("Validation (adots validate)", table.reset_index(), lines)
+
+
 def _duplicates(ctx: DemoContext) -> StageResult:
     from adhesive_dots.catalog.curation import check_sources
 
@@ -109,6 +151,7 @@ def _duplicates(ctx: DemoContext) -> StageResult:
 STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("simulate", _simulate),
     ("read", _read_back),
+    ("validate", _validate),
     ("duplicates", _duplicates),
 ]
 """The demo's stages in order; later capabilities append theirs here."""

@@ -45,7 +45,7 @@ from adhesive_dots.curate.sketch import Sketch, SketchParams, compute_sketch
 from adhesive_dots.curate.verify import VerifyParams
 from adhesive_dots.errors import BaselineNotFoundError, SourceNotFoundError
 from adhesive_dots.io._atomic import atomic_output
-from adhesive_dots.io.discover import SourceSpec, bids_rest_runs, discover_sources
+from adhesive_dots.io.discover import SourceItem, bids_rest_runs, expand_sources
 from adhesive_dots.io.read import open_recording
 
 MANIFEST_SCHEMA = pa.schema(
@@ -89,29 +89,27 @@ DotMetadata). File metadata: ``adots_manifest`` (JSON: selection options, counts
 # -- opening sources ------------------------------------------------------------------------
 
 
-def spec_for_source(source: str) -> SourceSpec:
-    """The :class:`SourceSpec` that opens catalog ``source`` (a path, or a BIDS run's data file)."""
+def spec_for_source(source: str) -> SourceItem:
+    """The :class:`~adhesive_dots.io.discover.SourceItem` that opens catalog ``source``.
+
+    ``source`` is what ingest stored: a file, or a BIDS run's data file (then the run is
+    opened through its dataset root with its entities).
+    """
     path = Path(source)
     if not path.exists():
         raise SourceNotFoundError(f"{source}: the source of this dot is gone (moved or deleted); re-ingest it")
     if path.is_file():
         for parent in path.parents:
             if (parent / "dataset_description.json").is_file():
-                for spec in bids_rest_runs(parent, task=_bids_task(path)):
-                    if Path(spec.key) == path:
-                        return spec
+                items, _ = bids_rest_runs(parent)
+                for item in items:
+                    if Path(item.key) == path:
+                        return item
                 break
-    return SourceSpec(uri=str(path), key=str(path))
+    return SourceItem(str(path))
 
 
-def _bids_task(path: Path) -> str:
-    for part in path.name.split("_"):
-        if part.startswith("task-"):
-            return part[5:]
-    return "rest"
-
-
-def load_baseline(spec: SourceSpec, *, segment: Segment | None = None) -> tuple[LoadedBaseline, str, Baseline | None]:
+def load_baseline(spec: SourceItem, *, segment: Segment | None = None) -> tuple[LoadedBaseline, str, Baseline | None]:
     """Read one baseline's samples: the given segment, or the first baseline ``find_baselines`` finds.
 
     Returns
@@ -123,7 +121,7 @@ def load_baseline(spec: SourceSpec, *, segment: Segment | None = None) -> tuple[
     baseline : Baseline or None
         The baseline found (``None`` when ``segment`` was given).
     """
-    recording = open_recording(spec.uri, **spec.kwargs)
+    recording = open_recording(spec.source, **spec.options)
     try:
         if segment is not None:
             baseline = Baseline(recording, segment, recording.metadata)
@@ -175,11 +173,12 @@ def check_sources(
     re-read for verification. A source that cannot be read is listed with its error and
     skipped, never stopping the others.
     """
-    specs = discover_sources(targets)
-    if not specs:
+    specs, problems = expand_sources(targets)
+    if not specs and not problems:
         raise SourceNotFoundError("no NWB file, raw file or BIDS rest run found among the given targets")
     by_key = {spec.key: spec for spec in specs}
-    rows, sketches, hashes = [], {}, {}
+    rows: list[dict[str, Any]] = [{"source": p.source, "error": p.message} for p in problems]
+    sketches, hashes = {}, {}
     for spec in specs:
         if progress is not None:
             progress(spec.key)

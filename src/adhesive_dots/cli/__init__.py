@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import sys
 
-from adhesive_dots.cli import catalog, curate, demo, schema  # noqa: F401  (each module registers its commands)
+from adhesive_dots.cli import (  # noqa: F401  (each module registers its commands)
+    annotate,
+    catalog,
+    curate,
+    demo,
+    ingest,
+    inspect,
+    schema,
+    validate,
+)
 from adhesive_dots.cli._app import app, err_console, state
 from adhesive_dots.errors import AdhesiveError
 

@@ -21,7 +21,9 @@ def search(
     modality: str | None = typer.Option(None, help="eeg, meg, ieeg, lfp, spikes, calcium, fmri, other."),
     min_duration: float | None = typer.Option(None, help="Minimum baseline length in s."),
     illumination: str | None = typer.Option(None, help="dark, dim, ambient or bright."),
-    arousal: list[str] = typer.Option([], metavar="MEASURE", help="Arousal measure that must be recorded (repeatable), e.g. pupil."),
+    arousal: list[str] = typer.Option(
+        [], metavar="MEASURE", help="Arousal measure that must be recorded (repeatable), e.g. pupil."
+    ),
     lab: str | None = typer.Option(None, help="Lab name."),
     status: str | None = typer.Option(None, help="compliant, noncompliant or not-validated."),
     similar_to: str | None = typer.Option(None, "--similar-to", help="A dot id: list its nearest neighbours."),
@@ -79,8 +81,7 @@ def import_(
         print_json(summary)
         return
     console.print(
-        f"imported {len(report.added)} dots; {len(report.unchanged)} already present; "
-        f"{len(report.conflicts)} conflicts"
+        f"imported {len(report.added)} dots; {len(report.unchanged)} already present; {len(report.conflicts)} conflicts"
     )
     for dot_id in report.conflicts:
         console.print(f"  [yellow]conflict[/]: {dot_id} differs from the dot with the same id or content hash")

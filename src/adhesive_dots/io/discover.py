@@ -1,50 +1,64 @@
 """Expanding what a user names (files, folders, BIDS roots, URLs, archive ids) into sources.
 
-A :class:`SourceSpec` is one openable session: ``open_recording(spec.uri, **spec.options)``.
-Folders are searched recursively: NWB files, raw files MNE reads, and every resting-state
-run (``task-rest``) of each BIDS dataset found (a folder holding
-``dataset_description.json``; its ``sourcedata/`` and ``derivatives/`` are skipped).
+One :class:`SourceItem` is one openable session: ``open_recording(item.source, **item.options)``.
+A folder is searched recursively for ``.nwb`` files, BIDS roots (folders holding
+``dataset_description.json``: each of their resting-state runs, i.e. a ``task`` entity
+containing ``rest``, found through mne-bids) and single raw files (EDF, BDF, BrainVision,
+FIF, EEGLAB) outside BIDS roots. URLs and archive ids (``dandi:...``, ``openneuro:...``)
+pass through as they are. What yields nothing becomes a :class:`SourceProblem` (a missing
+path, an empty folder, a BIDS dataset without a resting run) so that batch work can record
+it and go on. ``adots validate`` and ``adots ingest`` both expand their arguments here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adhesive_dots.errors import SourceNotFoundError
-
-REMOTE_PREFIXES = ("http://", "https://", "dandi:", "openneuro:", "s3://")
-RAW_SUFFIXES = (".edf", ".bdf", ".vhdr", ".fif", ".set")
-BIDS_DATA_SUFFIXES = (".vhdr", ".edf", ".bdf", ".fif", ".set")
-_BIDS_RUN = re.compile(
-    r"^sub-(?P<subject>[^_]+)(?:_ses-(?P<session>[^_]+))?_task-(?P<task>[^_]+)"
-    r"(?:_acq-(?P<acquisition>[^_]+))?(?:_run-(?P<run>[^_]+))?_(?P<datatype>eeg|meg|ieeg)$"
-)
+RAW_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".fif", ".set")
+BIDS_DATATYPES = ("eeg", "meg", "ieeg")
 
 
 @dataclass(frozen=True)
-class SourceSpec:
-    """One session to open: ``uri`` plus the options ``open_recording`` needs (BIDS entities)."""
+class SourceItem:
+    """One recording to open: a source and the options of ``open_recording`` (BIDS entities).
 
-    uri: str
-    key: str  # a unique, readable name (the catalog's ``source``)
-    options: tuple[tuple[str, Any], ...] = field(default=())
+    ``key`` names it uniquely and readably: the file itself, or a BIDS run's data file.
+    """
+
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.source)
 
     @property
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.options)
+    def label(self) -> str:
+        if not self.options:
+            return self.source
+        return self.source + " (" + ", ".join(f"{k}={v}" for k, v in self.options.items()) + ")"
 
     @property
-    def is_local(self) -> bool:
-        return not self.uri.startswith(REMOTE_PREFIXES)
+    def is_remote(self) -> bool:
+        return is_remote(self.source)
+
+    def files(self) -> list[Path]:
+        """The local files this source reads: the file, or every file of a BIDS run."""
+        path = Path(self.key)
+        if not self.options:
+            return [path]
+        stem = path.name.rsplit("_", 1)[0]  # sub-X[_ses-Y]_task-rest[_run-N]
+        return sorted(p for p in path.parent.iterdir() if p.name.startswith(stem + "_") and p.is_file())
 
     def content_hash(self) -> str:
-        """sha256 of the bytes behind a local source (every file of a BIDS run); '' for remote ones."""
-        if not self.is_local:
+        """``sha256:`` of the bytes behind a local source (every file of a BIDS run); ``""`` when remote."""
+        if self.is_remote:
             return ""
         digest = hashlib.sha256()
         for path in self.files():
@@ -53,72 +67,90 @@ class SourceSpec:
                     digest.update(block)
         return f"sha256:{digest.hexdigest()}"
 
-    def files(self) -> list[Path]:
-        """The local files this source reads (for hashing)."""
-        path = Path(self.key)
-        if path.is_file() and not self.options:
-            return [path]
-        stem = path.name.rsplit("_", 1)[0]  # sub-X_ses-Y_task-rest[_run-N]
-        return sorted(p for p in path.parent.iterdir() if p.name.startswith(stem + "_") and p.is_file())
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """A named target that yields no recording: ``code`` is a validation check id."""
+
+    source: str
+    code: str  # "source.unreadable", "source.empty" or "baseline.exists"
+    message: str
+    fix: str = ""
 
 
-def bids_rest_runs(root: Path, *, task: str = "rest") -> list[SourceSpec]:
-    """Every ``task-<task>`` EEG/MEG/iEEG run of the BIDS dataset at ``root``."""
-    specs = []
-    for path in sorted(root.rglob("sub-*")):
-        if not path.is_file() or path.suffix.lower() not in BIDS_DATA_SUFFIXES:
-            continue
-        if any(part in ("sourcedata", "derivatives") for part in path.relative_to(root).parts):
-            continue
-        match = _BIDS_RUN.match(path.name[: -len(path.suffix)])
-        if not match or match["task"] != task:
-            continue
-        options = tuple(
-            (name, match[name]) for name in ("subject", "session", "task", "acquisition", "run") if match[name]
-        )
-        specs.append(SourceSpec(uri=str(root), key=str(path), options=options))
-    return specs
+def is_remote(source: str) -> bool:
+    """URLs and archive identifiers (read through the streaming path)."""
+    return "://" in source or source.lower().startswith(("dandi:", "openneuro:"))
 
 
-def discover_sources(targets: Iterable[str | Path]) -> list[SourceSpec]:
-    """Expand files, folders, BIDS roots, URLs and archive ids into :class:`SourceSpec` items.
+def bids_rest_runs(root: Path) -> tuple[list[SourceItem], list[str]]:
+    """The resting-state runs of the BIDS dataset at ``root`` and every task name present."""
+    import mne_bids
 
-    Raises
-    ------
-    SourceNotFoundError
-        A named local path does not exist (the message names it).
+    paths = mne_bids.find_matching_paths(root, suffixes=list(BIDS_DATATYPES), extensions=list(RAW_EXTENSIONS))
+    tasks = sorted({p.task for p in paths if p.task})
+    items = []
+    for path in sorted(paths, key=lambda p: str(p.fpath)):
+        if path.task and "rest" in path.task.lower():
+            options = {k: getattr(path, k) for k in ("subject", "session", "task", "run") if getattr(path, k)}
+            items.append(SourceItem(str(root), options, key=str(path.fpath)))
+    return items, tasks
+
+
+def expand_sources(targets: Iterable[str | Path]) -> tuple[list[SourceItem], list[SourceProblem]]:
+    """Recordings to open from ``targets``, and the problems of targets that yield none.
+
+    Items keep the order given (folders sorted by path); a target named twice yields its
+    recordings once.
     """
-    specs: list[SourceSpec] = []
-    for target in targets:
-        text = str(target)
-        if text.startswith(REMOTE_PREFIXES):
-            specs.append(SourceSpec(uri=text, key=text))
+    items: list[SourceItem] = []
+    problems: list[SourceProblem] = []
+    for raw in targets:
+        source = str(raw)
+        if is_remote(source):
+            items.append(SourceItem(source))
             continue
-        path = Path(text)
+        path = Path(source)
         if not path.exists():
-            raise SourceNotFoundError(f"{path}: no such file or folder")
+            problems.append(
+                SourceProblem(source, "source.unreadable", f"{source}: no such file or folder",
+                              fix="check the path (relative paths start from the current folder)")
+            )  # fmt: skip
+            continue
         if path.is_file():
-            specs.append(SourceSpec(uri=str(path), key=str(path)))
+            items.append(SourceItem(source))
             continue
-        specs.extend(_walk(path))
+        found, bids_problems = _walk(path)
+        problems.extend(bids_problems)
+        items.extend(found)
+        if not found and not bids_problems:
+            kinds = ", ".join(RAW_EXTENSIONS)
+            message = f"{source}: folder holds no .nwb file, BIDS dataset or raw recording ({kinds})"
+            problems.append(SourceProblem(source, "source.empty", message))
     seen: set[str] = set()
-    unique = []
-    for spec in specs:
-        if spec.key not in seen:
-            seen.add(spec.key)
-            unique.append(spec)
-    return unique
+    unique = [item for item in items if not (item.key in seen or seen.add(item.key))]
+    return unique, problems
 
 
-def _walk(folder: Path) -> list[SourceSpec]:
-    if (folder / "dataset_description.json").is_file():
-        return bids_rest_runs(folder)
-    specs = []
-    for child in sorted(folder.iterdir()):
-        if child.name.startswith("."):
+def _walk(folder: Path) -> tuple[list[SourceItem], list[SourceProblem]]:
+    items: list[SourceItem] = []
+    problems: list[SourceProblem] = []
+    for current, dirs, files in os.walk(folder):
+        dirs.sort()
+        here = Path(current)
+        if "dataset_description.json" in files:
+            dirs.clear()  # a BIDS root: its runs are found through mne-bids, not by walking
+            runs, tasks = bids_rest_runs(here)
+            if runs:
+                items.extend(runs)
+            else:
+                message = (
+                    f"{here}: BIDS dataset without a resting-state run (no task containing 'rest'); "
+                    f"tasks present: {', '.join(tasks) or 'none'}"
+                )
+                problems.append(SourceProblem(str(here), "baseline.exists", message))
             continue
-        if child.is_dir():
-            specs.extend(_walk(child))
-        elif child.suffix.lower() == ".nwb" or child.suffix.lower() in RAW_SUFFIXES:
-            specs.append(SourceSpec(uri=str(child), key=str(child)))
-    return specs
+        for name in sorted(files):
+            if name.lower().endswith((".nwb", *RAW_EXTENSIONS)) and not name.startswith("."):
+                items.append(SourceItem(str(here / name)))
+    return items, problems

@@ -1,180 +1,177 @@
-"""Opening recordings lazily: ``open_recording(source) -> Recording``.
+"""Opening recordings lazily: ``open_recording(source, **options) -> Recording``.
 
-Sources understood here: local NWB files (pynwb) and BIDS EEG runs (mne-bids). Samples are
-read only when ``Recording.read`` or ``Baseline.load`` asks for them (h5py slicing for NWB,
-MNE's lazy readers for BIDS).
+Sources
+-------
+=============================================  ==============================================
+``path/to/file.nwb``                            NWB on disk (pynwb/h5py), :mod:`.nwb`
+``https://.../file.nwb`` (or ``.edf``...)       streamed with byte-range requests, :mod:`.remote`
+``dandi:DANDISET[/VERSION][/PATH]``             resolved with the DANDI client, then streamed
+``openneuro:DSID/PATH``                         OpenNeuro's public S3 bucket, then streamed
+``path/to/bids_root/`` + entity options         BIDS EEG/MEG/iEEG run or derivatives time series
+``file.edf|.bdf|.vhdr|.fif|.set|.gdf``          MNE raw file with annotations (a run file inside
+                                                a BIDS tree is read as that BIDS run)
+``file.tsv|.csv|.npy|.txt`` + ``fs=``           plain table of time x channels, :mod:`.tables`
+=============================================  ==============================================
+
+Nothing is read from the samples until ``Recording.read`` or ``Baseline.load`` asks, and then
+only the requested time range.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from adhesive_dots.core import Recording
-from adhesive_dots.errors import FormatError, SourceNotFoundError, UnsupportedSourceError
-from adhesive_dots.io.bids_write import SIDECAR_KEY
-from adhesive_dots.io.nwb_write import DOT_TABLE
-from adhesive_dots.metadata import DotMetadata, Modality
+from adhesive_dots.errors import AdhesiveError, DataError, FormatError, UnsupportedSourceError
+from adhesive_dots.io._checks import check_local_file
+from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids
+from adhesive_dots.io.nwb import read_nwb
+from adhesive_dots.io.raw import RAW_SUFFIXES, read_raw
+from adhesive_dots.io.remote import DEFAULT_BLOCK_SIZE, is_remote, open_url, remote_error_factory, resolve_url
+from adhesive_dots.io.tables import TABLE_SUFFIXES, read_table
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(//)?")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+NWB_OPTIONS = ("series", "units_bin_width")
+TABLE_OPTIONS = ("fs", "time_axis", "columns", "t0")
+REMOTE_OPTIONS = ("dandi_api_url", "block_size")
 
 
 def open_recording(source: str | Path, **options: Any) -> Recording:
-    """Open ``source`` lazily.
+    """Open ``source`` lazily (see the module docs for the kinds of source).
 
     Parameters
     ----------
     source : str or Path
-        An NWB file, or a BIDS root (then pass ``subject``, ``session``, ``task``, ``run``).
+        A path, URL, ``dandi:`` or ``openneuro:`` identifier, or a BIDS root folder.
     **options
-        BIDS entity filters (``subject``, ``session``, ``task``, ``run``, ``acquisition``).
+        BIDS entities ``subject``, ``session``, ``task`` (default ``"rest"``), ``run``,
+        ``acquisition``; NWB ``series`` (name of the series to read) and ``units_bin_width``
+        (s, bins spike times into rates); tables ``fs`` (Hz, required), ``time_axis``,
+        ``columns``; remote ``dandi_api_url``, ``block_size`` (bytes per range request).
+
+    Returns
+    -------
+    Recording
+        Use it as a context manager (``with open_recording(...) as rec``) to release files.
+
+    Raises
+    ------
+    SourceNotFoundError, FormatError, UnsupportedSourceError, RemoteError, DataError
+        Each names the source, the problem and the fix.
     """
-    path = Path(source)
-    if not path.exists():
-        raise SourceNotFoundError(f"{source}: no such file or folder")
+    text = str(source)
+    _check_options(text, options)
+    if is_remote(text):
+        return _open_remote(text, **options)
+    scheme = _SCHEME.match(text)
+    if scheme and len(scheme.group(1)) > 1:  # "C:" drive letters are paths
+        raise UnsupportedSourceError(
+            f"{text}: the scheme {scheme.group(1)!r} is not supported; use a local path, http(s)://, "
+            "dandi:DANDISET/VERSION/PATH (version and path optional) or openneuro:DSID/PATH"
+        )
+    path = Path(text).expanduser()
+    check_local_file(path, text)
+    bids_options = {k: v for k, v in options.items() if k in ENTITIES}
     if path.is_dir():
-        return read_bids(path, **options)
-    if path.suffix.lower() == ".nwb":
-        return read_nwb(path)
+        _reject(text, options, allowed=ENTITIES, kind="a BIDS folder")
+        return read_bids(path, **bids_options)
+    suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(".fif.gz") else path.suffix.lower()
+    if suffix == ".nwb":
+        _reject(text, options, allowed=NWB_OPTIONS, kind="an NWB file")
+        _check_hdf5(path, text)
+        return read_nwb(str(path), source=text, **{k: v for k, v in options.items() if k in NWB_OPTIONS})
+    if suffix in RAW_SUFFIXES or suffix == ".fif.gz":
+        _reject(text, options, allowed=ENTITIES, kind="a raw file")
+        inside = bids_run_of_file(path)
+        if inside is not None:
+            root, entities = inside
+            return read_bids(root, **{**entities, **bids_options})
+        return read_raw(path, source=text)
+    if suffix in TABLE_SUFFIXES:
+        _reject(text, options, allowed=TABLE_OPTIONS, kind="a table")
+        return read_table(path, source=text, **{k: v for k, v in options.items() if k in TABLE_OPTIONS})
     raise UnsupportedSourceError(
-        f"{source}: cannot read files ending in {path.suffix!r}; expected .nwb or a BIDS folder"
+        f"{text}: cannot read files ending in {path.suffix!r}; expected .nwb, a BIDS folder, "
+        f"{', '.join(RAW_SUFFIXES)} (MNE) or {', '.join(TABLE_SUFFIXES)} with fs="
     )
 
 
-def read_nwb(path: str | Path) -> Recording:
-    """Open an NWB file: its main neural series, intervals, behaviour and dot metadata."""
-    from pynwb import NWBHDF5IO
+def _check_options(source: str, options: dict[str, Any]) -> None:
+    known = set(ENTITIES) | set(NWB_OPTIONS) | set(TABLE_OPTIONS) | set(REMOTE_OPTIONS)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise DataError(f"{source}: unknown option(s) {unknown}; allowed: {sorted(known)}")
 
-    path = Path(path)
+
+def _reject(source: str, options: dict[str, Any], *, allowed: tuple[str, ...], kind: str) -> None:
+    """Options that cannot apply to this kind of source are an error, not silently ignored."""
+    ignored = sorted(k for k, v in options.items() if k not in allowed and v is not None and k != "task")
+    if ignored:
+        raise DataError(f"{source}: option(s) {ignored} do not apply to {kind}; allowed: {sorted(allowed)}")
+
+
+def _check_hdf5(path: Path, source: str) -> None:
+    import h5py
+
+    if not h5py.is_hdf5(str(path)):
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        what = "text" if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "binary data"
+        raise FormatError(
+            f"{source}: not an HDF5/NWB file (it starts with {what}, not the HDF5 signature); "
+            "the name ends in .nwb but the content is something else; check how it was saved or downloaded"
+        )
+
+
+def _open_remote(source: str, **options: Any) -> Recording:
+    url = resolve_url(source, dandi_api_url=options.get("dandi_api_url"))
+    path = url.split("?", 1)[0].lower()
+    suffix = "." + path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix not in (".nwb", ".edf", ".bdf", ".fif", ".gdf"):
+        raise UnsupportedSourceError(
+            f"{source}: streaming reads .nwb, .edf, .bdf, .fif and .gdf files; {url} ends in {suffix or 'no suffix'}; "
+            "download other files (or whole BIDS datasets) and open them locally"
+        )
+    handle = open_url(url, source=source, block_size=int(options.get("block_size") or DEFAULT_BLOCK_SIZE))
+    on_error = remote_error_factory(source)
     try:
-        io = NWBHDF5IO(str(path), "r")
-        nwbfile = io.read()
-    except (OSError, ValueError, KeyError) as err:
-        raise FormatError(f"{path}: not a readable NWB file ({err})") from None
-    series, modality = _main_series(nwbfile)
-    if series is None:
-        io.close()
-        raise FormatError(f"{path}: no ElectricalSeries or RoiResponseSeries found")
-    dataset = series.data  # h5py dataset, (n_times, n_channels)
-
-    def reader(i0: int, i1: int, index: np.ndarray) -> np.ndarray:
-        block = dataset[i0:i1]  # contiguous time slice, all channels (one chunk row)
-        return np.asarray(block).T[index] * series.conversion
-
-    metadata = DotMetadata()
-    intervals = []
-    for name, table in nwbfile.intervals.items():
-        frame = table.to_dataframe()
-        if name == DOT_TABLE and len(frame):
-            metadata = DotMetadata.from_json(frame["dot_metadata"].iloc[0], source=f"{path}:{DOT_TABLE}")
-        for row in frame.itertuples():
-            label = _row_label(name, row)
-            intervals.append((float(row.start_time), float(row.stop_time), label, name))
-    signals = {}
-    behavior = nwbfile.processing.get("behavior")
-    if behavior is not None:
-        for container in behavior.data_interfaces.values():
-            for ts in getattr(container, "time_series", {}).values():
-                signals[ts.name] = _timeseries_recording(f"{path}:{ts.name}", ts)
-    names = [f"ch{i:03d}" for i in range(dataset.shape[1])]
-    return Recording(
-        str(path),
-        fs=float(series.rate),
-        channel_names=names,
-        n_times=dataset.shape[0],
-        reader=reader,
-        modality=modality,
-        units=series.unit,
-        t0=float(series.starting_time or 0.0),
-        metadata=metadata,
-        intervals=pd.DataFrame(intervals, columns=["start", "stop", "label", "table"]),
-        signals=signals,
-        close=io.close,
-    )
+        if suffix == ".nwb":
+            head = handle.read(8)
+            handle.seek(0)
+            if head != _HDF5_SIGNATURE:
+                raise FormatError(f"{source}: {url} is not an HDF5/NWB file (no HDF5 signature at its start)")
+            nwb_options = {k: v for k, v in options.items() if k in NWB_OPTIONS}
+            return read_nwb(handle, source=source, on_read_error=on_error, close_extra=handle.close, **nwb_options)
+        return read_raw(handle, source=source, suffix=suffix, on_read_error=on_error, close_extra=handle.close)
+    except FormatError as err:
+        handle.close()
+        cause = err.__cause__
+        if cause is not None and _is_network_error(cause):
+            raise on_error(cause, "reading the file's metadata") from cause
+        raise
+    except AdhesiveError:
+        handle.close()
+        raise
+    except Exception as err:  # the first range request of the file itself failed
+        handle.close()
+        raise on_error(err, "reading the file's header") from err
 
 
-def _main_series(nwbfile: Any) -> tuple[Any, Modality]:
-    from pynwb.ecephys import ElectricalSeries
-    from pynwb.ophys import RoiResponseSeries
+def _is_network_error(err: BaseException) -> bool:
+    import aiohttp
 
-    for obj in nwbfile.objects.values():
-        if isinstance(obj, RoiResponseSeries):
-            return obj, Modality.CALCIUM
-    for obj in nwbfile.objects.values():
-        if isinstance(obj, ElectricalSeries):
-            return obj, Modality.LFP
-    return None, Modality.OTHER
-
-
-def _row_label(table: str, row: Any) -> str:
-    tags = getattr(row, "tags", None)
-    if tags is not None and len(tags):
-        return ",".join(str(t) for t in tags)
-    for column in ("paradigm", "condition", "stimulus_name", "label"):
-        if hasattr(row, column):
-            return str(getattr(row, column))
-    return table
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, aiohttp.ClientError | ConnectionError | TimeoutError):
+            return True
+        if "payload" in str(seen).lower() or "connection" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
-def _timeseries_recording(source: str, ts: Any) -> Recording:
-    data = ts.data
-
-    def reader(i0: int, i1: int, index: np.ndarray) -> np.ndarray:
-        block = np.asarray(data[i0:i1])
-        return block.reshape(block.shape[0], -1).T[index] * ts.conversion
-
-    n_channels = 1 if data.ndim == 1 else data.shape[1]
-    return Recording(
-        source,
-        fs=float(ts.rate),
-        channel_names=[ts.name] if n_channels == 1 else [f"{ts.name}{i}" for i in range(n_channels)],
-        n_times=data.shape[0],
-        reader=reader,
-        units=ts.unit,
-        t0=float(ts.starting_time or 0.0),
-    )
-
-
-def read_bids(root: str | Path, **entities: Any) -> Recording:
-    """Open one BIDS EEG/MEG/iEEG run through mne-bids (entities select the run)."""
-    import mne_bids
-
-    root = Path(root)
-    if not (root / "dataset_description.json").exists():
-        raise FormatError(f"{root}: not a BIDS dataset (no dataset_description.json)")
-    entities = {"task": "rest", **entities}
-    matches = mne_bids.find_matching_paths(
-        root, extensions=[".vhdr", ".edf", ".bdf", ".fif", ".set"], suffixes=["eeg", "meg", "ieeg"],
-        **{k + ("s" if not k.endswith("s") else ""): v for k, v in entities.items()},
-    )  # fmt: skip
-    if not matches:
-        raise SourceNotFoundError(f"{root}: no run matches {entities}")
-    bids_path = matches[0]
-    raw = mne_bids.read_raw_bids(bids_path, verbose=False)
-    sidecar = json.loads(bids_path.copy().update(extension=".json").fpath.read_text())
-    metadata = DotMetadata()
-    if SIDECAR_KEY in sidecar:
-        metadata = DotMetadata.from_dict(sidecar[SIDECAR_KEY], source=f"{bids_path.fpath}:{SIDECAR_KEY}")
-    intervals = pd.DataFrame(
-        {"start": raw.annotations.onset, "stop": raw.annotations.onset + raw.annotations.duration,
-         "label": list(raw.annotations.description), "table": "annotations"}
-    )  # fmt: skip
-    if bids_path.task == "rest":
-        intervals.loc[len(intervals)] = [0.0, raw.n_times / raw.info["sfreq"], "task-rest", "bids"]
-
-    def reader(i0: int, i1: int, index: np.ndarray) -> np.ndarray:
-        return raw.get_data(picks=index, start=i0, stop=i1)
-
-    return Recording(
-        str(bids_path.fpath),
-        fs=float(raw.info["sfreq"]),
-        channel_names=raw.ch_names,
-        n_times=raw.n_times,
-        reader=reader,
-        modality=Modality.EEG if bids_path.datatype == "eeg" else Modality(bids_path.datatype),
-        units="V",
-        metadata=metadata,
-        intervals=intervals,
-    )
+__all__ = ["open_recording", "read_bids", "read_nwb", "read_raw", "read_table"]

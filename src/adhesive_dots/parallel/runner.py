@@ -9,7 +9,6 @@ from typing import Any
 
 from adhesive_dots.errors import AdhesiveError
 
-
 _DONE = object()
 CONNECT_TIMEOUT_S = 20.0
 """Seconds to wait for an existing scheduler to answer."""
@@ -81,7 +80,7 @@ def run_tasks(
         for item in items:
             try:
                 yield TaskOutcome(item, func(item, **kwargs))
-            except Exception as err:  # noqa: BLE001 - batch work records the failure and goes on
+            except Exception as err:
                 yield TaskOutcome(item, error=f"{type(err).__name__}: {err}")
         return
     from distributed import as_completed
@@ -106,7 +105,7 @@ def run_tasks(
             item = futures.pop(future)
             try:
                 yield TaskOutcome(item, future.result())
-            except Exception as err:  # noqa: BLE001 - a failed task is recorded, the run goes on
+            except Exception as err:
                 yield TaskOutcome(item, error=f"{type(err).__name__}: {err}")
             future.release()
             following = submit_next()

@@ -20,7 +20,7 @@ stored float32 samples) and writes, for each, the copies of :data:`REUPLOAD_VARI
 Every copy of a session holds samples of the original, so all copies of one session and
 the original form one *duplicate group*; every pair inside a group is a planted duplicate
 (pairs across groups are not). ``reuploads.json`` in the corpus folder records each copy
-(its source path as :func:`adhesive_dots.io.discover.discover_sources` names it, the
+(its source path as :func:`adhesive_dots.io.discover.expand_sources` keys it, the
 variant and the transform: offset, rate ratio, gain, channels kept) and the groups;
 :func:`load_reuploads` reads it back.
 """
@@ -66,7 +66,7 @@ class Reupload:
         ``"nwb"`` or ``"bids"``.
     source : str
         The copy's path relative to the corpus folder: the NWB file, or the BIDS run's data
-        file (the key :func:`~adhesive_dots.io.discover.discover_sources` gives it).
+        file (the key :func:`~adhesive_dots.io.discover.expand_sources` gives it).
     original_source : str
         The original's path in the same convention.
     transform : dict

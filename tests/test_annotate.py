@@ -1,0 +1,209 @@
+"""Writing the dot back (NWB table, BIDS sidecar key), atomically, and `adots annotate`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from pynwb import NWBHDF5IO
+
+from adhesive_dots.baselines import find_baselines
+from adhesive_dots.cli import main
+from adhesive_dots.errors import DataError, FormatError, MetadataError
+from adhesive_dots.io import open_recording
+from adhesive_dots.io.annotate import annotate
+from adhesive_dots.io.bids_write import SIDECAR_KEY, write_bids_eeg
+from adhesive_dots.metadata import Paradigm
+
+PARADIGM = "animal-head-fixed-task-free"
+
+
+@pytest.fixture
+def nwb_source(make_nwb):
+    data = np.random.default_rng(2).standard_normal((250 * 60, 4)).astype(np.float32)
+    trials = pd.DataFrame({"start_time": [40.0, 50.0], "stop_time": [45.0, 55.0], "condition": ["go", "nogo"]})
+    return make_nwb("session.nwb", data=data, kind="lfp", intervals={"trials_custom": trials})
+
+
+def _run_cli(args, capsys):
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _inspector_messages(path):
+    from nwbinspector import inspect_nwbfile
+
+    return {(m.check_function_name, m.object_name, m.importance.name) for m in inspect_nwbfile(nwbfile_path=str(path))}
+
+
+def test_annotate_nwb_writes_a_new_file_and_leaves_the_source_alone(nwb_source, file_hash, tmp_path):
+    before = file_hash(nwb_source)
+    meta = {"environment": {"illumination": "dark"}, "subject": {"strain": "C57BL/6J"}}
+    result = annotate(nwb_source, start=5.0, stop=35.0, paradigm=PARADIGM, metadata=meta)
+    assert result.output == tmp_path / "session.dot.nwb" and result.kind == "nwb"
+    assert file_hash(nwb_source) == before
+    with NWBHDF5IO(str(result.output), "r") as io:  # pynwb reads the result
+        table = io.read().intervals["adhesive_baseline"].to_dataframe()
+    assert list(table["start_time"]) == [5.0] and list(table["paradigm"]) == [PARADIGM]
+    with open_recording(result.output) as recording:
+        baselines = find_baselines(recording)
+        meta_read = recording.metadata
+    assert baselines[0].segment.evidence == "adhesive_baseline table (1 row(s))"
+    assert baselines[0].segment.pieces == ((5.0, 35.0),)
+    assert meta_read.paradigm.name == Paradigm.ANIMAL_HEAD_FIXED_TASK_FREE
+    assert meta_read.environment.illumination.value == "dark" and meta_read.subject.strain == "C57BL/6J"
+    assert meta_read.subject.species == "Mus musculus" and meta_read.identity.lab == "test-lab"  # kept from the file
+    assert (meta_read.segment.start, meta_read.segment.stop, meta_read.segment.duration) == (5.0, 35.0, 30.0)
+
+
+def test_nwbinspector_reports_nothing_new_beyond_the_dot_tables_own_form(nwb_source):
+    result = annotate(nwb_source, start=5.0, stop=35.0, paradigm=PARADIGM)
+    new = _inspector_messages(result.output) - _inspector_messages(nwb_source)
+    # Every object that existed before is judged exactly as before. The adhesive_baseline table itself,
+    # in the on-disk form fixed by io.nwb_write (one row per piece, DotMetadata as a JSON column), draws
+    # nwbinspector's single-row suggestion and its dict-in-string best-practice note: nothing else.
+    assert {name for _, name, _ in new} <= {"adhesive_baseline"}
+    assert {check for check, _, _ in new} <= {"check_single_row", "check_table_values_for_dict"}
+    assert not {importance for *_, importance in new} & {"CRITICAL", "PYNWB_VALIDATION", "ERROR"}
+
+
+def test_annotate_in_place_keeps_a_backup(nwb_source, file_hash):
+    before = file_hash(nwb_source)
+    result = annotate(nwb_source, start=1.0, stop=20.0, paradigm=PARADIGM, in_place=True)
+    assert result.output == nwb_source and result.backup == nwb_source.with_name("session.nwb.bak")
+    assert file_hash(result.backup) == before and file_hash(nwb_source) != before
+    with open_recording(nwb_source) as recording:
+        assert find_baselines(recording)[0].segment.pieces == ((1.0, 20.0),)
+    with pytest.raises(FormatError, match="already holds an adhesive_baseline table; pass replace=True"):
+        annotate(nwb_source, start=2.0, stop=3.0, paradigm=PARADIGM, in_place=True)
+    annotate(nwb_source, start=2.0, stop=30.0, paradigm=PARADIGM, in_place=True, replace=True)
+    with open_recording(nwb_source) as recording:
+        assert find_baselines(recording)[0].segment.pieces == ((2.0, 30.0),)
+    assert nwb_source.with_name("session.nwb.bak.1").exists()  # a second backup never overwrites the first
+
+
+@pytest.mark.parametrize("where", ["add_dot_table", "write"])
+def test_interrupted_annotate_leaves_no_output_and_an_intact_source(nwb_source, file_hash, monkeypatch, where):
+    folder = nwb_source.parent
+    listing = sorted(p.name for p in folder.iterdir())
+    before = file_hash(nwb_source)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("simulated interruption")
+
+    if where == "add_dot_table":
+        monkeypatch.setattr("adhesive_dots.io.annotate.add_dot_table", crash)
+    else:
+        original = NWBHDF5IO.write
+
+        def half_write(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            crash()
+
+        monkeypatch.setattr(NWBHDF5IO, "write", half_write)
+    with pytest.raises(KeyboardInterrupt):
+        annotate(nwb_source, start=5.0, stop=35.0, paradigm=PARADIGM)
+    assert sorted(p.name for p in folder.iterdir()) == listing  # no output, no temporary file
+    with pytest.raises(KeyboardInterrupt):
+        annotate(nwb_source, start=5.0, stop=35.0, paradigm=PARADIGM, in_place=True)
+    assert file_hash(nwb_source) == before
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*listing, "session.nwb.bak"])  # only the full backup
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "match"),
+    [
+        (30.0, 30.0, "must be after --start"),
+        (30.0, 10.0, "must be after --start"),
+        (-5.0, 10.0, "outside the recording"),
+        (10.0, 61.0, "outside the recording"),
+    ],
+)
+def test_bad_segments_are_refused_and_nothing_is_written(nwb_source, file_hash, start, stop, match):
+    before = sorted(p.name for p in nwb_source.parent.iterdir())
+    with pytest.raises(DataError, match=match):
+        annotate(nwb_source, start=start, stop=stop, paradigm=PARADIGM)
+    assert sorted(p.name for p in nwb_source.parent.iterdir()) == before
+
+
+def test_unknown_paradigm_lists_the_allowed(nwb_source):
+    with pytest.raises(MetadataError, match="paradigm 'nap' is not known; allowed: human-eyes-open-fixation"):
+        annotate(nwb_source, start=1.0, stop=2.0, paradigm="nap")
+
+
+def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"paradigm": {"screen": "grey", "head_fixed": True}}))
+    out = tmp_path / "out.nwb"
+    code, stdout, _ = _run_cli(
+        [
+            "annotate",
+            str(nwb_source),
+            "--start",
+            "3",
+            "--stop",
+            "33",
+            "--paradigm",
+            PARADIGM,
+            "--metadata",
+            str(meta),
+            "-o",
+            str(out),
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    written = json.loads(stdout)
+    assert written["output"] == str(out) and written["metadata"]["paradigm"]["screen"] == "grey"
+    with open_recording(out) as recording:
+        assert recording.metadata.paradigm.head_fixed is True
+    before = file_hash(nwb_source)
+    code, _, err = _run_cli(
+        ["annotate", str(nwb_source), "--start", "40", "--stop", "3", "--paradigm", PARADIGM], capsys
+    )
+    assert code == 2 and "error:" in err and "Traceback" not in err and "must be after --start" in err
+    assert file_hash(nwb_source) == before
+
+
+def test_annotate_bids_sidecar_key_only(tmp_path, file_hash):
+    root = tmp_path / "bids"
+    data = 1e-5 * np.random.default_rng(0).standard_normal((3, 2000))
+    write_bids_eeg(
+        root,
+        subject="07",
+        session=None,
+        task="rest",
+        data=data,
+        fs=100.0,
+        channel_names=["Fz", "Cz", "Pz"],
+        sidecar={"Instructions": "Eyes open, look at the cross."},
+    )
+    sidecar = root / "sub-07" / "eeg" / "sub-07_task-rest_eeg.json"
+    original = json.loads(sidecar.read_text())
+    vhdr = root / "sub-07" / "eeg" / "sub-07_task-rest_eeg.vhdr"
+    data_hash = file_hash(vhdr)
+    result = annotate(root, subject="07", start=2.0, stop=18.0, paradigm="human-eyes-open-fixation")
+    assert result.output == sidecar and result.kind == "bids"
+    updated = json.loads(sidecar.read_text())
+    assert {k: v for k, v in updated.items() if k != SIDECAR_KEY} == original  # every other key untouched
+    assert updated[SIDECAR_KEY]["segment"]["start"] == 2.0 and file_hash(vhdr) == data_hash
+    with open_recording(root, subject="07") as recording:  # mne-bids still reads the run
+        baselines = find_baselines(recording)
+        assert baselines[0].segment.evidence.startswith("adhesive_baseline") and baselines[0].segment.pieces == (
+            (2.0, 18.0),
+        )
+        assert recording.metadata.paradigm.instructions == "Eyes open, look at the cross."
+    with pytest.raises(FormatError, match="already holds an AdhesiveDot key"):
+        annotate(root, subject="07", start=2.0, stop=18.0, paradigm="human-eyes-open-fixation")
+    sidecar_hash = file_hash(sidecar)
+    with pytest.raises(DataError, match="outside the recording"):
+        annotate(root, subject="07", start=2.0, stop=99.0, paradigm="human-eyes-open-fixation", replace=True)
+    assert file_hash(sidecar) == sidecar_hash
