@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -34,10 +35,12 @@ def real_eeg(real_data, tmp_path_factory):
         "S001R01": _read(real_data / "S001R01.edf"),
         "copy": _read(path),
         "S001R02": _read(real_data / "S001R02.edf"),
+        "paths": [real_data / "S001R01.edf", path, real_data / "S001R02.edf"],
     }
 
 
 def test_real_copy_is_found_and_other_run_is_not(real_eeg):
+    real_eeg = {k: v for k, v in real_eeg.items() if k != "paths"}
     assert real_eeg["copy"].fs == 128.0 and real_eeg["copy"].data.shape == (32, 45 * 128)
     sketches = {k: compute_sketch(v.data, v.fs) for k, v in real_eeg.items()}
     hashes = {k: compute_content_hash(v.data, v.fs, units="V") for k, v in real_eeg.items()}
@@ -65,3 +68,22 @@ def test_same_person_other_condition_is_distinct_on_the_samples(real_eeg):
     assert not evidence.duplicate
     assert evidence.correlation < 0.5
     assert np.isfinite(evidence.gain)
+
+
+def test_adots_duplicates_on_the_real_files(real_eeg, capsys):
+    """The same through open_recording and the CLI (no baseline is marked: --whole reads all of each file)."""
+    from adhesive_dots.cli import main
+
+    paths = [str(p) for p in real_eeg["paths"]]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["duplicates", *paths])
+    assert exit_info.value.code == 2  # without --whole nothing can be compared: no baseline is marked
+    assert "no spontaneous segment" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["duplicates", "--whole", "--json", *paths])
+    assert exit_info.value.code == 1  # duplicates found
+    payload = json.loads(capsys.readouterr().out)
+    assert [(p["a"], p["b"]) for p in payload["pairs"]] == [(paths[0], paths[1])]
+    evidence = payload["pairs"][0]["evidence"]
+    assert evidence["offset_s"] == pytest.approx(10.0, abs=1 / 100) and evidence["rate_ratio"] == pytest.approx(0.8)
+    assert {s["segment"] for s in payload["sources"]} == {"whole recording (no baseline marked)"}

@@ -109,8 +109,20 @@ def spec_for_source(source: str) -> SourceItem:
     return SourceItem(str(path))
 
 
-def load_baseline(spec: SourceItem, *, segment: Segment | None = None) -> tuple[LoadedBaseline, str, Baseline | None]:
+def load_baseline(
+    spec: SourceItem, *, segment: Segment | None = None, whole_if_unmarked: bool = False
+) -> tuple[LoadedBaseline, str, Baseline | None]:
     """Read one baseline's samples: the given segment, or the first baseline ``find_baselines`` finds.
+
+    Parameters
+    ----------
+    spec : SourceItem
+        What to open.
+    segment : Segment, optional
+        The segment to read (as the catalog stores it).
+    whole_if_unmarked : bool
+        When no baseline is marked, read the whole recording instead of raising (the
+        returned baseline's segment evidence then says so).
 
     Returns
     -------
@@ -119,7 +131,12 @@ def load_baseline(spec: SourceItem, *, segment: Segment | None = None) -> tuple[
     units : str
         The recording's units.
     baseline : Baseline or None
-        The baseline found (``None`` when ``segment`` was given).
+        The baseline read (``None`` when ``segment`` was given).
+
+    Raises
+    ------
+    BaselineNotFoundError
+        Nothing marks a baseline and ``whole_if_unmarked`` is false.
     """
     recording = open_recording(spec.source, **spec.options)
     try:
@@ -128,12 +145,18 @@ def load_baseline(spec: SourceItem, *, segment: Segment | None = None) -> tuple[
             found = None
         else:
             baselines = find_baselines(recording)
-            if not baselines:
+            if baselines:
+                baseline = found = baselines[0]
+            elif whole_if_unmarked:
+                whole = Segment.between(recording.t0, recording.t0 + recording.duration,
+                                        evidence="whole recording (no baseline marked)")  # fmt: skip
+                baseline = found = Baseline(recording, whole, recording.metadata)
+            else:
                 raise BaselineNotFoundError(
                     f"{spec.key}: no spontaneous segment found (no adhesive_baseline table, no interval labelled "
-                    "rest/spontaneous/baseline); annotate one with `adots annotate`"
+                    "rest/spontaneous/baseline); annotate one with `adots annotate`, or compare whole "
+                    "recordings (adots duplicates --whole)"
                 )
-            baseline = found = baselines[0]
         data = baseline.load()
         return LoadedBaseline(data, recording.fs, recording.channel_names), recording.units, found
     finally:
@@ -151,7 +174,8 @@ class SourceCheck:
     ----------
     sources : DataFrame
         One row per source: ``source``, ``fs``, ``n_channels``, ``duration_s``, ``units``,
-        ``canonical_hash``, ``n_tokens``, ``error`` (why a source could not be used, else ``""``).
+        ``canonical_hash``, ``n_tokens``, ``segment`` (what marked the baseline read),
+        ``error`` (why a source could not be used, else ``""``).
     search : DuplicateSearch
         Duplicate pairs (keys are the sources) and rejected candidates.
     """
@@ -165,13 +189,15 @@ def check_sources(
     *,
     sketch_params: SketchParams | None = None,
     verify_params: VerifyParams | None = None,
+    whole_if_unmarked: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> SourceCheck:
     """Find duplicates among the baselines of files, folders and BIDS datasets (no catalog).
 
     Each source's first baseline is read once to sketch and hash it; candidate pairs are
     re-read for verification. A source that cannot be read is listed with its error and
-    skipped, never stopping the others.
+    skipped, never stopping the others. With ``whole_if_unmarked``, a recording with no
+    marked baseline is compared on its whole length (its ``segment`` column says so).
     """
     specs, problems = expand_sources(targets)
     if not specs and not problems:
@@ -183,7 +209,7 @@ def check_sources(
         if progress is not None:
             progress(spec.key)
         try:
-            loaded, units, _ = load_baseline(spec)
+            loaded, units, baseline = load_baseline(spec, whole_if_unmarked=whole_if_unmarked)
             sketch = compute_sketch(loaded.data, loaded.fs, params=sketch_params)
         except (OSError, ValueError, LookupError) as err:  # unreadable, no baseline, or too slow to sketch
             rows.append({"source": spec.key, "error": str(err)})
@@ -193,15 +219,15 @@ def check_sources(
         rows.append(
             {"source": spec.key, "fs": loaded.fs, "n_channels": loaded.data.shape[0],
              "duration_s": loaded.data.shape[1] / loaded.fs, "units": units, "canonical_hash": hashes[spec.key],
-             "n_tokens": sketch.n_tokens, "error": ""}
+             "n_tokens": sketch.n_tokens, "segment": baseline.segment.evidence, "error": ""}
         )  # fmt: skip
 
     def load(key: str) -> LoadedBaseline:
-        return load_baseline(by_key[key])[0]
+        return load_baseline(by_key[key], whole_if_unmarked=whole_if_unmarked)[0]
 
     search = find_duplicates(list(sketches), sketches, load=load, content_hashes=hashes, params=verify_params)
     frame = pd.DataFrame(rows)
-    for column in ("fs", "n_channels", "duration_s", "units", "canonical_hash", "n_tokens"):
+    for column in ("fs", "n_channels", "duration_s", "units", "canonical_hash", "n_tokens", "segment"):
         if column not in frame.columns:
             frame[column] = None
     return SourceCheck(frame, search)

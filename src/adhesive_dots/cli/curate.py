@@ -7,9 +7,10 @@ evidence), scores quality from the stored findings and fingerprints, selects dot
 duplicate pairs, and writes the manifest (``--export manifest.parquet``).
 
 ``adots duplicates SOURCE...`` needs no catalog: it reads the first baseline of each NWB
-file, raw file or BIDS rest run named (folders are searched), and reports the duplicate
-pairs among them with their evidence. It exits with 1 when duplicates were found, 0 when
-none, 2 when it could not run.
+file, raw file or BIDS rest run named (folders are searched; ``--whole`` reads the whole
+recording of a source with no marked baseline), and reports the duplicate pairs among them
+with their evidence. It exits with 1 when duplicates were found, 0 when none, 2 when it
+could not run or could read no source.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def duplicates(
         0.9, "--min-correlation", min=0.0, max=1.0, help="Median channel correlation required."
     ),
     min_overlap: float = typer.Option(30.0, "--min-overlap", min=0.0, help="Seconds of shared signal required."),
+    whole: bool = typer.Option(False, "--whole", help="Compare the whole recording when no baseline is marked."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Find duplicate baselines among files (no catalog): exact copies and cropped/resampled/rescaled/subset ones."""
@@ -140,7 +142,7 @@ def duplicates(
     from adhesive_dots.curate import VerifyParams
 
     params = VerifyParams(min_correlation=min_correlation, min_overlap_s=min_overlap)
-    result = check_sources(sources, verify_params=params)
+    result = check_sources(sources, verify_params=params, whole_if_unmarked=whole)
     pairs = result.search.pairs
     if as_json:
         print_json(
@@ -161,3 +163,5 @@ def duplicates(
             err_console.print(f"[yellow]skipped[/]: {row.source}: {row.error}")
     if pairs:
         raise typer.Exit(1)
+    if len(result.sources) and (result.sources["error"] != "").all():
+        raise typer.Exit(2)  # nothing could be compared
