@@ -29,6 +29,11 @@ and the samples (compared in the verification band, at the common rate) differ b
 ``exact_tolerance`` in relative RMS: the "same samples" up to the rounding of a storage
 format (float32, 16-bit EDF, BrainVision resolution).
 
+Cost: channel matching correlates every channel of ``b`` with every channel of ``a`` over
+the overlap (``n_a * n_b * n_times`` at ``fs_c``): seconds for hundreds of channels, too much
+for tens of thousands of neurons (match such recordings by name, or subsample them first).
+A copy that is both a channel subset and re-referenced is not recognised.
+
 :func:`prepare_baseline` does the per-baseline work once (courses, resampling, band-pass)
 so a baseline taking part in many candidate pairs is processed once
 (:func:`compare_prepared` then compares two prepared baselines).
