@@ -157,3 +157,16 @@ def sha256(path) -> str:
 def file_hash():
     """``file_hash(path)``: SHA-256 of the file's bytes."""
     return sha256
+
+
+@pytest.fixture(scope="session")
+def reupload_corpus(tmp_path_factory: pytest.TempPathFactory):
+    """A small corpus (3 labs x 1 subject x 2 sessions, size 0.25) with 3 sessions re-uploaded.
+
+    One session per lab is copied six ways (see ``sim.reupload``): 6 originals + 18 copies,
+    63 planted duplicate pairs (``load_reuploads(corpus.root).pairs()``).
+    """
+    from adhesive_dots.sim import sim_corpus
+
+    root = tmp_path_factory.mktemp("reupload-corpus")
+    return sim_corpus(root, labs=3, subjects_per_lab=1, sessions_per_subject=2, size=0.25, reuploads=3, rng=7)

@@ -166,11 +166,30 @@ def _fingerprint(ctx: DemoContext) -> StageResult:
     return StageResult("Fingerprints (summary vector, selected features)", pd.DataFrame(rows), lines)
 
 
+def _duplicates(ctx: DemoContext) -> StageResult:
+    from adhesive_dots.catalog.curation import check_sources
+
+    result = check_sources([ctx.out_dir])
+    rows = [
+        {"a": Path(p.a).name, "b": Path(p.b).name, "kind": p.kind, "overlap_s": p.evidence.get("overlap_s"),
+         "correlation": p.evidence.get("correlation")}
+        for p in result.search.pairs
+    ]  # fmt: skip
+    usable = int((result.sources["error"] == "").sum())
+    return StageResult(
+        "Duplicate baselines (sketch + LSH + verification)",
+        pd.DataFrame(rows) if rows else None,
+        [f"{usable} baselines sketched; {result.search.n_candidates} candidate pairs; "
+         f"{len(result.search.pairs)} duplicates confirmed"],
+    )  # fmt: skip
+
+
 STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("simulate", _simulate),
     ("read", _read_back),
     ("validate", _validate),
     ("fingerprint", _fingerprint),
+    ("duplicates", _duplicates),
 ]
 """The demo's stages in order; later capabilities append theirs here."""
 

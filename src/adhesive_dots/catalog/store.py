@@ -20,6 +20,10 @@ Tables (schema version :data:`CATALOG_SCHEMA_VERSION`):
     ``code``, ``severity``, ``message``, ``location``, ``value``, ``fix``.
 ``duplicates``
     ``dot_a``, ``dot_b``, ``kind`` (``exact``/``near``), ``evidence`` (JSON); filled by curation.
+``sketches`` (version 2)
+    ``dot_id``, ``signature`` (``UINTEGER[]``, MinHash values), ``n_tokens``, ``fs``,
+    ``n_channels``, ``n_times``, ``sketch_params`` (JSON), ``canonical_hash``, ``computed_at``;
+    filled by curation (:mod:`adhesive_dots.catalog.curation`).
 ``meta``
     ``key``/``value`` pairs: ``schema_version``, ``vector_names`` (JSON list).
 
@@ -52,12 +56,17 @@ from adhesive_dots.core import Finding
 from adhesive_dots.errors import AdhesiveError, DataError
 from adhesive_dots.metadata import DotMetadata
 
-CATALOG_SCHEMA_VERSION = 1
+CATALOG_SCHEMA_VERSION = 2
 DEFAULT_CATALOG = "adhesive.duckdb"
 CATALOG_ENV = "ADOTS_CATALOG"
 LOCK_TIMEOUT_S = 300.0
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: ()}
+SKETCHES_DDL = (
+    "CREATE TABLE IF NOT EXISTS sketches (dot_id VARCHAR PRIMARY KEY, signature UINTEGER[], n_tokens INTEGER, "
+    "fs DOUBLE, n_channels INTEGER, n_times BIGINT, sketch_params JSON, canonical_hash VARCHAR, "
+    "computed_at TIMESTAMP)"
+)
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: (SKETCHES_DDL,)}
 """SQL run to bring a catalog from version ``n - 1`` to ``n`` (version 1 is the first)."""
 
 
@@ -297,9 +306,11 @@ class Catalog:
                     r[0] for r in con.execute("SELECT dot_id FROM dots WHERE source = ?", [record.source]).fetchall()
                 ]
                 new_ids = [d.dot_id for d in record.dots]
-                for table, column in (("fingerprints", "dot_id"), ("dots", "dot_id")):
+                for table, column in (("fingerprints", "dot_id"), ("sketches", "dot_id"), ("dots", "dot_id")):
                     for dot_id in set(old) | set(new_ids):
                         con.execute(f"DELETE FROM {table} WHERE {column} = ?", [dot_id])
+                for dot_id in set(old) | set(new_ids):
+                    con.execute("DELETE FROM duplicates WHERE dot_a = ? OR dot_b = ?", [dot_id, dot_id])
                 con.execute("DELETE FROM findings WHERE source = ?", [record.source])
                 con.execute("DELETE FROM sources WHERE source = ?", [record.source])
                 for dot in record.dots:

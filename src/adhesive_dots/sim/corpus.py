@@ -29,6 +29,7 @@ import pandas as pd
 from adhesive_dots.core import Segment
 from adhesive_dots.io.bids_write import write_bids_eeg
 from adhesive_dots.io.nwb_write import NWBSession, write_nwb
+from adhesive_dots.sim.reupload import write_reuploads
 from adhesive_dots.sim.sessions import (
     DEFECTS,
     LatentSystem,
@@ -102,6 +103,7 @@ def sim_corpus(
     defect_fraction: float = 0.25,
     rng: RngLike = None,
     progress: Callable[[str], None] | None = None,
+    reuploads: int = 0,
 ) -> Corpus:
     """Simulate a multi-lab corpus and write it to ``out_dir`` (created if needed).
 
@@ -117,6 +119,8 @@ def sim_corpus(
         Fraction of sessions made non-compliant, cycling through the defect kinds.
     progress : callable, optional
         Called with each session's key as it is written.
+    reuploads : int
+        Sessions to re-upload as planted duplicates (see :mod:`adhesive_dots.sim.reupload`).
 
     Returns
     -------
@@ -165,13 +169,15 @@ def sim_corpus(
         )  # fmt: skip
     )
     corpus = Corpus(root=root, entries=tuple(entries))
+    if reuploads:
+        write_reuploads(root, entries, reuploads)
     manifest = {
         "generator": "adhesive_dots.sim.sim_corpus",
         "parameters": {
             "labs": labs, "subjects_per_lab": subjects_per_lab,
             "sessions_per_subject": sessions_per_subject, "spont_duration": spont_duration,
             "task_duration": task_duration, "size": size, "latent_dim": latent_dim,
-            "defect_fraction": defect_fraction,
+            "defect_fraction": defect_fraction, "reuploads": reuploads,
         },
         "sessions": [asdict(e) for e in entries],
     }  # fmt: skip

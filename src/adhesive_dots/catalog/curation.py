@@ -1,0 +1,521 @@
+"""Curation on the catalog: sketches, duplicate links, quality scores and training manifests.
+
+The catalog gains a ``sketches`` table (schema version 2, see :mod:`adhesive_dots.catalog.store`):
+``dot_id`` (primary key), ``signature`` (``UINTEGER[]``, the MinHash values), ``n_tokens``,
+``fs``, ``n_channels``, ``n_times``, ``sketch_params`` (JSON), ``canonical_hash`` (the
+unit-canonical content hash of :func:`adhesive_dots.curate.hashing.compute_content_hash`)
+and ``computed_at``.
+
+* :func:`compute_catalog_sketches` reads each dot's segment from its source (only the
+  segment) and stores its sketch and canonical hash;
+* :func:`find_catalog_duplicates` proposes candidate pairs from the stored sketches and
+  hashes, verifies them on the samples (re-reading only candidate dots) and replaces the
+  ``duplicates`` table with the confirmed pairs and their evidence (JSON);
+* :func:`catalog_quality` scores every dot from its stored findings and fingerprint vector;
+* :func:`curate_catalog` puts it together: quality, duplicate groups, selection;
+* :func:`export_manifest` writes the selected dots to Parquet for a training pipeline
+  (columns in :data:`MANIFEST_SCHEMA`).
+
+:func:`check_sources` does the same duplicate search on files named directly, with no
+catalog (``adots duplicates``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adhesive_dots.baselines import find_baselines
+from adhesive_dots.catalog.store import Catalog, CatalogError
+from adhesive_dots.core import Baseline, Segment
+from adhesive_dots.curate.duplicates import DuplicateSearch, LoadedBaseline, find_duplicates
+from adhesive_dots.curate.hashing import compute_content_hash
+from adhesive_dots.curate.quality import QualityConfig, compute_quality
+from adhesive_dots.curate.selection import balance_report, select_dots
+from adhesive_dots.curate.sketch import Sketch, SketchParams, compute_sketch
+from adhesive_dots.curate.verify import VerifyParams
+from adhesive_dots.errors import BaselineNotFoundError, SourceNotFoundError
+from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.io.discover import SourceItem, bids_rest_runs, expand_sources
+from adhesive_dots.io.read import open_recording
+
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("dot_id", pa.string()),
+        ("source", pa.string()),
+        ("source_hash", pa.string()),
+        ("segment_start", pa.float64()),
+        ("segment_stop", pa.float64()),
+        ("duration_s", pa.float64()),
+        ("content_hash", pa.string()),
+        ("quality", pa.float64()),
+        ("duplicate_group", pa.string()),
+        ("n_duplicates", pa.int64()),
+        ("species", pa.string()),
+        ("paradigm", pa.string()),
+        ("modality", pa.string()),
+        ("lab", pa.string()),
+        ("subject_id", pa.string()),
+        ("session_id", pa.string()),
+        ("arousal_measures", pa.list_(pa.string())),
+        ("sampling_frequency", pa.float64()),
+        ("n_channels", pa.int64()),
+        ("units", pa.string()),
+        ("metadata_json", pa.string()),
+    ]
+)
+"""Columns of the manifest Parquet file (one row per selected dot).
+
+``dot_id``, ``source``, ``source_hash`` (sha256 of the source's bytes at ingest),
+``segment_start``/``segment_stop`` (s in the recording), ``duration_s`` (s of data),
+``content_hash`` (of the samples), ``quality`` (score in [0, 1], null when not computed),
+``duplicate_group`` (first dot id of its duplicate group; the dot's own id when it has no
+duplicate), ``n_duplicates`` (other dots of its group; dropped from the manifest when
+``drop_duplicates`` was given), ``species``,
+``paradigm``, ``modality``, ``lab``, ``subject_id``, ``session_id``, ``arousal_measures``,
+``sampling_frequency`` (Hz), ``n_channels``, ``units``, and ``metadata_json`` (the full
+DotMetadata). File metadata: ``adots_manifest`` (JSON: selection options, counts, tool).
+"""
+
+# -- opening sources ------------------------------------------------------------------------
+
+
+def spec_for_source(source: str) -> SourceItem:
+    """The :class:`~adhesive_dots.io.discover.SourceItem` that opens catalog ``source``.
+
+    ``source`` is what ingest stored: a file, or a BIDS run's data file (then the run is
+    opened through its dataset root with its entities).
+    """
+    path = Path(source)
+    if not path.exists():
+        raise SourceNotFoundError(f"{source}: the source of this dot is gone (moved or deleted); re-ingest it")
+    if path.is_file():
+        for parent in path.parents:
+            if (parent / "dataset_description.json").is_file():
+                items, _ = bids_rest_runs(parent)
+                for item in items:
+                    if Path(item.key) == path:
+                        return item
+                break
+    return SourceItem(str(path))
+
+
+def load_baseline(
+    spec: SourceItem, *, segment: Segment | None = None, whole_if_unmarked: bool = False
+) -> tuple[LoadedBaseline, str, Baseline | None]:
+    """Read one baseline's samples: the given segment, or the first baseline ``find_baselines`` finds.
+
+    Parameters
+    ----------
+    spec : SourceItem
+        What to open.
+    segment : Segment, optional
+        The segment to read (as the catalog stores it).
+    whole_if_unmarked : bool
+        When no baseline is marked, read the whole recording instead of raising (the
+        returned baseline's segment evidence then says so).
+
+    Returns
+    -------
+    loaded : LoadedBaseline
+        Samples ``(n_channels, n_times)`` in the recording's units, ``fs``, channel names.
+    units : str
+        The recording's units.
+    baseline : Baseline or None
+        The baseline read (``None`` when ``segment`` was given).
+
+    Raises
+    ------
+    BaselineNotFoundError
+        Nothing marks a baseline and ``whole_if_unmarked`` is false.
+    """
+    recording = open_recording(spec.source, **spec.options)
+    try:
+        if segment is not None:
+            baseline = Baseline(recording, segment, recording.metadata)
+            found = None
+        else:
+            baselines = find_baselines(recording)
+            if baselines:
+                baseline = found = baselines[0]
+            elif whole_if_unmarked:
+                whole = Segment.between(recording.t0, recording.t0 + recording.duration,
+                                        evidence="whole recording (no baseline marked)")  # fmt: skip
+                baseline = found = Baseline(recording, whole, recording.metadata)
+            else:
+                raise BaselineNotFoundError(
+                    f"{spec.key}: no spontaneous segment found (no adhesive_baseline table, no interval labelled "
+                    "rest/spontaneous/baseline); annotate one with `adots annotate`, or compare whole "
+                    "recordings (adots duplicates --whole)"
+                )
+        data = baseline.load()
+        return LoadedBaseline(data, recording.fs, recording.channel_names), recording.units, found
+    finally:
+        recording.close()
+
+
+# -- direct mode: files named on the command line -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What :func:`check_sources` found.
+
+    Attributes
+    ----------
+    sources : DataFrame
+        One row per source: ``source``, ``fs``, ``n_channels``, ``duration_s``, ``units``,
+        ``canonical_hash``, ``n_tokens``, ``segment`` (what marked the baseline read),
+        ``error`` (why a source could not be used, else ``""``).
+    search : DuplicateSearch
+        Duplicate pairs (keys are the sources) and rejected candidates.
+    """
+
+    sources: pd.DataFrame
+    search: DuplicateSearch
+
+
+def check_sources(
+    targets: Iterable[str | Path],
+    *,
+    sketch_params: SketchParams | None = None,
+    verify_params: VerifyParams | None = None,
+    whole_if_unmarked: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> SourceCheck:
+    """Find duplicates among the baselines of files, folders and BIDS datasets (no catalog).
+
+    Each source's first baseline is read once to sketch and hash it; candidate pairs are
+    re-read for verification. A source that cannot be read is listed with its error and
+    skipped, never stopping the others. With ``whole_if_unmarked``, a recording with no
+    marked baseline is compared on its whole length (its ``segment`` column says so).
+    """
+    specs, problems = expand_sources(targets)
+    if not specs and not problems:
+        raise SourceNotFoundError("no NWB file, raw file or BIDS rest run found among the given targets")
+    by_key = {spec.key: spec for spec in specs}
+    rows: list[dict[str, Any]] = [{"source": p.source, "error": p.message} for p in problems]
+    sketches, hashes = {}, {}
+    for spec in specs:
+        if progress is not None:
+            progress(spec.key)
+        try:
+            loaded, units, baseline = load_baseline(spec, whole_if_unmarked=whole_if_unmarked)
+            sketch = compute_sketch(loaded.data, loaded.fs, params=sketch_params)
+        except (OSError, ValueError, LookupError) as err:  # unreadable, no baseline, or too slow to sketch
+            rows.append({"source": spec.key, "error": str(err)})
+            continue
+        sketches[spec.key] = sketch
+        hashes[spec.key] = compute_content_hash(loaded.data, loaded.fs, units=units)
+        rows.append(
+            {"source": spec.key, "fs": loaded.fs, "n_channels": loaded.data.shape[0],
+             "duration_s": loaded.data.shape[1] / loaded.fs, "units": units, "canonical_hash": hashes[spec.key],
+             "n_tokens": sketch.n_tokens, "segment": baseline.segment.evidence, "error": ""}
+        )  # fmt: skip
+
+    def load(key: str) -> LoadedBaseline:
+        return load_baseline(by_key[key], whole_if_unmarked=whole_if_unmarked)[0]
+
+    search = find_duplicates(list(sketches), sketches, load=load, content_hashes=hashes, params=verify_params)
+    frame = pd.DataFrame(rows)
+    for column in ("fs", "n_channels", "duration_s", "units", "canonical_hash", "n_tokens", "segment"):
+        if column not in frame.columns:
+            frame[column] = None
+    return SourceCheck(frame, search)
+
+
+# -- the catalog ------------------------------------------------------------------------------
+
+
+def _segment_of(row: Any) -> Segment:
+    """The dot's segment: ``start_s``..``stop_s`` minus the gaps its metadata records."""
+    gaps: list[tuple[float, float]] = []
+    try:
+        gaps = [tuple(g) for g in json.loads(row.metadata_json or "{}").get("segment", {}).get("gaps", [])]
+    except (ValueError, TypeError, AttributeError):
+        gaps = []
+    pieces, start = [], float(row.start_s)
+    for gap_start, gap_stop in sorted(gaps):
+        if start < gap_start < float(row.stop_s):
+            pieces.append((start, float(gap_start)))
+            start = float(gap_stop)
+    pieces.append((start, float(row.stop_s)))
+    return Segment(tuple(pieces), evidence=f"catalog dot {row.dot_id}")
+
+
+def _sketch_table(catalog: Catalog) -> pd.DataFrame:
+    with catalog.connect() as con:  # brings an older catalog up to schema version 2 first
+        return con.execute(
+            "SELECT dot_id, signature, n_tokens, fs, n_channels, n_times, CAST(sketch_params AS VARCHAR) AS params, "
+            "canonical_hash FROM sketches"
+        ).df()
+
+
+def compute_catalog_sketches(
+    catalog: Catalog,
+    *,
+    params: SketchParams | None = None,
+    recompute: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Sketch every dot of ``catalog`` that has no sketch with ``params`` yet, and store it.
+
+    Each dot's segment is read from its source (only the segment). A dot whose source
+    cannot be read is reported, not fatal.
+
+    Returns
+    -------
+    DataFrame
+        ``dot_id``, ``status`` (``computed``, ``kept`` or ``failed``) and ``error``.
+    """
+    params = params or SketchParams()
+    params_json = json.dumps(params.to_dict(), sort_keys=True)
+    dots = catalog.query("SELECT dot_id, source, start_s, stop_s, CAST(metadata_json AS VARCHAR) AS metadata_json "
+                         "FROM dots ORDER BY source, start_s")  # fmt: skip
+    stored = _sketch_table(catalog)
+    current = {
+        row.dot_id for row in stored.itertuples() if json.dumps(json.loads(row.params), sort_keys=True) == params_json
+    }
+    report, rows = [], []
+    for row in dots.itertuples():
+        if row.dot_id in current and not recompute:
+            report.append((row.dot_id, "kept", ""))
+            continue
+        if progress is not None:
+            progress(row.dot_id)
+        try:
+            loaded, units, _ = load_baseline(spec_for_source(row.source), segment=_segment_of(row))
+            sketch = compute_sketch(loaded.data, loaded.fs, params=params)
+        except (OSError, ValueError, LookupError) as err:  # unreadable, gone, or too slow to sketch
+            report.append((row.dot_id, "failed", str(err)))
+            continue
+        rows.append(
+            [row.dot_id, sketch.signature.astype(np.int64).tolist(), sketch.n_tokens, sketch.fs, sketch.n_channels,
+             sketch.n_times, params_json, compute_content_hash(loaded.data, loaded.fs, units=units),
+             dt.datetime.now(dt.UTC).replace(tzinfo=None)]
+        )  # fmt: skip
+        report.append((row.dot_id, "computed", ""))
+    if rows:
+        with catalog.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for values in rows:
+                    con.execute("INSERT OR REPLACE INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+    return pd.DataFrame(report, columns=["dot_id", "status", "error"])
+
+
+def stored_sketches(catalog: Catalog) -> tuple[dict[str, Sketch], dict[str, str]]:
+    """Sketches and canonical content hashes stored in the catalog, by dot id."""
+    sketches, hashes = {}, {}
+    for row in _sketch_table(catalog).itertuples():
+        sketches[row.dot_id] = Sketch.from_dict(
+            {"signature": list(row.signature), "n_tokens": row.n_tokens, "fs": row.fs,
+             "n_channels": row.n_channels, "n_times": row.n_times, "params": json.loads(row.params)}
+        )  # fmt: skip
+        if row.canonical_hash:
+            hashes[row.dot_id] = row.canonical_hash
+    return sketches, hashes
+
+
+def find_catalog_duplicates(
+    catalog: Catalog,
+    *,
+    params: VerifyParams | None = None,
+    progress: Callable[[str, str], None] | None = None,
+) -> DuplicateSearch:
+    """Find duplicate dots from the stored sketches, verify them, and store the links.
+
+    The ``duplicates`` table is replaced by the confirmed pairs: ``dot_a`` (the earlier dot
+    in catalog order: by source, then segment start), ``dot_b``, ``kind`` and ``evidence``
+    (JSON, see :class:`~adhesive_dots.curate.duplicates.DuplicatePair`). Dots without a
+    sketch take no part (run :func:`compute_catalog_sketches` first).
+    """
+    dots = catalog.query("SELECT dot_id, source, start_s, stop_s, CAST(metadata_json AS VARCHAR) AS metadata_json "
+                         "FROM dots ORDER BY source, start_s")  # fmt: skip
+    sketches, hashes = stored_sketches(catalog)
+    by_id = {row.dot_id: row for row in dots.itertuples()}
+    keys = [dot_id for dot_id in by_id if dot_id in sketches]
+    usable = {k: sketches[k] for k in keys}
+    if len({s.params for s in usable.values()}) > 1:
+        raise CatalogError(
+            f"{catalog.path}: the stored sketches were computed with different parameters; "
+            "recompute them (adots curate --recompute-sketches)"
+        )
+
+    def load(dot_id: str) -> LoadedBaseline:
+        row = by_id[dot_id]
+        return load_baseline(spec_for_source(row.source), segment=_segment_of(row))[0]
+
+    search = find_duplicates(keys, usable, load=load, content_hashes=hashes, params=params, progress=progress)
+    with catalog.connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM duplicates")
+            for pair in search.pairs:
+                con.execute(
+                    "INSERT INTO duplicates VALUES (?, ?, ?, ?)",
+                    [pair.a, pair.b, pair.kind, json.dumps(pair.evidence, default=str)],
+                )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return search
+
+
+def stored_duplicates(catalog: Catalog) -> pd.DataFrame:
+    """The ``duplicates`` table: ``dot_a``, ``dot_b``, ``kind``, ``evidence`` (parsed dicts)."""
+    frame = catalog.query("SELECT dot_a, dot_b, kind, CAST(evidence AS VARCHAR) AS evidence FROM duplicates "
+                          "ORDER BY dot_a, dot_b")  # fmt: skip
+    frame["evidence"] = [json.loads(e) if e else {} for e in frame["evidence"]]
+    return frame
+
+
+def catalog_quality(catalog: Catalog, *, config: QualityConfig | None = None) -> pd.DataFrame:
+    """Quality score of every dot from its stored findings and fingerprint summary vector.
+
+    Fingerprint features are the catalog's vector names mapped to the dot's vector values,
+    so the plausibility ranges of :class:`~adhesive_dots.curate.quality.QualityConfig` name
+    vector elements (e.g. ``aperiodic_exponent``).
+
+    Returns
+    -------
+    DataFrame
+        ``dot_id``, ``quality`` (in [0, 1]), ``quality_reasons`` (``"; "``-joined).
+    """
+    dots = catalog.query("SELECT dot_id, recording_modality FROM dots ORDER BY source, start_s")
+    findings = catalog.query("SELECT dot_id, code, severity, value FROM findings WHERE dot_id IS NOT NULL")
+    per_dot: dict[str, list[dict[str, Any]]] = {}
+    for row in findings.itertuples():
+        try:
+            value = json.loads(row.value) if row.value is not None else None
+        except ValueError:
+            value = row.value
+        per_dot.setdefault(row.dot_id, []).append({"code": row.code, "severity": row.severity, "value": value})
+    matrix, ids = catalog.vectors()
+    names = catalog.vector_names() if ids else []
+    vectors = {dot_id: dict(zip(names, matrix[i], strict=False)) for i, dot_id in enumerate(ids)}
+    rows = []
+    for row in dots.itertuples():
+        score = compute_quality(
+            per_dot.get(row.dot_id, []), features=vectors.get(row.dot_id), modality=row.recording_modality,
+            config=config,
+        )  # fmt: skip
+        rows.append((row.dot_id, score.score, "; ".join(score.reasons)))
+    return pd.DataFrame(rows, columns=["dot_id", "quality", "quality_reasons"])
+
+
+@dataclass(frozen=True)
+class CurationResult:
+    """What :func:`curate_catalog` decided.
+
+    Attributes
+    ----------
+    dots : DataFrame
+        Every dot in catalog order with its metadata columns, ``source_hash``, ``quality``,
+        ``quality_reasons``, ``duplicate_group``, ``selected`` and ``reason``.
+    duplicates : DataFrame
+        The stored duplicate pairs (``dot_a``, ``dot_b``, ``kind``, ``evidence``).
+    balance : DataFrame
+        :func:`~adhesive_dots.curate.selection.balance_report` of the selected dots.
+    options : dict
+        ``min_quality`` and ``drop_duplicates`` as given.
+    """
+
+    dots: pd.DataFrame
+    duplicates: pd.DataFrame
+    balance: pd.DataFrame
+    options: dict[str, Any]
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        return self.dots[self.dots["selected"]].reset_index(drop=True)
+
+
+def curate_catalog(
+    catalog: Catalog,
+    *,
+    min_quality: float | None = None,
+    drop_duplicates: str | None = None,
+    quality_config: QualityConfig | None = None,
+) -> CurationResult:
+    """Score, de-duplicate (with the stored duplicate links) and select the catalog's dots."""
+    dots = catalog.query(
+        "SELECT d.*, CAST(d.metadata_json AS VARCHAR) AS metadata_text, s.source_hash FROM dots d "
+        "LEFT JOIN sources s USING (source) ORDER BY d.source, d.start_s"
+    )
+    quality = catalog_quality(catalog, config=quality_config)
+    dots = dots.merge(quality, on="dot_id", how="left")
+    duplicates = stored_duplicates(catalog)
+    pairs = list(zip(duplicates["dot_a"], duplicates["dot_b"], strict=True))
+    chosen = select_dots(dots, pairs, min_quality=min_quality, drop_duplicates=drop_duplicates)
+    balance = balance_report(chosen[chosen["selected"]])
+    options = {"min_quality": min_quality, "drop_duplicates": drop_duplicates}
+    return CurationResult(chosen, duplicates, balance, options)
+
+
+def export_manifest(result: CurationResult, path: str | Path, *, overwrite: bool = False) -> int:
+    """Write the selected dots of ``result`` to a Parquet manifest (:data:`MANIFEST_SCHEMA`).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    chosen = result.selected
+    group_sizes = result.dots.groupby("duplicate_group")["dot_id"].transform("size")
+    sizes = dict(zip(result.dots["dot_id"], group_sizes, strict=True))
+
+    def text(value: Any) -> str | None:
+        return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+    def number(value: Any) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    records = []
+    for row in chosen.itertuples():
+        measures = row.arousal_measures
+        records.append(
+            {
+                "dot_id": row.dot_id, "source": row.source, "source_hash": text(row.source_hash),
+                "segment_start": float(row.start_s), "segment_stop": float(row.stop_s),
+                "duration_s": float(row.duration_s), "content_hash": text(row.content_hash),
+                "quality": number(row.quality), "duplicate_group": row.duplicate_group,
+                "n_duplicates": int(sizes[row.dot_id]) - 1, "species": text(row.subject_species),
+                "paradigm": text(row.paradigm_name), "modality": text(row.recording_modality),
+                "lab": text(row.identity_lab), "subject_id": text(row.identity_subject_id),
+                "session_id": text(row.identity_session_id),
+                "arousal_measures": [str(m) for m in measures] if measures is not None else [],
+                "sampling_frequency": number(row.recording_sampling_frequency),
+                "n_channels": None if pd.isna(row.recording_n_channels) else int(row.recording_n_channels),
+                "units": text(row.recording_units), "metadata_json": row.metadata_text,
+            }
+        )  # fmt: skip
+    table = pa.Table.from_pylist(records, schema=MANIFEST_SCHEMA)
+    info = {
+        **result.options, "n_dots": int(len(result.dots)), "n_selected": int(len(chosen)),
+        "n_duplicate_pairs": int(len(result.duplicates)), "tool": f"adhesive-dots {_version()}",
+    }  # fmt: skip
+    table = table.replace_schema_metadata({"adots_manifest": json.dumps(info)})
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        pq.write_table(table, tmp)
+    return table.num_rows
+
+
+def _version() -> str:
+    from adhesive_dots import __version__
+
+    return __version__

@@ -1,0 +1,167 @@
+"""``adots curate`` (a catalog's dots: duplicates, quality, balance, manifest) and ``adots duplicates`` (files).
+
+``adots curate`` works on the catalog: it sketches the dots that have no sketch yet
+(reading only their segments), finds and verifies duplicates (storing the links with their
+evidence), scores quality from the stored findings and fingerprints, selects dots
+(``--min-quality``, ``--drop-duplicates``), prints the balance report over metadata and the
+duplicate pairs, and writes the manifest (``--export manifest.parquet``).
+
+``adots duplicates SOURCE...`` needs no catalog: it reads the first baseline of each NWB
+file, raw file or BIDS rest run named (folders are searched; ``--whole`` reads the whole
+recording of a source with no marked baseline), and reports the duplicate pairs among them
+with their evidence. It exits with 1 when duplicates were found, 0 when none, 2 when it
+could not run or could read no source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from adhesive_dots.cli._app import app, console, err_console, print_json
+from adhesive_dots.cli.catalog import CATALOG_OPTION
+from adhesive_dots.cli.demo import render_frame
+
+DROP_CHOICES = ("keep-first", "keep-best")
+
+
+def _pairs_frame(pairs: list, names: dict[str, str] | None = None) -> pd.DataFrame:
+    rows = []
+    for pair in pairs:
+        e = pair.evidence if hasattr(pair, "evidence") else pair["evidence"]
+        a, b, kind = (pair.a, pair.b, pair.kind) if hasattr(pair, "a") else (pair["dot_a"], pair["dot_b"], pair["kind"])
+        rows.append(
+            {
+                "a": (names or {}).get(a, a), "b": (names or {}).get(b, b), "kind": kind,
+                "overlap_s": e.get("overlap_s"), "offset_s": e.get("offset_s"), "rate": e.get("rate_ratio"),
+                "gain": e.get("gain"), "corr": e.get("correlation"), "channels": e.get("n_matched"),
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _short(path: str) -> str:
+    return Path(path).name
+
+
+@app.command()
+def curate(
+    min_quality: float | None = typer.Option(
+        None, "--min-quality", min=0.0, max=1.0, help="Drop dots below this quality (0-1)."
+    ),
+    drop_duplicates: str | None = typer.Option(
+        None,
+        "--drop-duplicates",
+        metavar="keep-first|keep-best",
+        help="Keep one dot per duplicate group: the first in catalog order, or the best quality.",
+    ),
+    export: Path | None = typer.Option(None, "--export", help="Write the selected dots to this Parquet manifest."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the manifest if it exists."),
+    no_search: bool = typer.Option(
+        False, "--no-search", help="Use the stored duplicate links; do not sketch or verify."
+    ),
+    recompute_sketches: bool = typer.Option(False, "--recompute-sketches", help="Sketch every dot again."),
+    catalog: Path | None = CATALOG_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Curate the catalog: duplicates (with evidence), quality, balance over metadata, a training manifest."""
+    from adhesive_dots.catalog import Catalog
+    from adhesive_dots.catalog.curation import (
+        compute_catalog_sketches,
+        curate_catalog,
+        export_manifest,
+        find_catalog_duplicates,
+    )
+    from adhesive_dots.errors import DataError
+
+    if drop_duplicates is not None and drop_duplicates not in DROP_CHOICES:
+        raise DataError(f"--drop-duplicates must be keep-first or keep-best, got {drop_duplicates!r}")
+    cat = Catalog(catalog)
+    if not cat.path.exists():
+        from adhesive_dots.catalog import CatalogError
+
+        raise CatalogError(f"{cat.path}: no catalog here yet (run `adots ingest` first, or pass --catalog)")
+    failures = pd.DataFrame(columns=["dot_id", "status", "error"])
+    if not no_search:
+        report = compute_catalog_sketches(cat, recompute=recompute_sketches)
+        failures = report[report["status"] == "failed"]
+        find_catalog_duplicates(cat)
+    result = curate_catalog(cat, min_quality=min_quality, drop_duplicates=drop_duplicates)
+    written = export_manifest(result, export, overwrite=overwrite) if export is not None else None
+    if as_json:
+        print_json(
+            {
+                "options": result.options,
+                "n_dots": len(result.dots),
+                "n_selected": int(result.dots["selected"].sum()),
+                "balance": result.balance.to_dict(orient="records"),
+                "duplicates": [
+                    {"dot_a": r.dot_a, "dot_b": r.dot_b, "kind": r.kind, "evidence": r.evidence}
+                    for r in result.duplicates.itertuples()
+                ],
+                "dots": result.dots[["dot_id", "source", "quality", "duplicate_group", "selected", "reason"]].to_dict(
+                    orient="records"
+                ),
+                "sketch_failures": failures.to_dict(orient="records"),
+                "manifest": None if export is None else {"path": str(export), "rows": written},
+            }
+        )
+        return
+    console.print(
+        f"{len(result.dots)} dots; {len(result.duplicates)} duplicate pairs; "
+        f"{int(result.dots['selected'].sum())} selected"
+        + (f" (min quality {min_quality:g})" if min_quality is not None else "")
+        + (f" ({drop_duplicates})" if drop_duplicates else "")
+    )
+    console.print(render_frame(result.balance, "Balance of the selected dots"))
+    if len(result.duplicates):
+        console.print(render_frame(_pairs_frame([r._asdict() for r in result.duplicates.itertuples()]), "Duplicates"))
+    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]]
+    if len(dropped):
+        console.print(render_frame(dropped, "Dropped"))
+    for row in failures.itertuples():
+        err_console.print(f"[yellow]not sketched[/]: {row.dot_id}: {row.error}")
+    if written is not None:
+        console.print(f"wrote {written} dots to {export}")
+
+
+@app.command()
+def duplicates(
+    sources: list[str] = typer.Argument(..., help="NWB files, raw files, BIDS datasets or folders."),
+    min_correlation: float = typer.Option(
+        0.9, "--min-correlation", min=0.0, max=1.0, help="Median channel correlation required."
+    ),
+    min_overlap: float = typer.Option(30.0, "--min-overlap", min=0.0, help="Seconds of shared signal required."),
+    whole: bool = typer.Option(False, "--whole", help="Compare the whole recording when no baseline is marked."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Find duplicate baselines among files (no catalog): exact copies and cropped/resampled/rescaled/subset ones."""
+    from adhesive_dots.catalog.curation import check_sources
+    from adhesive_dots.curate import VerifyParams
+
+    params = VerifyParams(min_correlation=min_correlation, min_overlap_s=min_overlap)
+    result = check_sources(sources, verify_params=params, whole_if_unmarked=whole)
+    pairs = result.search.pairs
+    if as_json:
+        print_json(
+            {
+                "sources": result.sources.to_dict(orient="records"),
+                "pairs": [{"a": p.a, "b": p.b, "kind": p.kind, "evidence": p.evidence} for p in pairs],
+                "candidates": result.search.n_candidates,
+            }
+        )
+    else:
+        names = {s: _short(s) for s in result.sources["source"]}
+        console.print(
+            f"{len(result.sources)} sources; {result.search.n_candidates} candidate pairs; {len(pairs)} duplicates"
+        )
+        if pairs:
+            console.print(render_frame(_pairs_frame(pairs, names), "Duplicates"))
+        for row in result.sources[result.sources["error"] != ""].itertuples():
+            err_console.print(f"[yellow]skipped[/]: {row.source}: {row.error}")
+    if pairs:
+        raise typer.Exit(1)
+    if len(result.sources) and (result.sources["error"] != "").all():
+        raise typer.Exit(2)  # nothing could be compared
