@@ -43,10 +43,10 @@ def test_demo_runs_end_to_end_and_says_where_its_output_is(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.run(
         [sys.executable, "-m", "adhesive_dots", "demo", "--out", str(out), "--subjects", "1", "--sessions", "1",
-         "--size", "0.2"],
+         "--size", "0.2", "--workers", "0"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "demo finished" in proc.stdout and str(out.name) in proc.stdout
     assert "minutes of spontaneous activity found" in proc.stdout
-    assert (out / "corpus.json").exists()
+    assert (out / "corpus" / "corpus.json").exists() and (out / "adhesive.duckdb").exists()

@@ -36,11 +36,13 @@ class DemoContext:
     options: dict[str, Any]
     corpus: Corpus | None = None
     sessions: pd.DataFrame | None = None
+    catalog: Any = None  # the demo's Catalog, once ingested
+    workers: int = 2
     results: list[StageResult] = field(default_factory=list)
 
 
 def _simulate(ctx: DemoContext) -> StageResult:
-    ctx.corpus = sim_corpus(ctx.out_dir, **ctx.options)
+    ctx.corpus = sim_corpus(ctx.out_dir / "corpus", **ctx.options)
     frame = ctx.corpus.to_frame()
     table = frame.groupby(["lab", "kind", "format"]).agg(
         sessions=("key", "size"),
@@ -50,7 +52,7 @@ def _simulate(ctx: DemoContext) -> StageResult:
     return StageResult(
         "Simulated corpus",
         table.reset_index(),
-        [f"{len(frame)} sessions written to {ctx.out_dir} (manifest: {ctx.out_dir / 'corpus.json'})"],
+        [f"{len(frame)} sessions written to {ctx.corpus.root} (manifest: {ctx.corpus.root / 'corpus.json'})"],
     )
 
 
@@ -88,128 +90,6 @@ def _read_back(ctx: DemoContext) -> StageResult:
     )
 
 
-def _validate(ctx: DemoContext) -> StageResult:
-    """Validate every session; compare what failed with the defects the simulator planted."""
-    from adhesive_dots.core import Severity
-    from adhesive_dots.io.validate_sources import SourceItem, validate_item
-    from adhesive_dots.validate import at_least
-
-    assert ctx.corpus is not None
-    expected = {"too-short": "baseline.duration", "missing-metadata": "metadata.required",
-                "flat-channel": "signal.flat", "nan-stretch": "signal.nonfinite"}  # fmt: skip
-    rows = []
-    for entry in ctx.corpus.entries:
-        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
-        report = validate_item(SourceItem(str(ctx.corpus.root / entry.path), options))
-        failing = sorted({f.code for f in at_least(report.findings, Severity.ERROR)})
-        rows.append(
-            {
-                "lab": entry.lab,
-                "compliant": report.compliant,
-                "planted": ",".join(entry.defects) or "-",
-                "caught": all(expected[d] in failing for d in entry.defects) if entry.defects else report.compliant,
-                "failing_checks": ",".join(failing) or "-",
-            }
-        )
-    frame = pd.DataFrame(rows)
-    table = frame.groupby("lab").agg(
-        sessions=("compliant", "size"),
-        compliant=("compliant", "sum"),
-        noncompliant=("compliant", lambda c: int((~c).sum())),
-        planted_defects=("planted", lambda p: int((p != "-").sum())),
-    )
-    lines = [f"{int(frame['compliant'].sum())} compliant, {int((~frame['compliant']).sum())} non-compliant"]
-    for row in frame[frame["planted"] != "-"].itertuples():
-        verdict = "caught" if row.caught else "MISSED"
-        lines.append(f"{row.lab}: planted {row.planted} -> {verdict} ({row.failing_checks})")
-    flagged = frame[(frame["planted"] == "-") & ~frame["compliant"]]
-    if len(flagged):
-        lines.append(
-            f"{len(flagged)} session(s) without a planted defect failed: {', '.join(flagged['failing_checks'])}"
-        )
-    return StageResult("Validation (adots validate)", table.reset_index(), lines)
-
-
-def _fingerprint(ctx: DemoContext) -> StageResult:
-    """Fingerprint every baseline; sessions whose data cannot be fingerprinted are listed, not fatal."""
-    from adhesive_dots.errors import AdhesiveError
-    from adhesive_dots.fingerprint import fingerprint
-
-    assert ctx.corpus is not None
-    rows, skipped = [], []
-    for entry in ctx.corpus.entries:
-        path = ctx.corpus.root / entry.path
-        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
-        with open_recording(path, **options) as recording:
-            baselines = find_baselines(recording)
-            if not baselines:
-                skipped.append(f"{entry.key}: no baseline")
-                continue
-            try:
-                summary = fingerprint(baselines[0], rng=0).summary_dict()
-            except AdhesiveError as err:
-                skipped.append(f"{entry.key}: {err}")
-                continue
-        rows.append(
-            {
-                "session": entry.key,
-                "exponent": summary["aperiodic_exponent"],
-                "peak_hz": summary["peak_frequency"],
-                "dfa_slow": summary["dfa_slow"],
-                "mean_abs_r": summary["mean_abs_correlation"],
-                "nonstationarity": summary["nonstationarity"],
-                "arousal_r": summary["arousal_coupling"],
-            }
-        )
-    lines = [f"{len(rows)} baselines fingerprinted (spectra, 1/f, LRTC, correlations, 30 s dynamics)"]
-    lines += [f"skipped {item}" for item in skipped]
-    return StageResult("Fingerprints (summary vector, selected features)", pd.DataFrame(rows), lines)
-
-
-def _duplicates(ctx: DemoContext) -> StageResult:
-    from adhesive_dots.catalog.curation import check_sources
-
-    result = check_sources([ctx.out_dir])
-    rows = [
-        {"a": Path(p.a).name, "b": Path(p.b).name, "kind": p.kind, "overlap_s": p.evidence.get("overlap_s"),
-         "correlation": p.evidence.get("correlation")}
-        for p in result.search.pairs
-    ]  # fmt: skip
-    usable = int((result.sources["error"] == "").sum())
-    return StageResult(
-        "Duplicate baselines (sketch + LSH + verification)",
-        pd.DataFrame(rows) if rows else None,
-        [f"{usable} baselines sketched; {result.search.n_candidates} candidate pairs; "
-         f"{len(result.search.pairs)} duplicates confirmed"],
-    )  # fmt: skip
-
-
-STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
-    ("simulate", _simulate),
-    ("read", _read_back),
-    ("validate", _validate),
-    ("fingerprint", _fingerprint),
-    ("duplicates", _duplicates),
-]
-"""The demo's stages in order; later capabilities append theirs here."""
-
-
-def run_demo(
-    out_dir: str | Path = "adots-demo",
-    *,
-    on_stage: Callable[[StageResult], None] | None = None,
-    **options: Any,
-) -> DemoContext:
-    """Run every stage of the demo into ``out_dir``; ``options`` go to :func:`sim_corpus`."""
-    ctx = DemoContext(out_dir=Path(out_dir), options={"rng": 0, **options})
-    for _name, stage in STAGES:
-        result = stage(ctx)
-        ctx.results.append(result)
-        if on_stage is not None:
-            on_stage(result)
-    return ctx
-
-
 def _annotate_and_inspect(ctx: DemoContext) -> StageResult:
     """Write a dot back into a copy of one NWB session and read it again (``adots annotate``/``inspect``)."""
     from adhesive_dots.io.annotate import annotate
@@ -236,4 +116,140 @@ def _annotate_and_inspect(ctx: DemoContext) -> StageResult:
     )  # fmt: skip
 
 
-STAGES.append(("annotate", _annotate_and_inspect))
+DEFECT_CHECKS = {"too-short": "baseline.duration", "missing-metadata": "metadata.required",
+                 "flat-channel": "signal.flat", "nan-stretch": "signal.nonfinite"}  # fmt: skip
+"""The check that must catch each defect the simulator plants."""
+
+
+def _ingest(ctx: DemoContext) -> StageResult:
+    """Validate and fingerprint every session into a DuckDB catalog (on a local Dask cluster)."""
+    from adhesive_dots.catalog import Catalog
+    from adhesive_dots.catalog.ingest import ingest
+
+    assert ctx.corpus is not None
+    ctx.catalog = Catalog(ctx.out_dir / "adhesive.duckdb")
+    summary = ingest([ctx.corpus.root], ctx.catalog, workers=ctx.workers)
+    dots = ctx.catalog.dots()
+    errors = ctx.catalog.query(
+        "SELECT dot_id, list(DISTINCT code ORDER BY code) AS codes FROM findings "
+        "WHERE severity IN ('error', 'critical') AND dot_id IS NOT NULL GROUP BY dot_id"
+    )
+    failing = dict(zip(errors["dot_id"], errors["codes"], strict=True))
+    planted = {(e.lab, e.subject, e.session): e.defects for e in ctx.corpus.entries}
+    rows, lines = [], []
+    for row in dots.itertuples():
+        key = (row.identity_lab, row.identity_subject_id, row.identity_session_id)
+        if key not in planted:  # a re-uploaded copy (curation finds those)
+            continue
+        codes = list(failing.get(row.dot_id, []))
+        defects = planted[key]
+        caught = all(DEFECT_CHECKS[d] in codes for d in defects)
+        rows.append({"lab": row.identity_lab, "compliant": not codes, "planted": bool(defects), "caught": caught})
+        if defects:
+            verdict = "caught" if caught else "MISSED"
+            lines.append(f"{row.identity_lab} {row.identity_subject_id} ses-{row.identity_session_id}: planted "
+                         f"{', '.join(defects)} -> {verdict} ({', '.join(codes)})")  # fmt: skip
+        elif codes:
+            lines.append(f"{row.identity_lab} {row.identity_subject_id}: unexpected failure ({', '.join(codes)})")
+    frame = pd.DataFrame(rows)
+    vectors, ids = ctx.catalog.vectors()
+    features = pd.DataFrame(vectors, columns=ctx.catalog.vector_names()).assign(dot_id=ids)
+    features = features.merge(dots[["dot_id", "identity_lab"]], on="dot_id")
+    medians = features.groupby("identity_lab")[
+        ["aperiodic_exponent", "peak_frequency", "dfa_slow", "mean_abs_correlation", "arousal_coupling"]
+    ].median()
+    table = frame.groupby("lab").agg(
+        sessions=("compliant", "size"), compliant=("compliant", "sum"), planted_defects=("planted", "sum")
+    )
+    table = table.join(
+        medians.rename(
+            columns={
+                "aperiodic_exponent": "exponent",
+                "peak_frequency": "peak_hz",
+                "mean_abs_correlation": "mean_abs_r",
+                "arousal_coupling": "arousal_r",
+            }
+        )
+    )
+    lines.insert(0, f"{summary.ingested} sources ingested ({summary.dots} dots), {summary.failed} failed, in "
+                    f"{summary.seconds:.1f} s on {ctx.workers} Dask workers -> {ctx.catalog.path}")  # fmt: skip
+    return StageResult("Ingest: validate + fingerprint into the catalog (adots ingest)", table.reset_index(), lines)
+
+
+def _search(ctx: DemoContext) -> StageResult:
+    """A few questions the archives' own search cannot answer."""
+    from adhesive_dots.catalog import search_dots, similar_dots
+
+    assert ctx.catalog is not None
+    dark = search_dots(ctx.catalog, paradigm="animal-head-fixed-task-free", arousal=["pupil"], min_duration=600,
+                       status="compliant")  # fmt: skip
+    human = search_dots(ctx.catalog, species="Homo sapiens", paradigm="human-eyes-closed", min_duration=600)
+    lines = [
+        f"head-fixed task-free, pupil recorded, >= 10 min, compliant: {len(dark)} dots "
+        "(adots search --paradigm animal-head-fixed-task-free --arousal pupil --min-duration 600 --status compliant)",
+        f"human eyes-closed rest >= 10 min: {len(human)} dots",
+    ]
+    table = None
+    if len(dark):
+        query = dark["dot_id"].iloc[0]
+        near = similar_dots(ctx.catalog, query, k=5)
+        table = near[["dot_id", "distance", "identity_lab", "identity_subject_id", "identity_session_id"]].rename(
+            columns={"identity_lab": "lab", "identity_subject_id": "subject", "identity_session_id": "session"}
+        )
+        lines.append(f"nearest fingerprints to {query} (adots search --similar-to {query} --k 5) above")
+    return StageResult("Search the catalog", table, lines)
+
+
+def _curate(ctx: DemoContext) -> StageResult:
+    """Sketch the dots, find duplicates (re-uploads), score quality, select a balanced set."""
+    from adhesive_dots.catalog.curation import compute_catalog_sketches, curate_catalog, find_catalog_duplicates
+
+    assert ctx.catalog is not None
+    compute_catalog_sketches(ctx.catalog)
+    search = find_catalog_duplicates(ctx.catalog)
+    result = curate_catalog(ctx.catalog, min_quality=0.5, drop_duplicates="keep-best")
+    source_of = dict(zip(result.dots["dot_id"], result.dots["source"], strict=True))
+    rows = [
+        {"a": Path(source_of[p.a]).name, "b": Path(source_of[p.b]).name, "kind": p.kind,
+         "overlap_s": p.evidence.get("overlap_s"), "correlation": p.evidence.get("correlation")}
+        for p in search.pairs
+    ]  # fmt: skip
+    shown = pd.DataFrame(rows[:6]) if rows else None
+    return StageResult(
+        f"Curate: duplicates, quality, selection (adots curate){'; first 6 pairs' if len(rows) > 6 else ''}",
+        shown,
+        [f"{search.n_candidates} candidate pairs from LSH, {len(search.pairs)} duplicates confirmed; "
+         f"{len(result.selected)} of {len(result.dots)} dots selected (quality >= 0.5, keep-best)"],
+    )  # fmt: skip
+
+
+STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
+    ("simulate", _simulate),
+    ("read", _read_back),
+    ("annotate", _annotate_and_inspect),
+    ("ingest", _ingest),
+    ("search", _search),
+    ("curate", _curate),
+]
+"""The demo's stages in order; later capabilities append theirs here."""
+
+
+def run_demo(
+    out_dir: str | Path = "adots-demo",
+    *,
+    workers: int = 2,
+    on_stage: Callable[[StageResult], None] | None = None,
+    **options: Any,
+) -> DemoContext:
+    """Run every stage of the demo into ``out_dir``; ``options`` go to :func:`sim_corpus`.
+
+    By default one session is also re-uploaded in six altered copies (``reuploads=1``) so
+    that curation has duplicates to find; ``workers`` are the Dask workers of the ingest.
+    """
+    ctx = DemoContext(out_dir=Path(out_dir), options={"rng": 0, "reuploads": 1, **options}, workers=workers)
+    for _name, stage in STAGES:
+        result = stage(ctx)
+        ctx.results.append(result)
+        if on_stage is not None:
+            on_stage(result)
+    return ctx

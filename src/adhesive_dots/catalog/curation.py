@@ -401,7 +401,7 @@ def catalog_quality(catalog: Catalog, *, config: QualityConfig | None = None) ->
     per_dot: dict[str, list[dict[str, Any]]] = {}
     for row in findings.itertuples():
         try:
-            value = json.loads(row.value) if row.value is not None else None
+            value = json.loads(row.value) if isinstance(row.value, str) else None  # SQL NULL arrives as NaN
         except ValueError:
             value = row.value
         per_dot.setdefault(row.dot_id, []).append({"code": row.code, "severity": row.severity, "value": value})

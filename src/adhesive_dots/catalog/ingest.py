@@ -109,8 +109,9 @@ def analyse_source(
             dots = tuple(_analyse_baseline(spec, b, fingerprint_dir, min_duration) for b in baselines)
         return SourceRecord(spec.key, source_hash, dots=dots, tool_version=__version__)
     except (AdhesiveError, OSError, ValueError, KeyError, RuntimeError) as err:
+        message = str(err) if spec.key in str(err) else f"{spec.key}: {err}"
         finding = Finding(
-            "source.unreadable", Severity.CRITICAL, f"{spec.key}: {err}", source=spec.key,
+            "source.unreadable", Severity.CRITICAL, message, source=spec.key,
             fix="check the file (adots inspect SOURCE --debug shows the traceback)",
         )  # fmt: skip
         return SourceRecord(spec.key, source_hash, findings=(finding,), failed=True, tool_version=__version__)
@@ -121,18 +122,27 @@ def _analyse_baseline(spec: SourceItem, baseline: Baseline, fingerprint_dir: str
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
     recording = baseline.recording
-    fp = compute_fingerprint_array(
-        data,
-        baseline.fs,
-        channel_names=list(baseline.channel_names),
-        modality=baseline.metadata.recording.modality or recording.modality,
-        units=recording.units,
-        source=spec.key,
-        arousal=_arousal_signals(baseline),
-        rng=np.random.default_rng(int(dot_id[4:12], 16)),  # reproducible surrogates per dot
-    )
-    netcdf = Path(fingerprint_dir) / f"{dot_id}.nc"
-    fp.to_netcdf(netcdf, overwrite=True)
+    vector, netcdf_path = None, None
+    try:
+        fp = compute_fingerprint_array(
+            data,
+            baseline.fs,
+            channel_names=list(baseline.channel_names),
+            modality=baseline.metadata.recording.modality or recording.modality,
+            units=recording.units,
+            source=spec.key,
+            arousal=_arousal_signals(baseline),
+            rng=np.random.default_rng(int(dot_id[4:12], 16)),  # reproducible surrogates per dot
+        )
+    except AdhesiveError as err:  # e.g. a NaN stretch: the dot is kept with its findings, without a fingerprint
+        findings = [*findings, Finding(
+            "fingerprint.unavailable", Severity.ERROR, str(err), source=spec.key,
+            fix="repair the samples named in the validation findings, then re-ingest",
+        )]  # fmt: skip
+    else:
+        netcdf = Path(fingerprint_dir) / f"{dot_id}.nc"
+        fp.to_netcdf(netcdf, overwrite=True)
+        vector, netcdf_path = fp.summary_vector(), str(netcdf)
     metadata = baseline.metadata.merged(
         identity={"source_uri": spec.key, "content_hash": _samples_hash(data)},
         segment={
@@ -146,8 +156,8 @@ def _analyse_baseline(spec: SourceItem, baseline: Baseline, fingerprint_dir: str
         segment=(baseline.segment.start, baseline.segment.stop),
         duration_s=baseline.duration,
         content_hash=metadata.identity.content_hash or "",
-        vector=fp.summary_vector(),
-        netcdf_path=str(netcdf),
+        vector=vector,
+        netcdf_path=netcdf_path,
         findings=tuple(findings),
     )
 

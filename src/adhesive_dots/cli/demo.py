@@ -28,6 +28,7 @@ def demo(
     sessions: int = typer.Option(2, help="Sessions per subject."),
     size: float = typer.Option(1.0, help="Scale of neurons/units/channels per session."),
     seed: int = typer.Option(0, help="Random seed of the simulation."),
+    workers: int = typer.Option(2, "--workers", "-w", min=0, help="Dask workers for the ingest (0: in-process)."),
 ) -> None:
     """Simulate a multi-lab corpus (NWB + BIDS) and run every stage of the toolkit on it."""
     from adhesive_dots.demo import run_demo
@@ -42,5 +43,5 @@ def demo(
 
     with console.status("simulating and reading the corpus ..."):
         run_demo(out, labs=labs, subjects_per_lab=subjects, sessions_per_subject=sessions, size=size,
-                 rng=seed, on_stage=show)  # fmt: skip
+                 rng=seed, workers=workers, on_stage=show)  # fmt: skip
     console.print(f"\n[bold green]demo finished[/]: output in {out.resolve()}")
