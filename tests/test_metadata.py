@@ -102,3 +102,17 @@ def test_json_schema_agrees_with_pydantic():
     bad = json.loads(DotMetadata.from_dict(GOOD).model_dump_json())
     bad["paradigm"]["name"] = "eyes-wide-shut"
     assert not validator.is_valid(bad)
+
+
+def test_fields_round_trip_with_lists_of_records():
+    """The unpacked form (one scalar per dotted path) rebuilds the same record."""
+    from adhesive_dots.metadata import from_fields, to_fields
+
+    meta = DotMetadata.from_dict(GOOD | {"segment": {"start": 0, "stop": 600, "gaps": [[100.0, 110.0]]}})
+    fields = to_fields(meta)
+    assert fields["arousal.measures.1"] == "locomotion" and fields["behaviour.0.name"] == "running_speed"
+    assert fields["segment.gaps.0.1"] == 110.0
+    assert all(not isinstance(v, (dict, list)) for v in fields.values())
+    assert from_fields(fields) == meta
+    with pytest.raises(MetadataError, match="paradigm.name"):
+        from_fields({"paradigm.name": "nap"})

@@ -56,7 +56,7 @@ def test_nwb_sessions_read_back_with_pynwb(small_corpus):
             assert nwbfile.subject.species == "Mus musculus"
             assert len(nwbfile.trials) > 10
             dot = nwbfile.intervals["adhesive_baseline"].to_dataframe().iloc[0]
-            assert json.loads(dot.dot_metadata)["paradigm"]["name"] == "animal-head-fixed-task-free"
+            assert dot["paradigm.name"] == dot["paradigm"] == "animal-head-fixed-task-free"
             if entry.kind == "calcium":
                 series = nwbfile.processing["ophys"]["DfOverF"]["RoiResponseSeries"]
                 assert series.data.shape == (int(truth["recording_duration"] * 30), truth["n_channels"])

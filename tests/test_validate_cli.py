@@ -171,7 +171,7 @@ def test_nwbinspector_cli_loads_the_plugin_with_modules(small_corpus):
         outputs[compliant] = proc.stdout
     assert "check_adots_baseline_duration" in outputs[False] and "420.0 s long" in outputs[False]
     assert "check_adots_baseline_duration" not in outputs[True]
-    assert "check_table_values_for_dict" in outputs[True]  # nwbinspector's own checks still ran
+    assert "check_single_row" in outputs[True]  # nwbinspector's own checks still ran
 
 
 def test_nwbinspector_on_an_in_memory_nwbfile_says_why_it_cannot_validate(adots_inspector_checks):

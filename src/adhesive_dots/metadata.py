@@ -416,3 +416,52 @@ def dot_json_schema() -> dict[str, Any]:
 def dot_json_schema_text() -> str:
     """The JSON Schema as stable, pretty-printed text (ends with a newline)."""
     return json.dumps(dot_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def to_fields(metadata: DotMetadata) -> dict[str, str | float | int | bool]:
+    """Every set field as ``{"group.field": scalar}``; list items get their index (``arousal.measures.0``).
+
+    The unpacked form in which a dot is stored in tables whose cells must be scalars (the
+    NWB ``adhesive_baseline`` table: one column per field). :func:`from_fields` inverts it.
+    """
+    out: dict[str, str | float | int | bool] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(f"{prefix}.{index}", item)
+        elif value is not None:
+            out[prefix] = value
+
+    walk("", metadata.model_dump(mode="json", exclude_none=True))
+    return out
+
+
+def from_fields(fields: dict[str, Any], *, source: str = "metadata") -> DotMetadata:
+    """Rebuild a :class:`DotMetadata` from :func:`to_fields` output (numeric path parts are list indices)."""
+    nested: dict[str, Any] = {}
+    for key, value in fields.items():
+        parts = key.split(".")
+        node: Any = nested
+        for part, following in zip(parts[:-1], parts[1:], strict=True):
+            container: Any = [] if following.isdigit() else {}
+            if isinstance(node, list):
+                index = int(part)
+                while len(node) <= index:
+                    node.append(None)
+                node[index] = node[index] if node[index] is not None else container
+                node = node[index]
+            else:
+                node = node.setdefault(part, container)
+        last = parts[-1]
+        if isinstance(node, list):
+            index = int(last)
+            while len(node) <= index:
+                node.append(None)
+            node[index] = value
+        else:
+            node[last] = value
+    return DotMetadata.from_dict(nested, source=source)

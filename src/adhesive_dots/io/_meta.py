@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from adhesive_dots.errors import AdhesiveWarning, MetadataError
-from adhesive_dots.metadata import ArousalMeasure, DotMetadata, Modality, Paradigm
+from adhesive_dots.metadata import ArousalMeasure, DotMetadata, Modality, Paradigm, from_fields
 
 _EYES_CLOSED = re.compile(r"eyes[ _-]?closed|\bec\b|closed[ _-]?eyes", re.IGNORECASE)
 _EYES_OPEN = re.compile(r"eyes[ _-]?open|\beo\b|open[ _-]?eyes|fixation|fixate", re.IGNORECASE)
@@ -165,11 +165,22 @@ def build_metadata(
 
 def _stored_dot(nwbfile: Any, dot_table: str, source: str) -> dict[str, Any]:
     table = nwbfile.intervals.get(dot_table) if nwbfile.intervals is not None else None
-    if table is None or len(table) == 0 or "dot_metadata" not in table.colnames:
+    if table is None or len(table) == 0:
         return {}
-    text = table["dot_metadata"].data[0]
-    text = text.decode() if isinstance(text, bytes) else str(text)
-    return DotMetadata.from_json(text, source=f"{source}:{dot_table}").model_dump(mode="json", exclude_none=True)
+    where = f"{source}:{dot_table}"
+    if "dot_metadata" in table.colnames:  # the JSON column of files written before the unpacked form
+        text = table["dot_metadata"].data[0]
+        text = text.decode() if isinstance(text, bytes) else str(text)
+        return DotMetadata.from_json(text, source=where).model_dump(mode="json", exclude_none=True)
+    fields = {name: _scalar(table[name].data[0]) for name in table.colnames if "." in name or name == "schema_version"}
+    return from_fields(fields, source=where).model_dump(mode="json", exclude_none=True)
+
+
+def _scalar(value: Any) -> Any:
+    """A table cell as a plain Python value (bytes -> str, NumPy scalars -> Python)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if hasattr(value, "item") else value
 
 
 def _brain_areas(nwbfile: Any) -> list[str]:

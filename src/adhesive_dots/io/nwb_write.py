@@ -1,9 +1,12 @@
 """Writing NWB files (pynwb): sessions and the ``adhesive_baseline`` interval table.
 
 The dot of a session lives in NWB as a ``TimeIntervals`` table named
-``adhesive_baseline`` under ``/intervals``, one row per baseline, with columns
-``paradigm`` (the :class:`~adhesive_dots.metadata.Paradigm` value), ``dot_metadata`` (the
-DotMetadata as JSON) and ``schema_version``.
+``adhesive_baseline`` under ``/intervals``, one row per piece of the baseline, with columns
+``paradigm`` (the :class:`~adhesive_dots.metadata.Paradigm` value), ``schema_version``, and
+one column per set DotMetadata field, named by its dotted path (``subject.species``,
+``arousal.measures.0``; see :func:`~adhesive_dots.metadata.to_fields`), so every cell is a
+scalar as NWB best practice asks (files written before 0.1 kept the record as JSON in a
+``dot_metadata`` column, which readers still accept).
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from pynwb.behavior import BehavioralTimeSeries, PupilTracking
 from pynwb.ecephys import LFP
 from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
+from pynwb.misc import Units
 from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel
 
 from adhesive_dots.core import Segment
 from adhesive_dots.io._atomic import atomic_output
-from adhesive_dots.metadata import SCHEMA_VERSION, DotMetadata, Paradigm
+from adhesive_dots.metadata import DotMetadata, Paradigm, to_fields
 
 DOT_TABLE = "adhesive_baseline"
 """Name of the NWB ``TimeIntervals`` table that holds adhesive dots."""
@@ -50,6 +54,7 @@ class NWBSession:
     trials: pd.DataFrame | None = None  # start, stop, condition
     dot: Segment | None = None
     start_time: datetime = field(default_factory=lambda: datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
+    experimenter: tuple[str, ...] = ("Simulator, Adhesive",)
 
 
 def write_nwb(path: str | Path, session: NWBSession, *, overwrite: bool = False) -> Path:
@@ -65,6 +70,8 @@ def write_nwb(path: str | Path, session: NWBSession, *, overwrite: bool = False)
         lab=meta.identity.lab,
         institution=meta.identity.institution or "adhesive-dots simulator",
         experiment_description="Spontaneous baseline followed or preceded by a visual task.",
+        experimenter=session.experimenter,
+        keywords=["spontaneous activity", "resting state", "adhesive dot"],
     )
     subject = meta.subject
     nwbfile.subject = Subject(
@@ -75,7 +82,7 @@ def write_nwb(path: str | Path, session: NWBSession, *, overwrite: bool = False)
         strain=subject.strain,
         genotype=subject.genotype,
         weight=subject.weight,
-        description=subject.description,
+        description=subject.description or f"{subject.species or 'unknown species'} {subject.strain or ''}".strip(),
     )
     data = np.ascontiguousarray(np.asarray(session.data, dtype=np.float32).T)  # NWB: time first
     chunk_rows = int(min(data.shape[0], max(1, round(10 * session.fs))))
@@ -88,6 +95,7 @@ def write_nwb(path: str | Path, session: NWBSession, *, overwrite: bool = False)
         raise ValueError(f"kind must be 'calcium' or 'lfp', got {session.kind!r}")
 
     if session.spike_times is not None:
+        nwbfile.units = Units(name="units", description="sorted single units", resolution=1e-6)
         for times in session.spike_times:
             nwbfile.add_unit(spike_times=np.asarray(times, dtype=float))
 
@@ -96,7 +104,10 @@ def write_nwb(path: str | Path, session: NWBSession, *, overwrite: bool = False)
         pupil = PupilTracking(name="PupilTracking")
         other = BehavioralTimeSeries(name="BehavioralTimeSeries")
         for name, (values, rate, unit) in session.behaviour.items():
-            series = TimeSeries(name=name, data=np.asarray(values), rate=float(rate), unit=unit)
+            series = TimeSeries(
+                name=name, data=np.asarray(values), rate=float(rate), unit=unit,
+                description=f"{name.replace('_', ' ')} ({unit}), arousal measure",
+            )  # fmt: skip
             (pupil if "pupil" in name else other).add_timeseries(series)
         for container in (pupil, other):
             if container.time_series:
@@ -122,18 +133,12 @@ def make_dot_table(segment: Segment, metadata: DotMetadata) -> TimeIntervals:
     """The ``adhesive_baseline`` table with one row per piece of ``segment``."""
     table = TimeIntervals(name=DOT_TABLE, description="Adhesive-dot spontaneous baseline (adhesive-dots).")
     table.add_column(name="paradigm", description="DotMetadata paradigm name")
-    table.add_column(name="dot_metadata", description="DotMetadata as JSON")
-    table.add_column(name="schema_version", description="DotMetadata schema version")
+    fields = to_fields(metadata)  # includes schema_version
+    for name in fields:
+        table.add_column(name=name, description=f"DotMetadata field {name}")
     paradigm = metadata.paradigm.name or Paradigm.OTHER
-    text = metadata.model_dump_json(exclude_none=True)
     for start, stop in segment.pieces:
-        table.add_row(
-            start_time=start,
-            stop_time=stop,
-            paradigm=paradigm.value,
-            dot_metadata=text,
-            schema_version=SCHEMA_VERSION,
-        )
+        table.add_row(start_time=start, stop_time=stop, paradigm=paradigm.value, **fields)
     return table
 
 
@@ -170,8 +175,9 @@ def _add_calcium(nwbfile: NWBFile, session: NWBSession, data: H5DataIO) -> None:
     dff = DfOverF(name="DfOverF")
     ophys.add(dff)  # into the file first, so the region shares an ancestor with its table
     dff.create_roi_response_series(
-        name="RoiResponseSeries", data=data, rois=rois, unit=session.units, rate=float(session.fs)
-    )
+        name="RoiResponseSeries", data=data, rois=rois, unit=session.units, rate=float(session.fs),
+        description="dF/F of segmented ROIs",
+    )  # fmt: skip
 
 
 def _add_lfp(nwbfile: NWBFile, session: NWBSession, data: H5DataIO) -> None:
@@ -190,5 +196,5 @@ def _add_lfp(nwbfile: NWBFile, session: NWBSession, data: H5DataIO) -> None:
     ecephys.add(lfp)  # into the file first, so the region shares an ancestor with its table
     lfp.create_electrical_series(
         name="LFP", data=data, electrodes=electrodes, rate=float(session.fs), conversion=1.0,
-        filtering="low-pass 100 Hz, downsampled",
+        filtering="low-pass 100 Hz, downsampled", description="local field potential",
     )  # fmt: skip
