@@ -28,8 +28,7 @@ from adhesive_dots.baselines import find_baselines
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
 from adhesive_dots.errors import AdhesiveError
-from adhesive_dots.fingerprint import SUMMARY_NAMES, compute_fingerprint_array
-from adhesive_dots.fingerprint._compute import _arousal_signals
+from adhesive_dots.fingerprint import SUMMARY_NAMES, fingerprint
 from adhesive_dots.io.discover import SourceItem, expand_sources
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.parallel import run_tasks
@@ -121,19 +120,10 @@ def _analyse_baseline(spec: SourceItem, baseline: Baseline, fingerprint_dir: str
     findings = validate_baseline(baseline, min_duration=min_duration)
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
-    recording = baseline.recording
     vector, netcdf_path = None, None
     try:
-        fp = compute_fingerprint_array(
-            data,
-            baseline.fs,
-            channel_names=list(baseline.channel_names),
-            modality=baseline.metadata.recording.modality or recording.modality,
-            units=recording.units,
-            source=spec.key,
-            arousal=_arousal_signals(baseline),
-            rng=np.random.default_rng(int(dot_id[4:12], 16)),  # reproducible surrogates per dot
-        )
+        # reproducible surrogates per dot
+        fp = fingerprint(baseline, data=data, source=spec.key, rng=np.random.default_rng(int(dot_id[4:12], 16)))
     except AdhesiveError as err:  # e.g. a NaN stretch: the dot is kept with its findings, without a fingerprint
         findings = [*findings, Finding(
             "fingerprint.unavailable", Severity.ERROR, str(err), source=spec.key,

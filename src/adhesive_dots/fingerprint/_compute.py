@@ -611,7 +611,7 @@ def _arousal_signals(baseline: Baseline) -> dict[str, tuple[np.ndarray, float]]:
     return out
 
 
-def fingerprint(baseline: Baseline, **options: Any) -> Fingerprint:
+def fingerprint(baseline: Baseline, *, data: np.ndarray | None = None, **options: Any) -> Fingerprint:
     """The fingerprint of a baseline (reads only its segment).
 
     Parameters
@@ -620,8 +620,13 @@ def fingerprint(baseline: Baseline, **options: Any) -> Fingerprint:
         The adhesive dot; its recording's ``fs``, channel names, modality and units are used,
         and auxiliary signals named like pupil or running speed (:data:`AROUSAL_NAMES`) become
         the arousal signals of the coupling.
+    data : ndarray, shape (n_channels, n_times), optional
+        The baseline's samples when the caller has already read them (``baseline.load()``),
+        so they are not read twice.
     **options
         Any keyword of :func:`compute_fingerprint_array` (e.g. ``spike_times``, ``bands``, ``rng``).
+        For a spike recording (binned units) whose recording carries the spike times
+        (``recording.spikes``), the segment's spike times are passed for the spiking statistics.
 
     Returns
     -------
@@ -638,9 +643,15 @@ def fingerprint(baseline: Baseline, **options: Any) -> Fingerprint:
     >>> fp.summary_vector().shape
     (18,)
     """
-    data = baseline.load()
+    data = baseline.load() if data is None else data
     recording = baseline.recording
     options = dict(options)
+    spikes = getattr(recording, "spikes", None)
+    if recording.modality is Modality.SPIKES and spikes is not None and baseline.segment.contiguous:
+        start, stop = baseline.segment.start, baseline.segment.stop
+        trains = (spikes.unit(i) for i in range(spikes.n_units))
+        options.setdefault("spike_times", [t[(t >= start) & (t < stop)] - start for t in trains])
+        options.setdefault("spike_interval", (0.0, stop - start))
     options.setdefault("arousal", _arousal_signals(baseline))
     options.setdefault("channel_names", list(baseline.channel_names))
     options.setdefault("modality", baseline.metadata.recording.modality or recording.modality)
