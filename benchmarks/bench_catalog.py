@@ -71,7 +71,7 @@ def bench_similarity(n_rows: int = 100_000, n_features: int = 32, n_queries: int
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)
     result = bench_similarity(args.rows)
     print(f"\n== catalog similarity search ({result['rows']:,} vectors x {result['features']} features)")
     print(f"  first load of vectors      {result['first_load_s'] * 1000:8.1f} ms (once per catalog change)")

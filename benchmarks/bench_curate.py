@@ -81,7 +81,7 @@ def bench_sketch() -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)
     rows = bench_search(args.sizes)
     print(f"\n== near-duplicate search over synthetic sketches ({N_HASHES} MinHash values each)")
     print(f"  {'sketches':>9} {'time':>10} {'per sketch':>11} {'candidates':>11} {'recall':>7} {'false':>6} "

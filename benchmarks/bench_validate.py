@@ -18,8 +18,9 @@ import warnings
 from pathlib import Path
 
 
-def main(*, labs: int = 5, subjects_per_lab: int = 10, sessions_per_subject: int = 2, size: float = 0.1) -> dict:
-    """Simulate, validate, print the figures; returns them as a dict."""
+def main(argv: list[str] | None = None, *, labs: int = 5, subjects_per_lab: int = 10, sessions_per_subject: int = 2,
+         size: float = 0.1) -> dict:  # fmt: skip
+    """Simulate, validate, print the figures; returns them as a dict (``argv`` is accepted and ignored)."""
     from adhesive_dots.core import Severity
     from adhesive_dots.io.validate_sources import validate_sources
     from adhesive_dots.sim import sim_corpus
