@@ -177,9 +177,9 @@ class LatentAligner(BaseEstimator):
         Z_b = self.unaligned_b_ @ (X_b - self.mean_b_[:, None])
         optima = _match_dynamics(Z_a, Z_b, lags, n_starts=self.n_starts, rng=rng)
         best_cost = min(cost for _, cost in optima)
-        tied = [(O, cost) for O, cost in optima if cost <= (1 + self.tie_tolerance) * best_cost]
+        tied = [(rot, cost) for rot, cost in optima if cost <= (1 + self.tie_tolerance) * best_cost]
         K_a, K_b = _third_moments(Z_a), _third_moments(Z_b)
-        scored = [(_third_order_agreement(K_a, K_b, O), O, cost) for O, cost in tied]
+        scored = [(_third_order_agreement(K_a, K_b, rot), rot, cost) for rot, cost in tied]
         agreement, rotation, mismatch = max(scored, key=lambda item: abs(item[0]))
         if agreement < 0:
             rotation = -rotation
@@ -306,36 +306,36 @@ def _match_dynamics(
     norm = 0.5 * (np.sum(C_a**2) + np.sum(C_b**2))
     k = Z_a.shape[0]
 
-    def cost(O: np.ndarray) -> float:
-        return float(np.sum((O @ C_a @ O.T - C_b) ** 2) / norm)
+    def cost(rot: np.ndarray) -> float:
+        return float(np.sum((rot @ C_a @ rot.T - C_b) ** 2) / norm)
 
-    def gradient(O: np.ndarray) -> np.ndarray:
-        E = O @ C_a @ O.T - C_b
-        G = 2 * np.sum(E @ O @ np.swapaxes(C_a, 1, 2) + np.swapaxes(E, 1, 2) @ O @ C_a, axis=0) / norm
-        M = O.T @ G
-        return O @ (M - M.T) / 2  # Riemannian gradient on the orthogonal group
+    def gradient(rot: np.ndarray) -> np.ndarray:
+        E = rot @ C_a @ rot.T - C_b
+        G = 2 * np.sum(E @ rot @ np.swapaxes(C_a, 1, 2) + np.swapaxes(E, 1, 2) @ rot @ C_a, axis=0) / norm
+        M = rot.T @ G
+        return rot @ (M - M.T) / 2  # Riemannian gradient on the orthogonal group
 
     optima = []
     for start in range(int(n_starts)):
         Q, R = np.linalg.qr(rng.standard_normal((k, k)))
-        O = Q * np.sign(np.diag(R))
+        rot = Q * np.sign(np.diag(R))
         if start % 2:  # cover both connected components of O(k)
-            O[:, 0] = -O[:, 0]
-        optima.append(_descend(O, cost, gradient))
+            rot[:, 0] = -rot[:, 0]
+        optima.append(_descend(rot, cost, gradient))
     return optima
 
 
-def _descend(O, cost, gradient, *, max_iter: int = 400, tol: float = 1e-10):
+def _descend(rot, cost, gradient, *, max_iter: int = 400, tol: float = 1e-10):
     """Riemannian gradient descent with Armijo backtracking and a polar retraction."""
-    value = cost(O)
+    value = cost(rot)
     step = 1.0
     for _ in range(max_iter):
-        grad = gradient(O)
+        grad = gradient(rot)
         sq = float(np.sum(grad**2))
         if sq < tol:
             break
         while step > 1e-8:
-            U, _, Vt = np.linalg.svd(O - step * grad)
+            U, _, Vt = np.linalg.svd(rot - step * grad)
             candidate = U @ Vt
             new = cost(candidate)
             if new <= value - 1e-4 * step * sq:
@@ -343,9 +343,9 @@ def _descend(O, cost, gradient, *, max_iter: int = 400, tol: float = 1e-10):
             step /= 2
         else:
             break
-        O, value = candidate, new
+        rot, value = candidate, new
         step *= 2
-    return O, value
+    return rot, value
 
 
 def _third_moments(Z: np.ndarray) -> np.ndarray:
@@ -353,9 +353,9 @@ def _third_moments(Z: np.ndarray) -> np.ndarray:
     return np.einsum("it,jt,kt->ijk", Z, Z, Z, optimize=True) / Z.shape[-1]
 
 
-def _third_order_agreement(K_a: np.ndarray, K_b: np.ndarray, O: np.ndarray) -> float:
+def _third_order_agreement(K_a: np.ndarray, K_b: np.ndarray, rot: np.ndarray) -> float:
     """Cosine between b's third-moment tensor and a's carried by ``O`` (sign of the map)."""
-    K_a = np.einsum("ai,bj,ck,ijk->abc", O, O, O, K_a, optimize=True)
+    K_a = np.einsum("ai,bj,ck,ijk->abc", rot, rot, rot, K_a, optimize=True)
     denominator = np.sqrt(np.sum(K_a**2) * np.sum(K_b**2))
     return float(np.sum(K_a * K_b) / denominator) if denominator > 0 else 0.0
 
