@@ -88,9 +88,57 @@ def _read_back(ctx: DemoContext) -> StageResult:
     )
 
 
+def _align(ctx: DemoContext) -> StageResult:
+    """Align two calcium sessions (different subjects: different neurons) through their baselines."""
+    from adhesive_dots.align_sources import align_sources
+
+    assert ctx.corpus is not None
+    title = "Align two animals through their baselines (decoder trained on a, applied to b)"
+    unusable = {"flat-channel", "nan-stretch"}  # a short or under-documented baseline still aligns
+    calcium = [e for e in ctx.corpus.entries if e.kind == "calcium" and not unusable & set(e.defects)]
+    pair = _distinct_subjects(calcium)
+    if pair is None:
+        return StageResult(title, None, ["skipped: the corpus has fewer than two usable calcium sessions"])
+    a, b = pair
+    run = align_sources(
+        ctx.corpus.root / a.path,
+        ctx.corpus.root / b.path,
+        method="latent",
+        output=ctx.out_dir / "align" / f"{a.key}__{b.key}.npz",
+        n_controls=5,
+        rng=0,
+    )
+    lines = [f"a = {a.key}, b = {b.key} (different neurons; task trials at unrelated times)"]
+    quality = run.quality
+    lines.append(
+        f"baseline dynamics mismatch {quality['dynamics_mismatch']:.4f} (shuffled control "
+        f"{quality['control_mismatch']:.2f}); transform saved to {run.output}"
+    )
+    if run.evaluation is None:
+        return StageResult(title, None, [*lines, "no task trials: decoding not evaluated"])
+    lines.append(run.evaluation.verdict)
+    if not run.evaluation.success and quality["rotational_modes"]:
+        lines.append(
+            f"note: the latent dynamics have {quality['rotational_modes']} oscillatory mode(s) driven by Gaussian "
+            "noise; baselines cannot fix the phase of an oscillation, so this alignment is not identifiable "
+            "(see adhesive_dots.align.latent)"
+        )
+    return StageResult(title, run.evaluation.to_frame(), lines)
+
+
+def _distinct_subjects(entries: list) -> tuple | None:
+    """Two sessions of different subjects (else of one subject), or None."""
+    for i, first in enumerate(entries):
+        for second in entries[i + 1 :]:
+            if second.subject != first.subject:
+                return first, second
+    return (entries[0], entries[1]) if len(entries) >= 2 else None
+
+
 STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("simulate", _simulate),
     ("read", _read_back),
+    ("align", _align),
 ]
 """The demo's stages in order; later capabilities append theirs here."""
 

@@ -172,7 +172,10 @@ def evaluate_alignment(
 
     controls = []
     for _ in range(int(n_controls)):
-        control = clone(aligner).fit(shuffle_in_time(baseline_a, rng=rng), shuffle_in_time(baseline_b, rng=rng), fs=fs)
+        control = clone(aligner)
+        if "fit_control" in control.get_params():
+            control.set_params(fit_control=False)
+        control = control.fit(shuffle_in_time(baseline_a, rng=rng), shuffle_in_time(baseline_b, rng=rng), fs=fs)
         C_a = features(control, task_a, trials_a, "a")
         C_b = features(control, task_b, trials_b, "b")
         controls.append(float(_decoder().fit(C_a, y_a).score(C_b, y_b)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from adhesive_dots.cli import demo, schema  # noqa: F401  (each module registers its commands)
+from adhesive_dots.cli import align, demo, schema  # noqa: F401  (each module registers its commands)
 from adhesive_dots.cli._app import app, err_console, state
 from adhesive_dots.errors import AdhesiveError
 
