@@ -17,51 +17,24 @@ Run: ``PYTHONPATH=src python benchmarks/align_identifiability.py [n_seeds]``.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from adhesive_dots.align import LatentAligner, evaluate_alignment
 from adhesive_dots.sim.sessions import LatentSystem, sim_lab_profile, sim_session, sim_subject_profile
+from adhesive_dots.testing.latent import IDENTIFIABLE_EIGENVALUES, sim_identifiable_latent, split_session
 
 
-@dataclass(frozen=True)
-class SkewedLatentSystem(LatentSystem):
-    shape: float = 0.2
-
-    def run(self, n_times, inputs=None, *, rng=None):
-        rng = np.random.default_rng(rng)
-        drive = (rng.gamma(self.shape, 1.0, (self.latent_dim, n_times)) - self.shape) / np.sqrt(self.shape)
-        if inputs is not None:
-            drive += self.B @ inputs
-        z = np.zeros((self.latent_dim, n_times))
-        for t in range(1, n_times):
-            z[:, t] = self.A @ z[:, t - 1] + drive[:, t]
-        return z
-
-
-def identifiable(rng, eigenvalues=(0.95, 0.9, 0.8, 0.7)):
-    basis = rng.standard_normal((4, 4))
-    A = basis @ np.diag(eigenvalues) @ np.linalg.inv(basis)
-    return SkewedLatentSystem(A=A, B=LatentSystem.random(4, rng=rng).B)
-
-
-def split(session):
-    fs = session.fs
-    start, stop = session.baseline_interval
-    baseline = session.data[:, int(round(start * fs)) : int(round(stop * fs))].astype(float)
-    task = session.intervals[session.intervals["label"] == "task"].iloc[0]
-    t0, t1 = float(task["start"]), float(task["stop"])
-    data = session.data[:, int(round(t0 * fs)) : int(round(t1 * fs))].astype(float)
-    return baseline, data, session.trials.assign(start=session.trials["start"] - t0, stop=session.trials["stop"] - t0)
+def identifiable(rng, eigenvalues=IDENTIFIABLE_EIGENVALUES):
+    return sim_identifiable_latent(eigenvalues, rng=rng)
 
 
 def session(latent, lab_index, seed, n_neurons):
     rng = np.random.default_rng(seed)
     lab = sim_lab_profile(lab_index, rng=rng)
     subject = sim_subject_profile(lab, lab_index, rng=rng)
-    return split(sim_session(lab, subject, 0, latent=latent, task_duration=240.0, n_neurons=n_neurons, rng=rng))
+    return split_session(sim_session(lab, subject, 0, latent=latent, task_duration=240.0, n_neurons=n_neurons, rng=rng))
 
 
 def main(n_seeds: int = 8) -> pd.DataFrame:

@@ -5,13 +5,12 @@ through different random neurons, with task trials at unrelated times. The simul
 default :class:`LatentSystem` (rotational dynamics, Gaussian innovations) is *not*
 identifiable from baselines (a latent rotation inside each oscillation plane and the sign
 leave every baseline statistic unchanged; see ``align/latent.py``), so the acceptance tests
-use a latent system that is: non-normal dynamics with distinct real eigenvalues and skewed
-(event-like) innovations, passed to the unchanged ``sim_session``.
+use a latent system that is (``adhesive_dots.testing.latent``): non-normal dynamics with
+distinct real eigenvalues and skewed (event-like) innovations, passed to the unchanged
+``sim_session``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,31 +35,11 @@ from adhesive_dots.align._common import shuffle_in_time
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError, FormatError, SourceNotFoundError
 from adhesive_dots.sim.sessions import LatentSystem, sim_lab_profile, sim_session, sim_subject_profile
+from adhesive_dots.testing.latent import IDENTIFIABLE_EIGENVALUES, sim_identifiable_latent, split_session
 
 
-@dataclass(frozen=True)
-class SkewedLatentSystem(LatentSystem):
-    """The simulator's latent system with skewed (centred gamma, unit variance) innovations."""
-
-    shape: float = 0.2
-
-    def run(self, n_times, inputs=None, *, rng=None):
-        rng = np.random.default_rng(rng)
-        drive = (rng.gamma(self.shape, 1.0, (self.latent_dim, n_times)) - self.shape) / np.sqrt(self.shape)
-        drive *= np.sqrt(self.noise)
-        if inputs is not None:
-            drive += self.B @ inputs
-        z = np.zeros((self.latent_dim, n_times))
-        for t in range(1, n_times):
-            z[:, t] = self.A @ z[:, t - 1] + drive[:, t]
-        return z
-
-
-def identifiable_latent(seed: int, eigenvalues=(0.95, 0.9, 0.8, 0.7)) -> SkewedLatentSystem:
-    rng = np.random.default_rng(seed)
-    basis = rng.standard_normal((4, 4))
-    A = basis @ np.diag(eigenvalues) @ np.linalg.inv(basis)
-    return SkewedLatentSystem(A=A, B=LatentSystem.random(4, rng=rng).B)
+def identifiable_latent(seed: int, eigenvalues=IDENTIFIABLE_EIGENVALUES):
+    return sim_identifiable_latent(eigenvalues, rng=seed)
 
 
 def calcium_session(latent, lab_index: int, subject_index: int, seed: int, n_neurons: int):
@@ -70,28 +49,16 @@ def calcium_session(latent, lab_index: int, subject_index: int, seed: int, n_neu
     return sim_session(lab, subject, 0, latent=latent, task_duration=240.0, n_neurons=n_neurons, rng=rng)
 
 
-def split(session):
-    """(baseline, task data, trials relative to the task data) of a simulated session."""
-    fs = session.fs
-    start, stop = session.baseline_interval
-    baseline = session.data[:, int(round(start * fs)) : int(round(stop * fs))].astype(float)
-    task = session.intervals[session.intervals["label"] == "task"].iloc[0]
-    t0, t1 = float(task["start"]), float(task["stop"])
-    data = session.data[:, int(round(t0 * fs)) : int(round(t1 * fs))].astype(float)
-    trials = session.trials.assign(start=session.trials["start"] - t0, stop=session.trials["stop"] - t0)
-    return baseline, data, trials
-
-
 @pytest.fixture(scope="module")
 def shared_pair():
     latent = identifiable_latent(100)
-    return split(calcium_session(latent, 0, 0, 10, 200)), split(calcium_session(latent, 3, 1, 20, 160))
+    return split_session(calcium_session(latent, 0, 0, 10, 200)), split_session(calcium_session(latent, 3, 1, 20, 160))
 
 
 @pytest.fixture(scope="module")
 def unshared_pair(shared_pair):
     other = identifiable_latent(200, eigenvalues=(0.97, 0.85, 0.6, 0.3))
-    return shared_pair[0], split(calcium_session(other, 3, 1, 20, 160))
+    return shared_pair[0], split_session(calcium_session(other, 3, 1, 20, 160))
 
 
 # -- the latent aligner ------------------------------------------------------------------------
@@ -264,7 +231,7 @@ def test_covariance_alignment_of_two_eeg_labs_halves_the_distance_on_task_data()
         lab = sim_lab_profile(lab_index, rng=rng)
         subject = sim_subject_profile(lab, 0, rng=rng)
         sessions.append(sim_session(lab, subject, 0, latent=latent, spont_duration=120.0, task_duration=60.0, rng=rng))
-    (base_a, task_a, _), (base_b, task_b, _) = split(sessions[0]), split(sessions[1])
+    (base_a, task_a, _), (base_b, task_b, _) = split_session(sessions[0]), split_session(sessions[1])
     aligner = CovarianceAligner().fit(base_a, base_b, fs=250.0)
     q = aligner.quality_
     assert q["distance_after"] <= 0.5 * q["distance_before"]

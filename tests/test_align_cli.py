@@ -81,5 +81,7 @@ def test_demo_stage_prints_the_decoding_table(small_corpus, tmp_path):
     ctx = DemoContext(out_dir=tmp_path, options={}, corpus=small_corpus)
     result = _align(ctx)
     assert result.table is not None and len(result.table) == 6
-    assert any(line.startswith(("aligned", "not aligned")) for line in result.lines)
+    assert list(result.table.columns) == ["measure", "corpus pair", "identifiable pair"]
+    assert any(line.startswith(("corpus pair, aligned", "corpus pair, not aligned")) for line in result.lines)
+    assert any(line.startswith("identifiable pair") and "aligned: decoding transfers" in line for line in result.lines)
     assert list((tmp_path / "align").glob("*.npz"))
