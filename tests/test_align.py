@@ -88,7 +88,9 @@ def test_aligned_decoding_reaches_80_percent_of_ceiling_and_controls_stay_at_cha
 def test_no_shared_latent_structure_is_reported_as_such(unshared_pair):
     (base_a, task_a, trials_a), (base_b, task_b, trials_b) = unshared_pair
     aligner = LatentAligner(4).fit(base_a, base_b, fs=30.0)
-    result = evaluate_alignment(aligner, base_a, base_b, task_a, trials_a, task_b, trials_b, fs=30.0, rng=1)
+    result = evaluate_alignment(
+        aligner, base_a, base_b, task_a, trials_a, task_b, trials_b, fs=30.0, n_controls=3, rng=1
+    )
     assert not result.success
     assert result.verdict.startswith("not aligned")
     assert "did not identify" in result.verdict
@@ -128,7 +130,7 @@ def test_factor_analysis_reducer_also_recovers_the_map():
     n = 12000
     X_a = mixing_a @ latent.run(n, rng=rng) + 0.3 * rng.standard_normal((30, n))
     X_b = mixing_b @ latent.run(n, rng=rng) + 0.3 * rng.standard_normal((25, n))
-    aligner = LatentAligner(4, reducer="fa").fit(X_a, X_b, fs=30.0)
+    aligner = LatentAligner(4, reducer="fa", fit_control=False).fit(X_a, X_b, fs=30.0)
     a, b = aligner.projection_a_ @ mixing_a, aligner.projection_b_ @ mixing_b
     assert np.linalg.norm(b - a) / np.linalg.norm(a) < 0.1  # measured 0.053 (sampling error)
 
@@ -230,7 +232,7 @@ def test_covariance_alignment_of_two_eeg_labs_halves_the_distance_on_task_data()
         rng = np.random.default_rng(seed)
         lab = sim_lab_profile(lab_index, rng=rng)
         subject = sim_subject_profile(lab, 0, rng=rng)
-        sessions.append(sim_session(lab, subject, 0, latent=latent, spont_duration=120.0, task_duration=60.0, rng=rng))
+        sessions.append(sim_session(lab, subject, 0, latent=latent, spont_duration=60.0, task_duration=30.0, rng=rng))
     (base_a, task_a, _), (base_b, task_b, _) = split_session(sessions[0]), split_session(sessions[1])
     aligner = CovarianceAligner().fit(base_a, base_b, fs=250.0)
     q = aligner.quality_
@@ -277,7 +279,7 @@ def test_save_and_load_reproduce_the_transform(tmp_path, method):
         assert "__meta__" in archive.files
     loaded = load_aligner(path)
     assert type(loaded) is type(aligner) and loaded.get_params() == aligner.get_params()
-    assert loaded.quality_ == aligner.quality_
+    np.testing.assert_equal(loaded.quality_, aligner.quality_)  # NaN-aware (no rotation: band measures NaN)
     np.testing.assert_allclose(loaded.transform(X_b, domain="b"), aligner.transform(X_b, domain="b"))
 
 

@@ -89,6 +89,10 @@ def _read_back(ctx: DemoContext) -> StageResult:
     )
 
 
+ALIGN_CONTROLS = 5
+"""Shuffled-baseline refits per evaluation in the alignment stage."""
+
+
 def _align(ctx: DemoContext) -> StageResult:
     """Align two calcium sessions (different subjects: different neurons) through their baselines.
 
@@ -114,7 +118,7 @@ def _align(ctx: DemoContext) -> StageResult:
         ctx.corpus.root / b.path,
         method="latent",
         output=ctx.out_dir / "align" / f"{a.key}__{b.key}.npz",
-        n_controls=5,
+        n_controls=ALIGN_CONTROLS,
         rng=0,
     )
     quality = run.quality
@@ -141,7 +145,16 @@ def _align(ctx: DemoContext) -> StageResult:
         sessions.append(split_session(sim_session(lab, subject, 0, latent=latent, task_duration=240.0, rng=rng)))
     (base_a, task_a, trials_a), (base_b, task_b, trials_b) = sessions
     identifiable = evaluate_alignment(
-        LatentAligner(4), base_a, base_b, task_a, trials_a, task_b, trials_b, fs=latent.fs, n_controls=5, rng=0
+        LatentAligner(4),
+        base_a,
+        base_b,
+        task_a,
+        trials_a,
+        task_b,
+        trials_b,
+        fs=latent.fs,
+        n_controls=ALIGN_CONTROLS,
+        rng=0,
     )
     lines.append(f"identifiable pair (skewed, non-normal latent dynamics), {identifiable.verdict}")
     table = run.evaluation.to_frame().rename(columns={"accuracy": "corpus pair"})
