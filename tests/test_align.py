@@ -135,6 +135,38 @@ def test_factor_analysis_reducer_also_recovers_the_map():
     assert np.linalg.norm(b - a) / np.linalg.norm(a) < 0.1  # measured 0.053 (sampling error)
 
 
+def _stationary_lagged_covariances(A: np.ndarray, lags) -> np.ndarray:
+    """Exact whitened lagged covariances of z[t+1] = A z[t] + e, e ~ N(0, I)."""
+    from scipy.linalg import solve_discrete_lyapunov, sqrtm
+
+    sigma = solve_discrete_lyapunov(A, np.eye(len(A)))
+    white = np.linalg.inv(np.real(sqrtm(sigma)))
+    return np.stack([white @ np.linalg.matrix_power(A, lag) @ sigma @ white.T for lag in lags])
+
+
+def test_default_simulator_latent_is_not_identifiable_from_second_order_statistics():
+    """Known answer behind the documented limitation: for the simulator's rotational latent
+    system, rotating one oscillation plane leaves every (exact) lagged covariance unchanged
+    (1e-10) while it moves the task inputs; for the identifiable system it does not."""
+    lags = [1, 2, 5, 10]
+    default = LatentSystem.random(4, rng=0)
+    values, vectors = np.linalg.eig(default.A)
+    plane = np.linalg.qr(np.column_stack([vectors[:, 0].real, vectors[:, 0].imag]))[0]  # first oscillation
+    angle = 1.0
+    rotation = np.eye(4) + plane @ (np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+                                    - np.eye(2)) @ plane.T  # fmt: skip
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(4), atol=1e-12)
+    # the rotation commutes with the dynamics and the noise: z -> R z is the same process
+    np.testing.assert_allclose(rotation @ default.A @ rotation.T, default.A, atol=1e-10)
+    C = _stationary_lagged_covariances(default.A, lags)
+    np.testing.assert_allclose(rotation @ C @ rotation.T, C, atol=1e-10)
+    assert np.linalg.norm(rotation @ default.B - default.B) > 0.1 * np.linalg.norm(default.B)
+
+    identifiable = identifiable_latent(3)
+    C = _stationary_lagged_covariances(identifiable.A, lags)
+    assert np.linalg.norm(rotation @ C @ rotation.T - C) > 1e-2 * np.linalg.norm(C)
+
+
 def test_lagged_covariances_of_an_ar1_process_follow_its_coefficient():
     """Known answer: AR(1) with coefficient 0.8 has autocorrelation 0.8**tau (tolerance 0.03)."""
     rng = np.random.default_rng(0)

@@ -38,6 +38,14 @@ When it is valid (and when it is not)
   own observation nonlinearity, and **no method that sees only the baselines can choose
   between the symmetric solutions**: cross-dataset decoding then depends on luck, which
   :func:`~adhesive_dots.align.evaluate_alignment` exposes against its controls.
+* In practice the residuals of the local optima are often all within sampling noise of each
+  other (``quality_["tied_solutions"]`` close to ``n_starts``): the choice then rests on the
+  third-order agreement, i.e. on the latent innovations being non-Gaussian.
+* The simulator's default :class:`~adhesive_dots.sim.sessions.LatentSystem` (two damped
+  oscillators driven by isotropic Gaussian noise) is exactly the non-identifiable case:
+  a rotation of either oscillation plane leaves every baseline statistic unchanged, while
+  it moves the task inputs ``B``. ``benchmarks/align_identifiability.py`` measures it.
+  :mod:`adhesive_dots.testing.latent` provides an identifiable system for tests.
 * When the datasets share no latent structure, the best rotation leaves a larger residual
   (``quality_["dynamics_mismatch"]``), but smooth autocorrelations make even unrelated
   systems look alike at second order, so no fixed threshold on it is claimed: whether the
@@ -46,6 +54,10 @@ When it is valid (and when it is not)
 
 The shared space is the whitened latent space of dataset ``"a"``; ``transform(X, domain="b")``
 carries dataset ``"b"`` into it.
+
+Scale: the reduction holds one z-scored float64 copy of each baseline
+(``n_channels x n_times``) and scikit-learn's PCA picks a covariance or randomized solver;
+everything after it works on ``n_components``-dimensional latents.
 """
 
 from __future__ import annotations
