@@ -37,6 +37,9 @@ def session(latent, lab_index, seed, n_neurons):
     return split_session(sim_session(lab, subject, 0, latent=latent, task_duration=240.0, n_neurons=n_neurons, rng=rng))
 
 
+N_CONTROLS = 2
+
+
 def main(n_seeds: int = 8) -> pd.DataFrame:
     rows = []
     for kind in ("default", "identifiable", "unshared"):
@@ -46,10 +49,11 @@ def main(n_seeds: int = 8) -> pd.DataFrame:
             other = identifiable(rng, (0.97, 0.85, 0.6, 0.3)) if kind == "unshared" else latent
             a, b = session(latent, 0, 10 + seed, 200), session(other, 3, 20 + seed, 160)
             result = evaluate_alignment(LatentAligner(4), a[0], b[0], a[1], a[2], b[1], b[2], fs=30.0,
-                                        n_controls=5, rng=seed)  # fmt: skip
+                                        n_controls=N_CONTROLS, rng=seed)  # fmt: skip
             rows.append({"latent": kind, "seed": seed, "within_b": result.within_b, "cross": result.cross,
                          "fraction": result.fraction_of_ceiling, "unaligned": result.unaligned,
-                         "control": result.control, "success": result.success,
+                         "control": result.control, "geometry": result.geometry, "geometry_p": result.geometry_p,
+                         "success": result.success,
                          "mismatch": result.quality["dynamics_mismatch"]})  # fmt: skip
             print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
@@ -60,6 +64,7 @@ def main(n_seeds: int = 8) -> pd.DataFrame:
         fraction_min=("fraction", "min"),
         unaligned_mean=("unaligned", "mean"),
         control_mean=("control", "mean"),
+        geometry_median=("geometry", "median"),
         mismatch_median=("mismatch", "median"),
     )
     print(summary.to_string())

@@ -77,6 +77,7 @@ def test_aligned_decoding_reaches_80_percent_of_ceiling_and_controls_stay_at_cha
     # near chance: 2 balanced-ish conditions; tolerance 0.15 (random maps) and 0.2 (5 shuffles)
     assert abs(result.unaligned - result.chance) < 0.15 + abs(result.chance - 0.5)
     assert abs(result.control - 0.5) < 0.2
+    assert result.geometry > 0.9 and result.geometry_p <= 0.05  # condition means point the same way
     assert result.success and result.verdict.startswith("aligned")
     assert result.quality["dynamics_mismatch"] < 0.01
     table = result.to_frame()
@@ -165,6 +166,21 @@ def test_default_simulator_latent_is_not_identifiable_from_second_order_statisti
     identifiable = identifiable_latent(3)
     C = _stationary_lagged_covariances(identifiable.A, lags)
     assert np.linalg.norm(rotation @ C @ rotation.T - C) > 1e-2 * np.linalg.norm(C)
+
+
+def test_condition_geometry_known_answers():
+    """Identical condition means give cosine 1; flipped means give -1; the null of random
+    orthogonal maps in 4-D puts cos >= 0.99 at a probability below 1% (p from 2000 maps)."""
+    from adhesive_dots.align.evaluate import _geometry, _random_orthogonal
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["x", "y"], 20)
+    F = rng.standard_normal((40, 4)) * 0.1 + np.where(y == "x", 1.0, -1.0)[:, None] * np.array([1.0, 0.5, 0, 0])
+    assert _geometry(F, y, F, y, ["x", "y"]) == pytest.approx(1.0)
+    assert _geometry(F, y, -F, y, ["x", "y"]) == pytest.approx(-1.0)
+    null = np.array([_geometry(F, y, F @ _random_orthogonal(4, rng).T, y, ["x", "y"]) for _ in range(2000)])
+    assert np.mean(null >= 0.99) < 0.01
+    assert abs(np.mean(null)) < 0.05  # symmetric around 0
 
 
 def test_lagged_covariances_of_an_ar1_process_follow_its_coefficient():

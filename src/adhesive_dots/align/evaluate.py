@@ -15,9 +15,15 @@ alignment. Beside that cross-dataset accuracy the evaluation reports:
   independently per channel (which keeps each channel's values but destroys the dynamics
   and correlations the alignment relies on), repeated ``n_controls`` times.
 
-The verdict claims a transfer only when the cross-dataset accuracy reaches ``min_fraction``
-of the ceiling *and* beats every control; otherwise it says the baselines did not identify
-a shared structure.
+A binary decoder in a few latent dimensions is a weak witness: a random orthogonal map
+already gets it right with a sizeable probability (the decision boundary is either kept or
+flipped), and so do some shuffled-baseline controls. The verdict therefore also tests the
+**condition geometry**: the cosine between a's condition means and b's aligned condition
+means (each centred on its grand mean) must exceed what random orthogonal maps of b's
+shared space give (``geometry_p`` below ``alpha`` over ``n_null_maps`` maps). A transfer is
+claimed only when the cross-dataset accuracy reaches ``min_fraction`` of the ceiling, the
+geometry test passes and the accuracy exceeds chance; otherwise the verdict says the
+baselines did not identify a shared structure.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ class AlignmentEvaluation:
     chance: float
     fraction_of_ceiling: float
     p_value: float
+    geometry: float
+    geometry_p: float
+    control_geometry: float
     success: bool
     verdict: str
     n_trials_a: int
@@ -65,12 +74,18 @@ class AlignmentEvaluation:
         rows = [
             ("within a (cross-validated)", self.within_a, "decoder trained and tested on a"),
             ("within b (cross-validated)", self.within_b, "the ceiling on b"),
-            ("cross a -> b, aligned", self.cross, f"{100 * self.fraction_of_ceiling:.0f}% of the ceiling"),
+            (
+                "cross a -> b, aligned",
+                self.cross,
+                f"{100 * self.fraction_of_ceiling:.0f}% of the ceiling; condition geometry cos "
+                f"{self.geometry:.2f} (p = {self.geometry_p:.3f} vs random maps)",
+            ),
             ("cross a -> b, unaligned", self.unaligned, "no map learned"),
             (
                 "control: shuffled baselines",
                 self.control,
-                f"sd {self.control_sd:.2f} over {len(self.controls)} shuffles; p = {self.p_value:.2f}",
+                f"sd {self.control_sd:.2f} over {len(self.controls)} shuffles (p = {self.p_value:.2f}); "
+                f"geometry cos {self.control_geometry:.2f}",
             ),
             ("chance", self.chance, "most frequent condition of b"),
         ]
@@ -97,6 +112,8 @@ def evaluate_alignment(
     n_splits: int = 5,
     n_random_maps: int = 20,
     min_fraction: float = 0.8,
+    alpha: float = 0.05,
+    n_null_maps: int = 2000,
     rng: Any = None,
 ) -> AlignmentEvaluation:
     """Decode b's task trials with a decoder trained on a's, through the alignment.
@@ -125,6 +142,10 @@ def evaluate_alignment(
         Random orthogonal maps averaged for the unaligned accuracy of latent aligners.
     min_fraction : float
         Fraction of the ceiling the cross-dataset accuracy must reach to claim success.
+    alpha : float
+        Level of the condition-geometry test against random orthogonal maps.
+    n_null_maps : int
+        Random orthogonal maps of the geometry test's null distribution.
     rng : int, Generator or None
         Randomness of folds, shuffles and random maps.
 
@@ -164,13 +185,18 @@ def evaluate_alignment(
     if getattr(fitted, "unaligned_axes_arbitrary", False):
         scores = []
         for _ in range(int(n_random_maps)):
-            q, r = np.linalg.qr(rng.standard_normal((U_b.shape[1], U_b.shape[1])))
-            scores.append(decoder.score(U_b @ (q * np.sign(np.diag(r))).T, y_b))
+            scores.append(decoder.score(U_b @ _random_orthogonal(U_b.shape[1], rng).T, y_b))
         unaligned = float(np.mean(scores))
     else:
         unaligned = float(decoder.score(U_b, y_b))
 
-    controls = []
+    classes = sorted(set(y_b))
+    geometry = _geometry(F_a, y_a, F_b, y_b, classes)
+    null = np.array([_geometry(F_a, y_a, F_b @ _random_orthogonal(F_b.shape[1], rng).T, y_b, classes)
+                     for _ in range(int(n_null_maps))])  # fmt: skip
+    geometry_p = float((1 + np.sum(null >= geometry)) / (1 + len(null)))
+
+    controls, control_geometries = [], []
     for _ in range(int(n_controls)):
         control = clone(aligner)
         if "fit_control" in control.get_params():
@@ -179,35 +205,41 @@ def evaluate_alignment(
         C_a = features(control, task_a, trials_a, "a")
         C_b = features(control, task_b, trials_b, "b")
         controls.append(float(_decoder().fit(C_a, y_a).score(C_b, y_b)))
+        control_geometries.append(_geometry(C_a, y_a, C_b, y_b, classes))
     controls_arr = np.asarray(controls)
     chance = float(pd.Series(y_b).value_counts(normalize=True).max())
     fraction = cross / within_b if within_b > 0 else 0.0
     p_value = float((1 + np.sum(controls_arr >= cross)) / (1 + len(controls_arr)))
-    beats_controls = bool(len(controls_arr) == 0 or cross > controls_arr.max())
-    success = bool(fraction >= min_fraction and beats_controls and cross > chance)
+    control_mean = float(np.mean(controls_arr)) if len(controls_arr) else float("nan")
+    success = bool(fraction >= min_fraction and geometry_p <= alpha and cross > chance)
+    evidence = (
+        f"condition geometry cos {geometry:.2f} (p = {geometry_p:.3f} against random maps; shuffled-baseline "
+        f"controls {np.mean(control_geometries) if control_geometries else float('nan'):.2f})"
+    )
     if success:
         verdict = (
             f"aligned: decoding transfers from a to b at {cross:.2f} ({100 * fraction:.0f}% of b's ceiling "
-            f"{within_b:.2f}), above every shuffled-baseline control (mean {np.mean(controls_arr):.2f}) "
-            f"and chance {chance:.2f}"
+            f"{within_b:.2f}; shuffled-baseline controls {control_mean:.2f}, chance {chance:.2f}); {evidence}"
         )
     else:
         verdict = (
             f"not aligned: cross-dataset decoding {cross:.2f} is {100 * fraction:.0f}% of b's ceiling "
-            f"{within_b:.2f} (needed {100 * min_fraction:.0f}%) against shuffled-baseline controls "
-            f"{np.mean(controls_arr) if len(controls_arr) else float('nan'):.2f} and chance {chance:.2f}; "
-            "the baselines did not identify a shared latent structure"
+            f"{within_b:.2f} (needed {100 * min_fraction:.0f}%; shuffled-baseline controls {control_mean:.2f}, "
+            f"chance {chance:.2f}); {evidence}; the baselines did not identify a shared latent structure"
         )
     return AlignmentEvaluation(
         cross=cross,
         within_a=within_a,
         within_b=within_b,
         unaligned=unaligned,
-        control=float(np.mean(controls_arr)) if len(controls_arr) else float("nan"),
+        control=control_mean,
         control_sd=float(np.std(controls_arr)) if len(controls_arr) else float("nan"),
         chance=chance,
         fraction_of_ceiling=float(fraction),
         p_value=p_value,
+        geometry=float(geometry),
+        geometry_p=geometry_p,
+        control_geometry=float(np.mean(control_geometries)) if control_geometries else float("nan"),
         success=success,
         verdict=verdict,
         n_trials_a=len(y_a),
@@ -215,6 +247,22 @@ def evaluate_alignment(
         controls=tuple(controls),
         quality=dict(getattr(fitted, "quality_", {})),
     )
+
+
+def _geometry(F_a: np.ndarray, y_a: np.ndarray, F_b: np.ndarray, y_b: np.ndarray, classes: list[str]) -> float:
+    """Cosine between the centred condition means of a and of b, shape (n_classes, k) each."""
+    means_a = np.stack([F_a[y_a == c].mean(axis=0) for c in classes])
+    means_b = np.stack([F_b[y_b == c].mean(axis=0) for c in classes])
+    means_a -= means_a.mean(axis=0)
+    means_b -= means_b.mean(axis=0)
+    norm = np.sqrt(np.sum(means_a**2) * np.sum(means_b**2))
+    return float(np.sum(means_a * means_b) / norm) if norm > 0 else 0.0
+
+
+def _random_orthogonal(k: int, rng: np.random.Generator) -> np.ndarray:
+    """A Haar-distributed orthogonal matrix (k, k)."""
+    q, r = np.linalg.qr(rng.standard_normal((k, k)))
+    return q * np.sign(np.diag(r))
 
 
 def _decoder():
