@@ -74,8 +74,9 @@ def test_aligned_decoding_reaches_80_percent_of_ceiling_and_controls_stay_at_cha
     )
     assert result.within_b > 0.9
     assert result.cross >= 0.8 * result.within_b, result.to_frame()
-    # near chance: 2 balanced-ish conditions; tolerance 0.15 (random maps) and 0.2 (5 shuffles)
-    assert abs(result.unaligned - result.chance) < 0.15 + abs(result.chance - 0.5)
+    # near chance (0.5 for two conditions): the unaligned accuracy averages 20 random maps and the
+    # control 5 shuffled-baseline refits, each spread over 0..1 (sd ~0.2-0.4), hence 0.15 and 0.2
+    assert abs(result.unaligned - 0.5) < 0.15
     assert abs(result.control - 0.5) < 0.2
     assert result.geometry > 0.9 and result.geometry_p <= 0.05  # condition means point the same way
     assert result.success and result.verdict.startswith("aligned")
