@@ -386,3 +386,29 @@ def test_align_baselines_object_level():
     assert aligner.projection_b_.shape == (3, 5)
     with pytest.raises(DataError, match="resample or bin"):
         align_baselines(a, Baseline.from_array(rng.standard_normal((5, 3000)), 25.0))
+
+
+def test_evaluation_with_matched_channels_known_case():
+    """Matched channels, task means along one source, dataset b with 5x gains and a rig offset:
+    aligned decoding transfers (cross = within = 1 within 0.05) and the geometry is preserved."""
+    rng = np.random.default_rng(3)
+    fs, n = 50.0, 20000
+    mixing = rng.standard_normal((5, 5))
+
+    def dataset(gain, offset, n_trials=40):
+        baseline = gain * (mixing @ rng.standard_normal((5, n))) + offset
+        task = mixing @ rng.standard_normal((5, n_trials * 100))
+        conditions = rng.choice(["x", "y"], n_trials)
+        for i, c in enumerate(conditions):
+            task[:, i * 100 + 20 : i * 100 + 80] += (1.5 if c == "x" else -1.5) * mixing[:, 0:1]
+        trials = pd.DataFrame({"start": np.arange(n_trials) * 2 + 0.4, "stop": np.arange(n_trials) * 2 + 1.6,
+                               "condition": conditions})  # fmt: skip
+        return baseline, gain * task + offset, trials
+
+    base_a, task_a, trials_a = dataset(1.0, 0.0)
+    base_b, task_b, trials_b = dataset(5.0, 3.0)
+    result = evaluate_alignment(
+        CovarianceAligner(rotate=False), base_a, base_b, task_a, trials_a, task_b, trials_b, fs=fs, n_controls=2, rng=0
+    )
+    assert result.within_a > 0.95 and result.within_b > 0.95
+    assert result.cross > 0.95 and result.geometry > 0.95 and result.success

@@ -66,11 +66,13 @@ class CovarianceAligner(BaseEstimator):
     Attributes
     ----------
     filter_a_, filter_b_ : ndarray, shape (n_channels, n_channels)
-        Spatial filters into the shared space: ``transform(X, domain) = filter @ X``.
+        Spatial filters into the shared space: ``transform(X, domain) = filter @ (X - offset)``.
     rotation_ : ndarray, shape (n_channels, n_channels)
         Orthogonal rotation applied to dataset b after re-centring (identity if not rotated).
-    mean_a_, mean_b_ : ndarray, shape (n_channels, n_channels)
+    cov_mean_a_, cov_mean_b_ : ndarray, shape (n_channels, n_channels)
         Riemannian means of the baseline window covariances.
+    offset_a_, offset_b_ : ndarray, shape (n_channels,)
+        Baseline mean of each channel, subtracted before filtering (DC offsets differ by rig).
     bands_ : ndarray, shape (n_bands, 2)
         Bands used for the rotation (Hz).
     fs_ : float
@@ -130,8 +132,10 @@ class CovarianceAligner(BaseEstimator):
         center = TLCenter(target_domain="a", metric="riemann").fit(covs, y_enc)
         recenter_a = center.centers_["a"].filters_.T
         recenter_b = center.centers_["b"].filters_.T
-        self.mean_a_ = mean_riemann(covs_a)
-        self.mean_b_ = mean_riemann(covs_b)
+        self.cov_mean_a_ = mean_riemann(covs_a)
+        self.cov_mean_b_ = mean_riemann(covs_b)
+        self.offset_a_ = X_a.mean(axis=-1)
+        self.offset_b_ = X_b.mean(axis=-1)
 
         self.bands_ = np.asarray(self._bands(fs), dtype=float).reshape(-1, 2)
         n_channels = X_a.shape[0]
@@ -166,7 +170,7 @@ class CovarianceAligner(BaseEstimator):
 
         after_a = mean_riemann(self.filter_a_ @ covs_a @ self.filter_a_.T)
         after_b = mean_riemann(self.filter_b_ @ covs_b @ self.filter_b_.T)
-        before = float(distance_riemann(self.mean_a_, self.mean_b_))
+        before = float(distance_riemann(self.cov_mean_a_, self.cov_mean_b_))
         after = float(distance_riemann(after_a, after_b))
         self.quality_ = {
             "distance_before": before,
@@ -197,6 +201,8 @@ class CovarianceAligner(BaseEstimator):
     def transform(self, X: np.ndarray, *, domain: str = "a") -> np.ndarray:
         """Spatially filter data of dataset ``domain`` into the shared (re-centred) space.
 
+        The channel offsets of that dataset's baseline are removed first.
+
         Parameters
         ----------
         X : ndarray, shape (..., n_channels, n_times)
@@ -208,9 +214,9 @@ class CovarianceAligner(BaseEstimator):
         """
         check_is_fitted(self, "filter_b_")
         domain = check_domain(domain)
-        spatial = self.filter_a_ if domain == "a" else self.filter_b_
+        spatial, offset = (self.filter_a_, self.offset_a_) if domain == "a" else (self.filter_b_, self.offset_b_)
         X = check_transform_input(X, spatial.shape[1], domain, "its baseline")
-        return np.einsum("kc,...ct->...kt", spatial, X)
+        return np.einsum("kc,...ct->...kt", spatial, X - offset[:, None])
 
     def transform_unaligned(self, X: np.ndarray, *, domain: str = "a") -> np.ndarray:
         """The channels as recorded (matched channels need no map to be compared)."""

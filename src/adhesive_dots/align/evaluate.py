@@ -181,14 +181,16 @@ def evaluate_alignment(
     decoder = _decoder().fit(F_a, y_a)
     cross = float(decoder.score(F_b, y_b))
 
+    U_a = features(fitted, task_a, trials_a, "a", unaligned=True)
     U_b = features(fitted, task_b, trials_b, "b", unaligned=True)
+    unaligned_decoder = _decoder().fit(U_a, y_a)
     if getattr(fitted, "unaligned_axes_arbitrary", False):
         scores = []
         for _ in range(int(n_random_maps)):
-            scores.append(decoder.score(U_b @ _random_orthogonal(U_b.shape[1], rng).T, y_b))
+            scores.append(unaligned_decoder.score(U_b @ _random_orthogonal(U_b.shape[1], rng).T, y_b))
         unaligned = float(np.mean(scores))
     else:
-        unaligned = float(decoder.score(U_b, y_b))
+        unaligned = float(unaligned_decoder.score(U_b, y_b))
 
     classes = sorted(set(y_b))
     geometry = _geometry(F_a, y_a, F_b, y_b, classes)
