@@ -27,6 +27,7 @@ LAYERS = {
     "adhesive_dots.io": 2,
     "adhesive_dots.sim": 3,  # the corpus writer uses io
     "adhesive_dots.catalog": 3,
+    "adhesive_dots.align_sources": 3,  # opens sources (io) and aligns them
     "adhesive_dots.parallel": 3,
     "adhesive_dots.report": 4,
     "adhesive_dots.demo": 4,

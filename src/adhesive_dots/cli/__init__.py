@@ -12,6 +12,7 @@ import sys
 from rich.markup import escape
 
 from adhesive_dots.cli import (  # noqa: F401  (each module registers its commands)
+    align,
     annotate,
     catalog,
     curate,
