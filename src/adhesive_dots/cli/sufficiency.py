@@ -73,6 +73,7 @@ def sufficiency_command(
     target: float = typer.Option(0.8, help="Reliability (ICC) to reach."),
     tolerance: float = typer.Option(0.1, help="Relative SD to reach (one recording, summary features)."),
     horizon: float | None = typer.Option(None, help="Verdict horizon in s (default: the recording; corpus: 600)."),
+    max_segments: int | None = typer.Option(None, help="Sub-segments per length (default 12; corpus 6 per baseline)."),
     modality: str | None = typer.Option(None, help="Override the modality (e.g. lfp, eeg): chooses feature defaults."),
     seed: int = typer.Option(0, help="Seed of the fingerprints' surrogates."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -84,6 +85,8 @@ def sufficiency_command(
     options = {"lengths": _parse_lengths(lengths) or DEFAULT_LENGTHS, "target": target, "rng": seed}
     if modality is not None:
         options["modality"] = _modality(modality)
+    if max_segments is not None:
+        options["max_segments"] = max_segments
     items = _items(sources)
     open_options = {} if fs is None else {"fs": fs}
     if len(items) == 1:
