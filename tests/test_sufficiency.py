@@ -248,3 +248,35 @@ def test_real_rat_lfp_sufficiency_table(real_data):
     dfa = result.dfa()
     np.testing.assert_allclose(dfa["dfa_max_scale_s"], [1.5, 3.0, 6.0])
     assert list(dfa["n_segments"]) == [10, 5, 2]
+
+
+# -- docs and figures -------------------------------------------------------------------------------
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import adhesive_dots.sufficiency._compute as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_figures_draw_the_results(tmp_path):
+    from adhesive_dots.report.figures_sufficiency import plot_diversity, plot_sufficiency
+    from adhesive_dots.sufficiency import compute_diversity
+
+    data = np.vstack([sim_powerlaw(6000, 100.0, e, rng=i) for i, e in enumerate((1.0, 1.5, 2.0))])
+    result = compute_sufficiency_array(data, 100.0, lengths=(10, 20, 30), rng=0)
+    fig = plot_sufficiency(result)
+    left, right = fig.axes[0], fig.axes[1]
+    assert left.get_xlabel() == "segment length (s)" and "DFA exponent" in right.get_ylabel()
+    assert "channel:aperiodic_exponent" in [t.get_text() for t in left.get_legend().get_texts()]
+    fig.savefig(tmp_path / "s.svg")
+    assert (tmp_path / "s.svg").stat().st_size > 1000
+    rng = np.random.default_rng(0)
+    diversity = compute_diversity(rng.standard_normal((20, 3)), 2 * rng.standard_normal((20, 3)), n_boot=100, rng=0)
+    fig = plot_diversity(diversity)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["overall", "f0", "f1", "f2"]
+    fig.savefig(tmp_path / "d.svg")
