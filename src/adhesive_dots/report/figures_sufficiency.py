@@ -26,8 +26,9 @@ def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
     """Reliability (or relative SD) of each feature against length, and the DFA exponent's interval.
 
     Left: one line per feature with a criterion (reliability with its 95 % CI where an ICC gives one, or the
-    relative SD under the precision criterion, dashed, on the right axis), the target as a horizontal line.
-    Axes order: ``fig.axes[0]`` the curves, ``fig.axes[1]`` the DFA, ``fig.axes[2]`` the relative-SD twin axis.
+    relative SD under the precision criterion, dashed, in its own panel), the targets as horizontal lines.
+    Axes: ``fig.axes[0]`` the reliability curves (or the precision curves when there is no reliability),
+    ``fig.axes[1]`` the DFA, ``fig.axes[2]`` the precision curves when both kinds exist.
     Right: the DFA exponent of one segment of each length, mean and 95 % interval, and the longest DFA scale
     the length supports (top axis labels).
 
@@ -42,9 +43,11 @@ def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
     matplotlib.figure.Figure
     """
     curves = result.curves()
-    fig, (ax, ax_dfa) = _figure(3.4, 2)
     reliability = curves[curves["basis"].isin(["channels", "corpus", "reference"])]
     precision = curves[curves["basis"] == "precision"]
+    both = not reliability.empty and not precision.empty
+    fig, axes = _figure(3.6, 3 if both else 2)
+    ax, ax_dfa = axes[0], axes[1]
 
     def top(frame, column):
         counts = frame.assign(ok=np.isfinite(frame[column])).groupby("feature", sort=False)["ok"].sum()
@@ -58,17 +61,28 @@ def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
                     yerr=[rows["reliability"] - rows["reliability_ci_low"],
                           rows["reliability_ci_high"] - rows["reliability"]],
                     marker="o", ms=3, capsize=2, label=name)  # fmt: skip
-    ax.axhline(result.target, color="k", lw=0.8, ls=":")
+    tolerance = float(result.dataset.attrs["tolerance"])
     ax.set_xscale("log")
+    lengths = result.dataset["length"].values
+    ax.set_xticks(lengths, [f"{v:g}" for v in lengths])
+    ax.minorticks_off()
     ax.set_xlabel("segment length (s)")
-    ax.set_ylabel("reliability (ICC)")
-    ax.set_title(f"target {result.target:g}")
+    if not reliability.empty:
+        ax.axhline(result.target, color="k", lw=0.8, ls=":")
+        ax.set_ylabel("reliability (ICC)")
+        ax.set_title(f"reliability, target {result.target:g}")
     if not precision.empty:
-        ax_p = ax.twinx() if not reliability.empty else ax
+        ax_p = axes[2] if both else ax
+        if both:
+            ax_p.set_xscale("log")
+            ax_p.set_xticks(lengths, [f"{v:g}" for v in lengths])
+            ax_p.minorticks_off()
+            ax_p.set_xlabel("segment length (s)")
         for name, rows in precision.groupby("feature", sort=False):
             ax_p.plot(rows["length"], rows["relative_sd"], ls="--", marker=".", label=f"{name} (rel. SD)")
-        ax_p.axhline(float(result.dataset.attrs["tolerance"]), color="grey", lw=0.8, ls="--")
+        ax_p.axhline(tolerance, color="grey", lw=0.8, ls="--")
         ax_p.set_ylabel("relative SD over sub-segments")
+        ax_p.set_title(f"precision, target {tolerance:g}")
         ax_p.legend(fontsize=6, loc="upper right")
     if not reliability.empty:
         ax.legend(fontsize=6, loc="lower right")
