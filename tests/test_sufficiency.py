@@ -127,6 +127,7 @@ def test_corpus_extrapolates_when_target_is_out_of_reach():
     r30 = float(row["reliability"].sel(length=30.0))
     assert str(row["status"].values) == "extrapolated" and bool(row["extrapolated"])
     assert float(row["length_needed"]) == pytest.approx(spearman_brown_length(r30, 30.0, 0.8), rel=1e-9)
+    assert str(row["extrapolation"].values) == "spearman-brown"
     assert not bool(row["within_horizon"])
 
 
@@ -201,6 +202,7 @@ def test_precision_criterion_and_extrapolation():
     assert str(row["basis"].values) == "precision" and str(row["status"].values) == "extrapolated"
     rsd = float(row["relative_sd"].sel(length=30.0))
     assert float(row["length_needed"]) == pytest.approx(30.0 * (rsd / 1e-4) ** 2, rel=1e-9)
+    assert str(row["extrapolation"].values) == "inverse-sqrt"
     assert str(tight["basis"].sel(feature="drift").values) == "none"  # near zero by construction
     assert str(tight["basis"].sel(feature="mean_abs_correlation").values) == "none"  # one channel
 
@@ -213,6 +215,8 @@ def test_bad_input_messages():
         compute_sufficiency_array(x, 100.0, lengths=(5,), target=80)
     with pytest.raises(DataError, match="lengths must be positive"):
         compute_sufficiency_array(x, 100.0, lengths=(-5,))
+    with pytest.raises(DataError, match="max_segments must be an integer >= 2"):
+        compute_sufficiency_array(x, 100.0, lengths=(5,), max_segments=1)
     with pytest.raises(DataError, match="between_sd names unknown features"):
         compute_sufficiency_array(x, 100.0, lengths=(5,), between_sd={"alpha_peak": 1.0})
 

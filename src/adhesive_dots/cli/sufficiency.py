@@ -126,6 +126,8 @@ def sufficiency_command(
         f" (basis precision); {info['duration_s']:.1f} s; sub-segments per length {info['n_segments']}"
     )
     console.print(table)
+    console.print("(extrapolated): beyond the observed lengths, by Spearman-Brown for reliabilities and SD ~ "
+                  "1/sqrt(length) for the precision; both are optimistic when the signal drifts slowly")  # fmt: skip
     if info["dfa"]:
         dfa = Table(title="DFA exponent by length", title_justify="left")
         for column in ("length (s)", "longest scale (s)", "mean", "sd", "95% interval of one estimate"):

@@ -80,6 +80,7 @@ class Sufficiency:
                 "status": ds["status"].values,
                 "length_needed_s": ds["length_needed"].values,
                 "extrapolated": ds["extrapolated"].values.astype(bool),
+                "extrapolation": ds["extrapolation"].values,
                 "within_horizon": ds["within_horizon"].values.astype(bool),
             }
         )
@@ -161,6 +162,14 @@ def _check_lengths(lengths: Sequence[float]) -> np.ndarray:
     if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise DataError(f"lengths must be positive finite durations in s, got {list(lengths)!r}")
     return values
+
+
+def _check_max_segments(max_segments: int) -> int:
+    if int(max_segments) != max_segments or max_segments < 2:
+        raise DataError(
+            f"max_segments must be an integer >= 2 (two sub-segments measure agreement), got {max_segments!r}"
+        )
+    return int(max_segments)
 
 
 def _check_target(target: float, tolerance: float) -> None:
@@ -265,6 +274,12 @@ def _assemble(*, features, lengths, stats, basis, full_value, target, tolerance,
                                             tolerance if b == "precision" else np.nan for b in basis]))  # fmt: skip
     ds["length_needed"] = ("feature", needed, {"units": "s"})
     ds["extrapolated"] = ("feature", extrapolated)
+    method = np.where(np.isin(np.asarray(basis), ["channels", "corpus", "reference"]), "spearman-brown", "inverse-sqrt")
+    ds["extrapolation"] = (
+        "feature",
+        np.where(extrapolated, method, "").astype(str),
+        {"long_name": "how length_needed was extrapolated beyond the observed lengths ('' if not)"},
+    )
     ds["status"] = ("feature", status.astype(str))
     ds["within_horizon"] = ("feature", np.isfinite(needed) & (needed <= horizon_s))
     ds.attrs.update({"target": float(target), "tolerance": float(tolerance), "horizon_s": float(horizon_s), **attrs})
@@ -352,6 +367,7 @@ def compute_sufficiency_array(
     if data.ndim == 1:
         data = data[np.newaxis]
     _check_target(target, tolerance)
+    max_segments = _check_max_segments(max_segments)
     lengths = _check_lengths(lengths)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     duration = data.shape[-1] / fs
@@ -438,6 +454,9 @@ def _baseline_options(baseline: Baseline) -> dict[str, Any]:
 def compute_sufficiency(baseline: Baseline, **options: Any) -> Sufficiency:
     """The sufficiency of one baseline (reads only its segment); see :func:`compute_sufficiency_array`.
 
+    A segment of several pieces is concatenated, as :func:`~adhesive_dots.fingerprint.fingerprint` does, so a
+    sub-segment may straddle a gap; select a contiguous baseline when that matters.
+
     Parameters
     ----------
     baseline : Baseline
@@ -500,6 +519,7 @@ def compute_corpus_sufficiency_array(
         raise DataError(f"fs, modality and sources must have one entry per baseline ({n}), got "
                         f"{len(rates)}, {len(modalities)}, {len(sources)}")  # fmt: skip
     _check_target(target, 0.1)
+    max_segments = _check_max_segments(max_segments)
     lengths = _check_lengths(lengths)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     per_baseline, skipped, durations = [], {}, []
