@@ -71,7 +71,7 @@ def sufficiency_command(
     whole: bool = typer.Option(False, "--whole", help="Use the whole recording as the baseline (no marked segment)."),
     lengths: str | None = typer.Option(None, help="Sub-segment lengths in s, comma-separated (default 15..3600)."),
     target: float = typer.Option(0.8, help="Reliability (ICC) to reach."),
-    tolerance: float = typer.Option(0.1, help="Relative SD to reach (one recording, summary features)."),
+    tolerance: float = typer.Option(0.1, help="Relative RMS error to reach (one recording, summary features)."),
     horizon: float | None = typer.Option(None, help="Verdict horizon in s (default: the recording; corpus: 600)."),
     max_segments: int | None = typer.Option(None, help="Sub-segments per length (default 12; corpus 6 per baseline)."),
     modality: str | None = typer.Option(None, help="Override the modality (e.g. lfp, eeg): chooses feature defaults."),
@@ -113,8 +113,8 @@ def sufficiency_command(
     horizon_s = info["horizon_s"]
     for row in info["features"]:
         needed = row["length_needed_s"]
-        if row["status"] == "undetermined":
-            verdict = "undetermined"
+        if row["status"] in ("undetermined", "length-dependent"):
+            verdict = row["status"]
         elif row["within_horizon"]:
             verdict = f"stable within {horizon_s:g} s" + (" (extrapolated)" if row["extrapolated"] else "")
         else:
@@ -127,7 +127,8 @@ def sufficiency_command(
     )
     console.print(table)
     console.print("(extrapolated): beyond the observed lengths, by Spearman-Brown for reliabilities and SD ~ "
-                  "1/sqrt(length) for the precision; both are optimistic when the signal drifts slowly")  # fmt: skip
+                  "1/sqrt(length) for the precision; both are optimistic when the signal drifts slowly. "
+                  "length-dependent: the estimate still moves with length by more than the tolerance")  # fmt: skip
     if info["dfa"]:
         dfa = Table(title="DFA exponent by length", title_justify="left")
         for column in ("length (s)", "longest scale (s)", "mean", "sd", "95% interval of one estimate"):

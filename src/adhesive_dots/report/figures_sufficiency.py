@@ -26,7 +26,7 @@ def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
     """Reliability (or relative SD) of each feature against length, and the DFA exponent's interval.
 
     Left: one line per feature with a criterion (reliability with its 95 % CI where an ICC gives one, or the
-    relative SD under the precision criterion, dashed, in its own panel), the targets as horizontal lines.
+    relative RMS error under the precision criterion, dashed, in its own panel), the targets as horizontal lines.
     Axes: ``fig.axes[0]`` the reliability curves (or the precision curves when there is no reliability),
     ``fig.axes[1]`` the DFA, ``fig.axes[2]`` the precision curves when both kinds exist.
     Right: the DFA exponent of one segment of each length, mean and 95 % interval, and the longest DFA scale
@@ -55,7 +55,7 @@ def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
         return set(counts.index[:max_features])
 
     reliability = reliability[reliability["feature"].isin(top(reliability, "reliability"))]
-    precision = precision[precision["feature"].isin(top(precision, "relative_sd"))]
+    precision = precision[precision["feature"].isin(top(precision, "relative_error"))]
     for name, rows in reliability.groupby("feature", sort=False):
         ax.errorbar(rows["length"], rows["reliability"],
                     yerr=[rows["reliability"] - rows["reliability_ci_low"],
@@ -79,9 +79,9 @@ def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
             ax_p.minorticks_off()
             ax_p.set_xlabel("segment length (s)")
         for name, rows in precision.groupby("feature", sort=False):
-            ax_p.plot(rows["length"], rows["relative_sd"], ls="--", marker=".", label=f"{name} (rel. SD)")
+            ax_p.plot(rows["length"], rows["relative_error"], ls="--", marker=".", label=f"{name} (rel. error)")
         ax_p.axhline(tolerance, color="grey", lw=0.8, ls="--")
-        ax_p.set_ylabel("relative SD over sub-segments")
+        ax_p.set_ylabel("relative RMS error vs whole record")
         ax_p.set_title(f"precision, target {tolerance:g}")
         ax_p.legend(fontsize=6, loc="upper right")
     if not reliability.empty:

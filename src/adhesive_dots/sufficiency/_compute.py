@@ -50,12 +50,16 @@ class Sufficiency:
       ``ci_low``/``ci_high``: ``mean -/+ 1.96 within_sd``, the 95 % interval of one estimate of that length;
     * ``reliability`` [feature, length] and ``reliability_ci_low|high``: the ICC(1,1) across targets (or against
       a reference between-target SD), NaN where the feature has no between-target variance;
-    * ``relative_sd`` [feature, length]: ``within_sd / |full_value|`` (the precision criterion);
+    * ``relative_sd`` [feature, length]: ``within_sd / |full_value|``; ``relative_bias``: ``(mean - full_value) /
+      |full_value|``; ``relative_error``: ``sqrt(relative_sd**2 + relative_bias**2)``, the relative RMS deviation
+      of one estimate of that length from the whole-record value (the precision criterion);
     * ``n_segments`` [length], ``n_targets`` [feature, length]; ``dfa_max_scale`` [length]: the longest DFA scale
       a segment of that length supports (``DEFAULT_MAX_FRACTION`` x length, the fingerprint's default);
     * per feature: ``full_value``, ``basis`` (``channels``, ``corpus``, ``reference``, ``precision`` or
       ``none``), ``criterion`` (the threshold), ``length_needed`` (s), ``extrapolated`` (bool), ``status``
-      (``reached`` at an observed length, ``extrapolated`` beyond them, ``undetermined``),
+      (``reached`` at an observed length, ``extrapolated`` beyond them, ``length-dependent`` when the mean of
+      the longest sub-segments still differs from the whole-record value by the tolerance or more -- the feature
+      keeps changing with length, e.g. a DFA exponent whose fit range grows -- or ``undetermined``),
       ``within_horizon`` (``length_needed <= horizon_s``).
     """
 
@@ -85,7 +89,7 @@ class Sufficiency:
             }
         )
         metric = np.where(
-            np.isin(ds["basis"].values, ["precision"])[:, None], ds["relative_sd"].values, ds["reliability"].values
+            np.isin(ds["basis"].values, ["precision"])[:, None], ds["relative_error"].values, ds["reliability"].values
         )
         for j, length in enumerate(ds["length"].values):
             frame[f"{length:g}s"] = metric[:, j]
@@ -95,7 +99,7 @@ class Sufficiency:
         """Long format for plotting: feature, basis, length (s), reliability (CI), relative_sd, mean, ci."""
         ds = self.dataset
         names = ["mean", "within_sd", "ci_low", "ci_high", "reliability", "reliability_ci_low",
-                 "reliability_ci_high", "relative_sd"]  # fmt: skip
+                 "reliability_ci_high", "relative_sd", "relative_bias", "relative_error"]  # fmt: skip
         frame = ds[names].to_dataframe().reset_index()
         return frame.merge(pd.DataFrame({"feature": ds["feature"].values, "basis": ds["basis"].values}), on="feature")
 
@@ -221,7 +225,8 @@ def _features_by_length(data, fs, lengths, max_segments, options, rng, source):
     return out, skipped
 
 
-def _length_needed(metric: np.ndarray, lengths: np.ndarray, *, higher_is_better: bool, threshold: float, kind: str):
+def _length_needed(metric: np.ndarray, lengths: np.ndarray, *, higher_is_better: bool, threshold: float, kind: str,
+                   bias: np.ndarray | None = None):  # fmt: skip
     """(length_needed, extrapolated, status) from a metric per length and its threshold."""
     finite = np.flatnonzero(np.isfinite(metric))
     if finite.size == 0:
@@ -235,8 +240,12 @@ def _length_needed(metric: np.ndarray, lengths: np.ndarray, *, higher_is_better:
     last = finite[-1]
     if kind == "reliability":
         needed = spearman_brown_length(float(metric[last]), float(lengths[last]), threshold)
-    else:  # precision: the SD of an estimate falls as 1 / sqrt(length)
-        needed = float(lengths[last] * (metric[last] / threshold) ** 2)
+    else:  # precision: the SD of an estimate falls as 1 / sqrt(length); a bias is not assumed to shrink
+        bias_last = float(bias[last]) if bias is not None else 0.0
+        if abs(bias_last) >= threshold:
+            return float("nan"), False, "length-dependent"
+        sd_sq = metric[last] ** 2 - bias_last**2
+        needed = float(lengths[last] * sd_sq / (threshold**2 - bias_last**2))
     if not np.isfinite(needed):
         return float("nan"), False, "undetermined"
     return needed, True, "extrapolated"
@@ -253,14 +262,14 @@ def _assemble(*, features, lengths, stats, basis, full_value, target, tolerance,
             result = _length_needed(stats["reliability"][i], lengths, higher_is_better=True, threshold=target,
                                     kind="reliability")  # fmt: skip
         elif basis[i] == "precision":
-            result = _length_needed(stats["relative_sd"][i], lengths, higher_is_better=False, threshold=tolerance,
-                                    kind="precision")  # fmt: skip
+            result = _length_needed(stats["relative_error"][i], lengths, higher_is_better=False, threshold=tolerance,
+                                    kind="precision", bias=stats["relative_bias"][i])  # fmt: skip
         else:
             continue
         needed[i], extrapolated[i], status[i] = result
     ds = xr.Dataset(coords={"feature": list(features), "length": ("length", lengths, {"units": "s"})})
     for name in ("mean", "within_sd", "between_sd", "reliability", "reliability_ci_low", "reliability_ci_high",
-                 "relative_sd", "n_targets"):  # fmt: skip
+                 "relative_sd", "relative_bias", "relative_error", "n_targets"):  # fmt: skip
         ds[name] = (("feature", "length"), np.asarray(stats[name], dtype=float).reshape(n_f, n_l))
     ds["ci_low"] = ds["mean"] - Z95 * ds["within_sd"]
     ds["ci_high"] = ds["mean"] + Z95 * ds["within_sd"]
@@ -318,13 +327,15 @@ def compute_sufficiency_array(
     * summary features (one value per segment) have no between-target variance in one recording. With
       ``between_sd`` (e.g. :meth:`Sufficiency.between_sd` of a corpus), the reliability is
       ``between_sd**2 / (between_sd**2 + within_sd**2)`` (basis ``reference``). Otherwise the criterion is the
-      precision ``relative_sd = within_sd / |full-record value| <= tolerance`` (basis ``precision``); features
+      precision: the relative RMS deviation of one sub-segment's estimate from the whole-record value,
+      ``sqrt(within_sd**2 + (mean - full)**2) / |full| <= tolerance`` (basis ``precision``); features
       near zero by construction (:data:`ZERO_CENTRED`) are then ``undetermined`` (basis ``none``).
 
     The length needed is the first observed length from which every longer observed length meets the criterion;
     when the longest does not, it is extrapolated from the longest
-    (labelled ``extrapolated``): Spearman-Brown for reliabilities (error variance ~ 1/length), ``L (relative_sd /
-    tolerance)**2`` for precision (SD ~ 1/sqrt(length)); both are optimistic under slow within-session drift.
+    (labelled ``extrapolated``): Spearman-Brown for reliabilities (error variance ~ 1/length), ``L relative_sd**2 /
+    (tolerance**2 - relative_bias**2)`` for precision (SD ~ 1/sqrt(length), bias kept; ``length-dependent``
+    when the bias alone exceeds the tolerance); both are optimistic under slow within-session drift.
 
     Parameters
     ----------
@@ -387,7 +398,8 @@ def compute_sufficiency_array(
     features = list(SUMMARY_NAMES) + channel_names_f
     n_f, n_l = len(features), used.size
     stats = {k: np.full((n_f, n_l), np.nan) for k in ("mean", "within_sd", "between_sd", "reliability",
-             "reliability_ci_low", "reliability_ci_high", "relative_sd", "n_targets")}  # fmt: skip
+             "reliability_ci_low", "reliability_ci_high", "relative_sd", "relative_bias", "relative_error",
+             "n_targets")}  # fmt: skip
     n_segments = []
     between_sd = dict(between_sd or {})
     unknown = sorted(set(between_sd) - set(SUMMARY_NAMES))
@@ -416,6 +428,8 @@ def compute_sufficiency_array(
             stats["mean"][i, j], stats["within_sd"][i, j], stats["n_targets"][i, j] = values.mean(), sd, 1
             if abs(full_value[i]) > 0 and np.isfinite(full_value[i]):
                 stats["relative_sd"][i, j] = sd / abs(full_value[i])
+                stats["relative_bias"][i, j] = (values.mean() - full_value[i]) / abs(full_value[i])
+                stats["relative_error"][i, j] = np.hypot(stats["relative_sd"][i, j], stats["relative_bias"][i, j])
             if name in between_sd:
                 b = float(between_sd[name])
                 stats["between_sd"][i, j] = b
@@ -542,7 +556,8 @@ def compute_corpus_sufficiency_array(
     features = list(SUMMARY_NAMES)
     n_f, n_l = len(features), used.size
     stats = {k: np.full((n_f, n_l), np.nan) for k in ("mean", "within_sd", "between_sd", "reliability",
-             "reliability_ci_low", "reliability_ci_high", "relative_sd", "n_targets")}  # fmt: skip
+             "reliability_ci_low", "reliability_ci_high", "relative_sd", "relative_bias", "relative_error",
+             "n_targets")}  # fmt: skip
     n_segments = []
     for j, length in enumerate(used):
         summaries = [found[length][0] for found in per_baseline if length in found]  # each (K_b, F)
