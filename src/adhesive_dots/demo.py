@@ -253,7 +253,9 @@ def _sufficiency(ctx: DemoContext) -> StageResult:
                 "slowest": decided.sort_values("length_needed_s")["feature"].iloc[-1] if len(decided) else "",
             }
         )
-    lines = ["features stable within the baseline (ICC across channels >= 0.8, or relative SD <= 0.1 for summaries)"]
+    lines = [
+        "features stable within the baseline (ICC across channels >= 0.8, or relative RMS error <= 0.1 for summaries)"
+    ]
     lines += [f"skipped {item}" for item in skipped]
     return StageResult("Sufficiency (is the baseline long enough?)", pd.DataFrame(rows), lines)
 

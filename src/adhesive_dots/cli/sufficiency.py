@@ -122,7 +122,8 @@ def sufficiency_command(
         cells = [_fmt(row.get(f"{v:g}s"), ".2f") for v in lengths_s]
         table.add_row(row["feature"], row["basis"], *cells, _fmt(needed, ".0f"), verdict)
     console.print(
-        f"target reliability {info['target']:g} (basis channels/corpus/reference), relative SD <= {info['tolerance']:g}"
+        f"target reliability {info['target']:g} (basis channels/corpus/reference), "
+        f"relative RMS error <= {info['tolerance']:g}"
         f" (basis precision); {info['duration_s']:.1f} s; sub-segments per length {info['n_segments']}"
     )
     console.print(table)

@@ -23,7 +23,7 @@ def _figure(height: float, ncols: int) -> tuple[Figure, np.ndarray]:
 
 
 def plot_sufficiency(result: Sufficiency, *, max_features: int = 12) -> Figure:
-    """Reliability (or relative SD) of each feature against length, and the DFA exponent's interval.
+    """Reliability (or relative RMS error) of each feature against length, and the DFA exponent's interval.
 
     Left: one line per feature with a criterion (reliability with its 95 % CI where an ICC gives one, or the
     relative RMS error under the precision criterion, dashed, in its own panel), the targets as horizontal lines.

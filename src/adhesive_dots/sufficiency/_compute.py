@@ -180,7 +180,7 @@ def _check_target(target: float, tolerance: float) -> None:
     if not 0 < target < 1:
         raise DataError(f"target reliability must lie in (0, 1), got {target!r} (e.g. 0.8)")
     if not tolerance > 0:
-        raise DataError(f"tolerance (relative SD) must be > 0, got {tolerance!r} (e.g. 0.1)")
+        raise DataError(f"tolerance (relative RMS error) must be > 0, got {tolerance!r} (e.g. 0.1)")
 
 
 def _slots(n_total: int, n: int, max_segments: int) -> np.ndarray:
