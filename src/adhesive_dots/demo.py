@@ -306,6 +306,46 @@ def _distinct_subjects(entries: list) -> tuple | None:
     return (entries[0], entries[1]) if len(entries) >= 2 else None
 
 
+def _sufficiency(ctx: DemoContext) -> StageResult:
+    """Is the baseline long enough? One session per lab: features reaching their target, by length (issue 12)."""
+    from adhesive_dots.errors import AdhesiveError
+    from adhesive_dots.sufficiency import compute_sufficiency
+
+    assert ctx.corpus is not None
+    rows, skipped, seen = [], [], set()
+    for entry in ctx.corpus.entries:
+        if entry.lab in seen:
+            continue
+        path = ctx.corpus.root / entry.path
+        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
+        with open_recording(path, **options) as recording:
+            baselines = find_baselines(recording)
+            if not baselines:
+                continue
+            try:
+                table = compute_sufficiency(baselines[0], lengths=(15, 30, 60, 120), max_segments=4, rng=0).table()
+            except AdhesiveError as err:
+                skipped.append(f"{entry.key}: {err}")
+                continue
+        seen.add(entry.lab)
+        decided = table[table["status"] != "undetermined"]
+        rows.append(
+            {
+                "session": entry.key,
+                "baseline_s": round(baselines[0].duration, 1),
+                "stable": int(decided["within_horizon"].sum()),
+                "need_longer": int((~decided["within_horizon"]).sum()),
+                "undetermined": int(len(table) - len(decided)),
+                "slowest": decided.sort_values("length_needed_s")["feature"].iloc[-1] if len(decided) else "",
+            }
+        )
+    lines = [
+        "features stable within the baseline (ICC across channels >= 0.8, or relative RMS error <= 0.1 for summaries)"
+    ]
+    lines += [f"skipped {item}" for item in skipped]
+    return StageResult("Sufficiency (is the baseline long enough?)", pd.DataFrame(rows), lines)
+
+
 STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("simulate", _simulate),
     ("read", _read_back),
@@ -314,6 +354,7 @@ STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("search", _search),
     ("curate", _curate),
     ("align", _align),
+    ("sufficiency", _sufficiency),
 ]
 """The demo's stages in order; later capabilities append theirs here."""
 

@@ -21,6 +21,7 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     ingest,
     inspect,
     schema,
+    sufficiency,
     validate,
 )
 from adhesive_dots.cli._app import app, err_console, state
