@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
+from adhesive_dots.compare.windows import block_bootstrap_indices, default_block, fingerprint_states
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
 from adhesive_dots.fingerprint import Fingerprint, fingerprint, sliding_windows
-from adhesive_dots.compare.windows import block_bootstrap_indices, default_block, fingerprint_states
 
 WITHIN = "within baseline variability"
 DIFFERENT = "different"
@@ -273,4 +273,3 @@ def compare_baselines(
                     "window_s": window_s,
                     "channels": channels, "covariance": covariance, "n_windows": [na, nb]},
     )  # fmt: skip
-
