@@ -305,7 +305,8 @@ class IdentificationResult:
     p : float
         One-sided binomial p-value of the correct count (both directions pooled) against chance.
     similarity : ndarray, shape (n_subjects, n_subjects)
-        Pearson correlation of standardised feature vectors, rows ``a``, columns ``b``.
+        Similarity of standardised feature vectors (Pearson r, or minus the Euclidean distance), rows ``a``,
+        columns ``b``.
     matches : pandas.DataFrame
         ``subject``, ``identified_from_a`` (best match of b's row among a), ``identified_from_b``, ``correct``.
     """
@@ -323,6 +324,7 @@ def identify_subjects(
     b: np.ndarray | pd.DataFrame,
     *,
     subjects: Sequence[str] | None = None,
+    metric: str = "correlation",
 ) -> IdentificationResult:
     """Identify each subject's baseline ``b`` among all baselines ``a`` (and back).
 
@@ -334,7 +336,13 @@ def identify_subjects(
         variance are dropped.
     subjects : list of str, optional
         Subject labels (default the DataFrame index, or 0..n-1).
+    metric : {"correlation", "euclidean"}
+        Similarity of two standardised vectors: Pearson correlation over features (Finn et al. 2015; suits
+        many features) or minus the Euclidean distance (suits a few features, where a correlation over
+        them is noisy).
     """
+    if metric not in ("correlation", "euclidean"):
+        raise DataError(f"metric must be 'correlation' or 'euclidean', got {metric!r}")
     names = list(a.columns) if isinstance(a, pd.DataFrame) else None
     if subjects is None:
         subjects = [str(s) for s in a.index] if isinstance(a, pd.DataFrame) else [str(i) for i in range(len(a))]
@@ -346,13 +354,17 @@ def identify_subjects(
         raise DataError(f"identification needs at least 2 subjects with one label each; got {n} rows, "
                         f"{len(subjects)} labels")  # fmt: skip
     both = np.vstack([xa, xb])
-    keep = np.isfinite(both).all(axis=0) & (np.nanstd(both, axis=0) > 0)
+    keep = np.isfinite(both).all(axis=0)
+    keep[keep] = both[:, keep].std(axis=0) > 0
     if keep.sum() < 2:
         raise DataError("fewer than 2 finite, varying features; identification needs at least 2")
     both = both[:, keep]
     both = (both - both.mean(axis=0)) / both.std(axis=0)
     za, zb = both[:n], both[n:]
-    similarity = np.corrcoef(za, zb)[:n, n:]
+    if metric == "correlation":
+        similarity = np.corrcoef(za, zb)[:n, n:]
+    else:
+        similarity = -np.linalg.norm(za[:, None, :] - zb[None, :, :], axis=-1)
     from_a = np.argmax(similarity, axis=0)  # for each b, the best a
     from_b = np.argmax(similarity, axis=1)  # for each a, the best b
     correct = (from_a == np.arange(n)).astype(int) + (from_b == np.arange(n)).astype(int)
