@@ -23,8 +23,10 @@ from scipy.spatial.distance import cdist
 from adhesive_dots.compare.windows import (
     block_bootstrap_indices,
     compute_window_features_array,
+    covariance_to_correlation,
     default_block,
     fingerprint_states,
+    window_covariance,
 )
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
@@ -143,14 +145,8 @@ def _window_covariances(data: np.ndarray, fs: float, window_s: float, overlap: f
     starts, length = sliding_windows(data.shape[1], fs, window_s=window_s, overlap=overlap)
     out = np.empty((starts.size, data.shape[0], data.shape[0]))
     for i, s in enumerate(starts):
-        w = data[:, s : s + length]
-        out[i] = np.cov(w)
+        out[i] = window_covariance(data[:, s : s + length])
     return out
-
-
-def _to_correlation(cov: np.ndarray) -> np.ndarray:
-    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-    return cov / (sd[..., :, None] * sd[..., None, :])
 
 
 def _riemann(cov_a: np.ndarray, cov_b: np.ndarray, kind: str) -> tuple[float, np.ndarray]:
@@ -158,7 +154,7 @@ def _riemann(cov_a: np.ndarray, cov_b: np.ndarray, kind: str) -> tuple[float, np
 
     def summary(cov, mask=None):
         c = cov.mean(axis=0) if mask is None else cov[mask].mean(axis=0)
-        c = _to_correlation(c) if kind == "correlation" else c
+        c = covariance_to_correlation(c) if kind == "correlation" else c
         return c + 1e-10 * np.trace(c) / c.shape[0] * np.eye(c.shape[0])
 
     observed = float(distance_riemann(summary(cov_a), summary(cov_b)))
