@@ -299,3 +299,24 @@ def test_identification_known_answers():
         identify_subjects(a, a[:5])
     with pytest.raises(DataError, match="metric"):
         identify_subjects(a, a, metric="cosine")
+
+
+# -- real recordings ---------------------------------------------------------------------------
+
+
+def test_real_eyes_open_vs_eyes_closed_differ_in_alpha(real_data):
+    """PhysioNet S001: R02 (eyes closed) has far more alpha than R01 (eyes open). 60 s each, 4 s windows
+    (29 windows, the smallest null that reaches alpha 0.05)."""
+    from adhesive_dots.core import Segment
+    from adhesive_dots.io.read import open_recording
+
+    with open_recording(real_data / "S001R01.edf") as r1, open_recording(real_data / "S001R02.edf") as r2:
+        b1, b2 = (Baseline(r, Segment.between(0.0, r.duration)) for r in (r1, r2))
+        result = compare_baselines(b1, b2, window_s=4.0, n_boot=500, rng=0)
+        same = compare_baselines(b1, Baseline(r1, Segment.between(0.0, r1.duration)), window_s=4.0, n_boot=200, rng=0)
+        with pytest.raises(DataError, match="too few to reach alpha"):
+            compare_baselines(b1, b2, window_s=10.0)
+    assert result.verdict == DIFFERENT and "log_power_alpha" in result.flagged
+    alpha = result.features.set_index("feature").loc["log_power_alpha"]
+    assert alpha["difference"] > 0.3 and alpha["ci_low"] > 0  # median over 64 channels: more than x2 power
+    assert same.verdict == WITHIN

@@ -231,6 +231,13 @@ def compare_baselines(
     common = [f for f in sa["state_feature"].values if f in set(sb["state_feature"].values)]
     if not common:
         raise DataError("a and b share no finite window-level feature; were they fingerprinted with the same bands?")
+    for name, states in (("a", sa), ("b", sb)):
+        n_null = len(_halves(states.sizes["window"]))
+        if (1 + 2 * n_null) * alpha < 1:
+            raise DataError(
+                f"{name}: {states.sizes['window']} windows give a split-half null of about {2 * n_null} values, "
+                f"too few to reach alpha={alpha}; use shorter windows (window_s) or a longer baseline"
+            )
     xa = sa.sel(state_feature=common).values
     xb = sb.sel(state_feature=common).values
     na, nb = xa.shape[0], xb.shape[0]
