@@ -339,3 +339,14 @@ def test_verdict_rates_over_simulated_pairs():
         different += shifted.verdict == DIFFERENT
         flagged += set(AROUSAL_FEATURES) <= set(shifted.flagged)
     assert within >= 6 and different == 8 and flagged == 8
+
+
+def test_flat_channel_is_left_out_of_the_riemannian_distance():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 250 * 200))
+    b = rng.standard_normal((4, 250 * 200))
+    b[2] = 0.0  # a flat channel in b
+    names = ["A", "B", "C", "D"]
+    result = compare_baselines(Baseline.from_array(a, 250.0, channel_names=names),
+                               Baseline.from_array(b, 250.0, channel_names=names), window_s=8.0, n_boot=100, rng=0)  # fmt: skip
+    assert result.parameters["channels"] == ["A", "B", "D"] and np.isfinite(result.riemann_distance)

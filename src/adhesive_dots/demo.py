@@ -249,10 +249,18 @@ def _compare(ctx: DemoContext) -> StageResult:
 
             baselines.append(Baseline.from_array(found.load(), found.fs, channel_names=found.channel_names,
                                                  source=entry.key, modality=recording.modality))  # fmt: skip
-    rows = []
+    rows, lines = [], []
     for i, j in ((0, 1), (0, 2)):
         result = compare_baselines(baselines[i], baselines[j], n_boot=500, rng=0)
         truth_a, truth_b = ctx.corpus.truth(chosen[i].key), ctx.corpus.truth(chosen[j].key)
+        features = result.features.set_index("feature")
+        if "aperiodic_exponent" in truth_a and "aperiodic_exponent" in features.index:
+            row = features.loc["aperiodic_exponent"]
+            lines.append(
+                f"{chosen[j].key} - {chosen[i].key}: exponent difference {row['difference']:+.3f} "
+                f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] (simulated truth "
+                f"{truth_b['aperiodic_exponent'] - truth_a['aperiodic_exponent']:+.3f})"
+            )
         rows.append(
             {
                 "a": chosen[i].key,
@@ -272,7 +280,8 @@ def _compare(ctx: DemoContext) -> StageResult:
         pd.DataFrame(rows),
         [
             "window states (30 s windows): band powers, aperiodic exponent, mean |r|; "
-            "arousal levels are the simulator's truth"
+            "arousal levels are the simulator's truth",
+            *lines,
         ],
     )
 

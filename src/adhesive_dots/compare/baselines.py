@@ -279,6 +279,12 @@ def compare_baselines(
         if len(channels) >= 2:
             cov_a = _window_covariances(base_a.load(channels=channels), base_a.fs, window_s, window_overlap)
             cov_b = _window_covariances(base_b.load(channels=channels), base_b.fs, window_s, window_overlap)
+            # flat or broken channels (zero or NaN variance in any window) cannot enter an SPD matrix
+            variances = np.concatenate([np.diagonal(cov_a, axis1=1, axis2=2), np.diagonal(cov_b, axis1=1, axis2=2)])
+            good = np.all(np.isfinite(variances) & (variances > 0), axis=0)
+            channels = [c for c, ok in zip(channels, good, strict=True) if ok]
+            cov_a, cov_b = cov_a[:, good][:, :, good], cov_b[:, good][:, :, good]
+        if len(channels) >= 2:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 riemann, riemann_null = _riemann(cov_a, cov_b, covariance)

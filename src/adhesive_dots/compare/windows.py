@@ -127,7 +127,7 @@ def compute_window_features_array(
     Parameters
     ----------
     data : ndarray, shape (n_channels, n_times)
-        Signals sampled at ``fs``.
+        Signals sampled at ``fs``; flat channels and channels holding NaN are left out.
     fs : float
         Sampling rate in Hz.
     starts : array of int, shape (n_windows,)
@@ -161,6 +161,10 @@ def compute_window_features_array(
             f"windows of {length} samples starting at samples {starts.min()}..{starts.max()} do not fit in "
             f"data of {data.shape[1]} samples; check the segment times against the recording"
         )
+    usable_channels = np.isfinite(data).all(axis=1) & (data.std(axis=1) > 0)
+    if not usable_channels.any():
+        raise DataError("every channel of data is flat or holds NaN; window features need a varying channel")
+    data = data[usable_channels]  # flat / NaN channels left out of every feature (as NaN in the fingerprint)
     bands = dict(DEFAULT_BANDS if bands is None else bands)
     nyquist = fs / 2.0
     if aperiodic_range is None:
