@@ -347,6 +347,16 @@ def test_flat_channel_is_left_out_of_the_riemannian_distance():
     b = rng.standard_normal((4, 250 * 200))
     b[2] = 0.0  # a flat channel in b
     names = ["A", "B", "C", "D"]
-    result = compare_baselines(Baseline.from_array(a, 250.0, channel_names=names),
-                               Baseline.from_array(b, 250.0, channel_names=names), window_s=8.0, n_boot=100, rng=0)  # fmt: skip
+    base_a = Baseline.from_array(a, 250.0, channel_names=names)
+    base_b = Baseline.from_array(b, 250.0, channel_names=names)
+    result = compare_baselines(base_a, base_b, window_s=8.0, n_boot=100, rng=0)
     assert result.parameters["channels"] == ["A", "B", "D"] and np.isfinite(result.riemann_distance)
+
+
+@pytest.mark.parametrize("name", ["adhesive_dots.compare.windows", "adhesive_dots.compare.baselines"])
+def test_doctests(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

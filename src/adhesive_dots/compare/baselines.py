@@ -223,6 +223,17 @@ def compare_baselines(
     Returns
     -------
     BaselineComparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adhesive_dots import Baseline
+    >>> from adhesive_dots.sim import sim_powerlaw
+    >>> a = Baseline.from_array(sim_powerlaw(250 * 240, 250.0, 1.5, n_signals=3, rng=0), 250.0)
+    >>> b = Baseline.from_array(2 * sim_powerlaw(250 * 240, 250.0, 1.5, n_signals=3, rng=1), 250.0)
+    >>> result = compare_baselines(a, b, window_s=10.0, n_boot=200, rng=0)
+    >>> result.verdict, "log_power_alpha" in result.flagged  # twice the amplitude: 4x the power
+    ('different', True)
     """
     if not 0 < alpha < 0.5:
         raise DataError(f"alpha must be in (0, 0.5), got {alpha!r}")
