@@ -360,3 +360,42 @@ def test_doctests(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# -- rest -> task through the signals (baseline window features -> task effects -> ridge) --------
+
+
+def _signal_corpus_table(structured: bool) -> pd.DataFrame:
+    """16 subjects x 2 sessions, 2 channels, 60 s baselines and 12 trials of 2 s (sim.tasks)."""
+    from adhesive_dots.fingerprint import sliding_windows
+    from adhesive_dots.sim.tasks import sim_rest_task_sessions
+
+    rows = []
+    for session in sim_rest_task_sessions(16, structured=structured, rng=3):
+        starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
+        states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
+        means = dict(zip(states["state_feature"].values, states.mean("window").values, strict=True))
+        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=20,
+                                             rng=0).table.set_index("feature")  # fmt: skip
+        beta = effects.loc["log_power_beta"]
+        rows.append({"subject": session.subject, **means, "response": beta["z"], "delta": beta["delta"],
+                     "expected": 2 * np.log10(session.gain)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+SIGNAL_FEATURES = ["log_power_delta", "log_power_theta", "log_power_alpha", "log_power_beta", "log_power_gamma",
+                   "aperiodic_exponent"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_rest_to_task_from_signals_structured_and_null():
+    """The trials scale the signal by the simulated gain: delta log10 beta power = 2 log10(gain) (tolerance
+    0.06: 12 trials of 2 s); the gain is a function of the baseline exponent (structured) or not (null)."""
+    structured = _signal_corpus_table(True)
+    np.testing.assert_allclose(structured["delta"], structured["expected"], atol=0.06)
+    result = predict_task_from_rest(structured, features=SIGNAL_FEATURES, responses=["response"], n_perm=40, rng=0)
+    assert result.beats_group_mean and result.specific and result.table["skill"].iloc[0] > 0.8
+    null = _signal_corpus_table(False)
+    np.testing.assert_allclose(null["delta"], null["expected"], atol=0.06)
+    result = predict_task_from_rest(null, features=SIGNAL_FEATURES, responses=["response"], n_perm=40, rng=0)
+    assert not result.beats_group_mean and not result.specific
