@@ -399,3 +399,36 @@ def test_rest_to_task_from_signals_structured_and_null():
     np.testing.assert_allclose(null["delta"], null["expected"], atol=0.06)
     result = predict_task_from_rest(null, features=SIGNAL_FEATURES, responses=["response"], n_perm=40, rng=0)
     assert not result.beats_group_mean and not result.specific
+
+
+def _arousal_task_table(amplitudes, arousal_shift) -> pd.DataFrame:
+    """16 subjects x (task1, task2) sessions of sim.tasks.sim_arousal_task_sessions; raw response = delta of
+    log10 beta power against the session's baseline; covariate = the baseline's mean log10 beta power."""
+    from adhesive_dots.fingerprint import sliding_windows
+    from adhesive_dots.sim.tasks import sim_arousal_task_sessions
+
+    rows = []
+    for session in sim_arousal_task_sessions(16, amplitudes=amplitudes, arousal_shift=arousal_shift, rng=4):
+        starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
+        states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
+        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=10,
+                                             rng=0).table.set_index("feature")  # fmt: skip
+        rows.append({"subject": session.subject, "condition": f"task{session.session[-1]}",
+                     "delta": effects.loc["log_power_beta", "delta"],
+                     "baseline_beta": float(states.sel(state_feature="log_power_beta").mean())})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.slow
+def test_signal_level_arousal_confound_and_its_converse():
+    """Equal true effects (a 20 Hz oscillation of amplitude 0.1 in both tasks), task2 at higher arousal: the
+    flatter background shrinks task2's raw response; naive reports a difference, adjusted does not. Converse:
+    task2's true effect is larger (amplitude 0.2) and the arousal shift hides it from the naive comparison."""
+    result = compare_task_effects(_arousal_task_table((0.1, 0.1), 1.0), covariates=["baseline_beta"])
+    naive, adjusted = result.estimate("naive"), result.estimate("adjusted")
+    assert naive["ci_high"] < 0 and naive["p"] < 0.01
+    assert adjusted["ci_low"] < 0 < adjusted["ci_high"]
+    result = compare_task_effects(_arousal_task_table((0.1, 0.2), 1.0), covariates=["baseline_beta"])
+    naive, adjusted = result.estimate("naive"), result.estimate("adjusted")
+    assert naive["ci_low"] < 0 < naive["ci_high"]
+    assert adjusted["ci_low"] > 0 and adjusted["p"] < 0.01
