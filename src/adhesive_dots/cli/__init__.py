@@ -15,6 +15,7 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     align,
     annotate,
     catalog,
+    compare,
     curate,
     demo,
     fingerprint,
