@@ -444,6 +444,3 @@ def run_demo(
         if on_stage is not None:
             on_stage(result)
     return ctx
-
-
-STAGES.append(("annotate", _annotate_and_inspect))
