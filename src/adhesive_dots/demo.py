@@ -388,18 +388,17 @@ def _compare(ctx: DemoContext) -> StageResult:
             )
         rows.append(
             {
-                "a": chosen[i].key,
-                "b": chosen[j].key,
-                "same_subject": chosen[i].subject == chosen[j].subject,
-                "arousal_a": truth_a["arousal_level"],
-                "arousal_b": truth_b["arousal_level"],
+                "b (vs a)": chosen[j].key.split("_", 1)[1],
+                "same subject": chosen[i].subject == chosen[j].subject,
+                "arousal b-a": truth_b["arousal_level"] - truth_a["arousal_level"],
                 "energy": result.energy_distance,
-                "energy_null95": result.to_dict()["energy_null_q95"],
-                "riemann": result.riemann_distance,
+                "null 95%": result.to_dict()["energy_null_q95"],
                 "verdict": result.verdict,
-                "flagged": ", ".join(result.flagged) or "-",
+                "flagged": len(result.flagged),
             }
         )
+        lines.append(f"  flagged: {', '.join(result.flagged) or 'none'}")
+    lines.insert(0, f"a = {chosen[0].key}")
     return StageResult(
         "Compare baselines (adots compare; split-half null from each baseline)",
         pd.DataFrame(rows),
