@@ -1,0 +1,43 @@
+"""Compare baselines, express task effects in baseline units, predict task from rest (layer 4 numerics).
+
+* :func:`compare_baselines` -- two baselines: per-feature differences with block-bootstrap CIs,
+  energy distance of the window states and Riemannian distance of channel covariances against
+  split-half nulls, and a verdict ("within baseline variability" / "different").
+* :func:`compute_task_effects` / :func:`compute_task_effects_array` -- each task segment's change of
+  each window-level feature relative to the session's own baseline, in units of the baseline's
+  window-to-window sd (z), with CIs.
+* :func:`compare_task_effects` -- naive and baseline-adjusted differences of task effects across
+  sessions (statsmodels OLS, or MixedLM with a subject random intercept).
+* :func:`predict_task_from_rest` -- ridge from baseline features to task responses with
+  leave-one-subject-out CV, against the group-mean model, with individual specificity.
+* :func:`identify_subjects` -- identification (connectome fingerprinting) across two baselines per
+  subject, with its chance level.
+"""
+
+from adhesive_dots.compare.baselines import (
+    DIFFERENT,
+    WITHIN,
+    BaselineComparison,
+    compare_baselines,
+    energy_distance_array,
+)
+from adhesive_dots.compare.windows import (
+    block_bootstrap_indices,
+    compute_window_features_array,
+    default_block,
+    fingerprint_states,
+    state_feature_names,
+)
+
+__all__ = [
+    "DIFFERENT",
+    "WITHIN",
+    "BaselineComparison",
+    "block_bootstrap_indices",
+    "compare_baselines",
+    "compute_window_features_array",
+    "default_block",
+    "energy_distance_array",
+    "fingerprint_states",
+    "state_feature_names",
+]

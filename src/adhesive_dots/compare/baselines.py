@@ -1,0 +1,276 @@
+"""Compare two baselines: per-feature differences with block-bootstrap CIs, a multivariate
+distance between their window-state distributions, a Riemannian distance between their channel
+covariances, each judged against the variability inside each baseline (split-half null).
+
+The split-half null: a baseline's windows ``0..n-1`` are cut into two contiguous halves on a
+circle (windows ``k..k+n/2-1`` against the rest, for every rotation ``k``), and the same
+statistic is computed between the halves. Contiguous halves keep the slow fluctuations and
+drift of the baseline inside the null, so "different" means: further apart than two stretches of
+one baseline are from each other. Halves hold half the windows, so their statistics are noisier
+than the full-baseline one; the null is conservative.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import cdist
+
+from adhesive_dots.core import Baseline
+from adhesive_dots.errors import DataError
+from adhesive_dots.fingerprint import Fingerprint, fingerprint, sliding_windows
+from adhesive_dots.compare.windows import block_bootstrap_indices, default_block, fingerprint_states
+
+WITHIN = "within baseline variability"
+DIFFERENT = "different"
+MAX_RIEMANN_CHANNELS = 64
+"""At most this many matched channels (the first, in ``a``'s order) enter the Riemannian distance."""
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """The comparison of baseline ``a`` with baseline ``b``.
+
+    Attributes
+    ----------
+    features : pandas.DataFrame
+        One row per window-level feature: ``feature``, ``value_a``, ``value_b`` (means over windows),
+        ``difference`` (b - a), ``ci_low``, ``ci_high`` (block-bootstrap percentile CI of the difference),
+        ``z`` (difference / bootstrap sd), ``within_sd`` (mean of the two baselines' window-to-window sd),
+        ``split_half`` (95th percentile of the split-half |difference| of means), ``flagged``
+        (CI excludes 0 *and* |difference| exceeds ``split_half``).
+    energy_distance : float
+        Energy distance between the two sets of window states (features scaled by ``within_sd``).
+    energy_null : ndarray
+        Split-half energy distances of both baselines (the null).
+    energy_p : float
+        ``(1 + #null >= observed) / (1 + n_null)``.
+    riemann_distance : float
+        Affine-invariant Riemannian distance (pyRiemann) between the mean window covariances on matched
+        channels (NaN without data or with fewer than 2 matched channels).
+    riemann_null : ndarray
+        Split-half Riemannian distances of both baselines.
+    riemann_p : float
+        As ``energy_p`` (NaN when not computed).
+    verdict : str
+        ``"different"`` when the energy distance or the Riemannian distance exceeds its null at ``alpha``,
+        else ``"within baseline variability"``.
+    parameters : dict
+        ``n_boot``, ``block`` (windows), ``alpha``, ``ci``, ``window_s``, ``channels`` matched, ``covariance``.
+    """
+
+    features: pd.DataFrame
+    energy_distance: float
+    energy_null: np.ndarray
+    energy_p: float
+    riemann_distance: float
+    riemann_null: np.ndarray
+    riemann_p: float
+    verdict: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> list[str]:
+        """Names of the flagged features."""
+        return list(self.features.loc[self.features["flagged"], "feature"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (NaN as None)."""
+
+        def clean(value):
+            if isinstance(value, float | np.floating):
+                return None if not np.isfinite(value) else float(value)
+            if isinstance(value, np.bool_):
+                return bool(value)
+            if isinstance(value, np.integer):
+                return int(value)
+            return value
+
+        return {
+            "verdict": self.verdict,
+            "flagged": self.flagged,
+            "energy_distance": clean(self.energy_distance),
+            "energy_null_q95": clean(float(np.quantile(self.energy_null, 0.95))) if self.energy_null.size else None,
+            "energy_p": clean(self.energy_p),
+            "riemann_distance": clean(self.riemann_distance),
+            "riemann_null_max": clean(float(self.riemann_null.max())) if self.riemann_null.size else None,
+            "riemann_p": clean(self.riemann_p),
+            "features": [{k: clean(v) for k, v in row.items()} for row in self.features.to_dict("records")],
+            "parameters": self.parameters,
+        }
+
+
+def energy_distance_array(x: np.ndarray, y: np.ndarray) -> float:
+    """Energy distance ``2 E|X-Y| - E|X-X'| - E|Y-Y'|`` of samples ``x`` (n, d) and ``y`` (m, d).
+
+    Within-sample means exclude the zero diagonal (U-statistics), so the expectation is 0 when both
+    samples come from one distribution, whatever n and m. Euclidean distances.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    if x.shape[0] < 2 or y.shape[0] < 2 or x.shape[1] != y.shape[1]:
+        raise DataError(f"energy distance needs two samples of >= 2 rows with equal columns, got {x.shape}, {y.shape}")
+    n, m = x.shape[0], y.shape[0]
+    xy = cdist(x, y).mean()
+    xx = cdist(x, x).sum() / (n * (n - 1))
+    yy = cdist(y, y).sum() / (m * (m - 1))
+    return float(2 * xy - xx - yy)
+
+
+def _halves(n: int) -> list[np.ndarray]:
+    """Boolean masks of circular contiguous halves (one per rotation; complements are not repeated)."""
+    half = n // 2
+    masks = []
+    for k in range(n - half if n % 2 else half):
+        mask = np.zeros(n, dtype=bool)
+        mask[(k + np.arange(half)) % n] = True
+        masks.append(mask)
+    return masks
+
+
+def _window_covariances(data: np.ndarray, fs: float, window_s: float, overlap: float) -> np.ndarray:
+    """Covariances ``(n_windows, C, C)`` of the sliding windows of ``data`` (C, T)."""
+    starts, length = sliding_windows(data.shape[1], fs, window_s=window_s, overlap=overlap)
+    out = np.empty((starts.size, data.shape[0], data.shape[0]))
+    for i, s in enumerate(starts):
+        w = data[:, s : s + length]
+        out[i] = np.cov(w)
+    return out
+
+
+def _to_correlation(cov: np.ndarray) -> np.ndarray:
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    return cov / (sd[..., :, None] * sd[..., None, :])
+
+
+def _riemann(cov_a: np.ndarray, cov_b: np.ndarray, kind: str) -> tuple[float, np.ndarray]:
+    from pyriemann.geometry.distance import distance_riemann
+
+    def summary(cov, mask=None):
+        c = cov.mean(axis=0) if mask is None else cov[mask].mean(axis=0)
+        c = _to_correlation(c) if kind == "correlation" else c
+        return c + 1e-10 * np.trace(c) / c.shape[0] * np.eye(c.shape[0])
+
+    observed = float(distance_riemann(summary(cov_a), summary(cov_b)))
+    null = [float(distance_riemann(summary(cov, m), summary(cov, ~m))) for cov in (cov_a, cov_b)
+            for m in _halves(cov.shape[0])]  # fmt: skip
+    return observed, np.asarray(null)
+
+
+def _as_fingerprint(x: Fingerprint | Baseline, name: str, window_s: float, overlap: float, rng) -> tuple:
+    if isinstance(x, Fingerprint):
+        return x, None
+    if isinstance(x, Baseline):
+        fp = fingerprint(x, window_s=window_s, window_overlap=overlap, rng=rng)
+        return fp, x
+    raise DataError(f"{name} must be a Fingerprint or a Baseline, got {type(x).__name__}")
+
+
+def compare_baselines(
+    a: Fingerprint | Baseline,
+    b: Fingerprint | Baseline,
+    *,
+    n_boot: int = 1000,
+    block: int | None = None,
+    alpha: float = 0.05,
+    window_s: float = 30.0,
+    window_overlap: float = 0.5,
+    covariance: str = "correlation",
+    rng: np.random.Generator | int | None = None,
+) -> BaselineComparison:
+    """Compare baseline ``a`` with baseline ``b`` against the variability inside each.
+
+    Parameters
+    ----------
+    a, b : Fingerprint or Baseline
+        Fingerprints (their ``state`` trajectories are used) or Baselines (fingerprinted here with
+        ``window_s``/``window_overlap``; their data also give the Riemannian distance).
+    n_boot : int
+        Block-bootstrap replicates of each baseline's windows.
+    block : int, optional
+        Bootstrap block length in windows (default ``ceil(n ** (1/3))``, see
+        :func:`~adhesive_dots.compare.windows.default_block`; 4 windows = 75 s for a 600 s baseline
+        with 30 s windows at 50% overlap).
+    alpha : float
+        Level of the CIs (``1 - alpha``) and of the verdict's tests.
+    window_s, window_overlap : float
+        Sliding windows (s, fraction) when fingerprinting Baselines and for the covariances.
+    covariance : {"correlation", "covariance"}
+        Matrices of the Riemannian distance: correlations (gain-invariant, default) or covariances.
+    rng : Generator or int, optional
+        Randomness of the bootstrap.
+
+    Returns
+    -------
+    BaselineComparison
+    """
+    if not 0 < alpha < 0.5:
+        raise DataError(f"alpha must be in (0, 0.5), got {alpha!r}")
+    if covariance not in ("correlation", "covariance"):
+        raise DataError(f"covariance must be 'correlation' or 'covariance', got {covariance!r}")
+    rng = np.random.default_rng(rng)
+    fp_a, base_a = _as_fingerprint(a, "a", window_s, window_overlap, rng)
+    fp_b, base_b = _as_fingerprint(b, "b", window_s, window_overlap, rng)
+    sa, sb = fingerprint_states(fp_a, name="a"), fingerprint_states(fp_b, name="b")
+    common = [f for f in sa["state_feature"].values if f in set(sb["state_feature"].values)]
+    if not common:
+        raise DataError("a and b share no finite window-level feature; were they fingerprinted with the same bands?")
+    xa = sa.sel(state_feature=common).values
+    xb = sb.sel(state_feature=common).values
+    na, nb = xa.shape[0], xb.shape[0]
+    block_a = default_block(na) if block is None else block
+    block_b = default_block(nb) if block is None else block
+    boot_a = xa[block_bootstrap_indices(na, n_boot=n_boot, block=block_a, rng=rng)].mean(axis=1)
+    boot_b = xb[block_bootstrap_indices(nb, n_boot=n_boot, block=block_b, rng=rng)].mean(axis=1)
+    diff_boot = boot_b - boot_a  # (n_boot, F)
+    mean_a, mean_b = xa.mean(axis=0), xb.mean(axis=0)
+    difference = mean_b - mean_a
+    lo, hi = np.quantile(diff_boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    boot_sd = diff_boot.std(axis=0, ddof=1)
+    within_sd = 0.5 * (xa.std(axis=0, ddof=1) + xb.std(axis=0, ddof=1))
+    split = np.array([np.abs(x[m].mean(axis=0) - x[~m].mean(axis=0)) for x in (xa, xb) for m in _halves(x.shape[0])])
+    split_q = np.quantile(split, 1 - alpha, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(boot_sd > 0, difference / boot_sd, np.nan)
+    flagged = ((lo > 0) | (hi < 0)) & (np.abs(difference) > split_q)
+    table = pd.DataFrame(
+        {"feature": common, "value_a": mean_a, "value_b": mean_b, "difference": difference, "ci_low": lo,
+         "ci_high": hi, "z": z, "within_sd": within_sd, "split_half": split_q, "flagged": flagged}
+    )  # fmt: skip
+
+    scale = np.where(within_sd > 0, within_sd, 1.0)
+    za, zb = xa / scale, xb / scale
+    energy = energy_distance_array(za, zb)
+    energy_null = np.array([energy_distance_array(x[m], x[~m]) for x in (za, zb) for m in _halves(x.shape[0])])
+    energy_p = float((1 + np.sum(energy_null >= energy)) / (1 + energy_null.size))
+
+    riemann, riemann_null, riemann_p, channels = float("nan"), np.zeros(0), float("nan"), []
+    if base_a is not None and base_b is not None:
+        names_b = set(base_b.channel_names)
+        channels = [c for c in base_a.channel_names if c in names_b][:MAX_RIEMANN_CHANNELS]
+        if len(channels) >= 2:
+            cov_a = _window_covariances(base_a.load(channels=channels), base_a.fs, window_s, window_overlap)
+            cov_b = _window_covariances(base_b.load(channels=channels), base_b.fs, window_s, window_overlap)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                riemann, riemann_null = _riemann(cov_a, cov_b, covariance)
+            riemann_p = float((1 + np.sum(riemann_null >= riemann)) / (1 + riemann_null.size))
+    different = energy_p < alpha or (np.isfinite(riemann_p) and riemann_p < alpha)
+    return BaselineComparison(
+        features=table,
+        energy_distance=energy,
+        energy_null=energy_null,
+        energy_p=energy_p,
+        riemann_distance=riemann,
+        riemann_null=riemann_null,
+        riemann_p=riemann_p,
+        verdict=DIFFERENT if different else WITHIN,
+        parameters={"n_boot": n_boot, "block": [block_a, block_b], "alpha": alpha, "ci": 1 - alpha,
+                    "window_s": window_s,
+                    "channels": channels, "covariance": covariance, "n_windows": [na, nb]},
+    )  # fmt: skip
+
