@@ -273,4 +273,3 @@ def compare_baselines(
                     "window_s": window_s,
                     "channels": channels, "covariance": covariance, "n_windows": [na, nb]},
     )  # fmt: skip
-

@@ -61,7 +61,9 @@ def block_bootstrap_indices(
     (2, 6)
     """
     if n < 2:
-        raise DataError(f"the block bootstrap needs at least 2 windows, got {n}; use shorter windows or a longer record")
+        raise DataError(
+            f"the block bootstrap needs at least 2 windows, got {n}; use shorter windows or a longer record"
+        )
     if n_boot < 1:
         raise DataError(f"n_boot must be a positive number of replicates, got {n_boot}")
     block = default_block(n) if block is None else int(block)

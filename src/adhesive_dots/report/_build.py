@@ -454,8 +454,10 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
         counts={facet: [(str(k), int(v)) for k, v in series.items()] for facet, series in counts.items()},
         minutes=[(str(k), f"{v.compliant:.1f}", f"{v.other:.1f}") for k, v in minutes.iterrows()],
         findings=[(str(r.severity), str(r.code), int(r.n)) for r in findings.itertuples()],
-        duplicates=[(str(r.dot_a)[:12], str(r.dot_b)[:12], str(r.kind), _fmt(r.evidence))
-                    for r in duplicates.head(200).itertuples()],  # fmt: skip
+        duplicates=[
+            (str(r.dot_a)[:12], str(r.dot_b)[:12], str(r.kind), _fmt(r.evidence))
+            for r in duplicates.head(200).itertuples()
+        ],  # fmt: skip
         n_duplicates=len(duplicates),
         quality={
             "n": int(np.isfinite(scores).sum()),

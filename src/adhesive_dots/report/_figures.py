@@ -8,11 +8,10 @@ file and no script inside a figure can ever run (browsers never execute scripts 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 from collections.abc import Sequence
-
-import functools
 
 import matplotlib
 import numpy as np
@@ -263,8 +262,8 @@ def correlation_figure(ds: xr.Dataset) -> Figure:
         matrix = ds["correlation"].values
         image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r", interpolation="nearest")
         fig.colorbar(image, ax=ax, label="Pearson r (1)", shrink=0.85)
-        ax.set_xlabel("Channel index")
-        ax.set_ylabel("Channel index")
+        ax.set_xlabel("Channel (index)")
+        ax.set_ylabel("Channel (index)")
         ax.set_title(f"Correlation matrix ({matrix.shape[0]} channels)")
     else:
         _message(ax, "correlation matrix not stored\n(one channel, or above max_channels)")
@@ -281,9 +280,9 @@ def correlation_figure(ds: xr.Dataset) -> Figure:
             if inside.any():
                 x, y = np.log10(ranks[inside]), np.log10(values[inside])
                 intercept = y.mean() + exponent * x.mean()
-                ax.loglog(ranks[inside], 10 ** (intercept - exponent * x), "--", color=COLORS[1],
-                          label=f"power law, exponent {exponent:.2f} (ranks {rank_range[0]}–{rank_range[1]})")  # fmt: skip
-        ax.set_xlabel("Rank")
+                label = f"power law, exponent {exponent:.2f} (ranks {rank_range[0]}–{rank_range[1]})"
+                ax.loglog(ranks[inside], 10 ** (intercept - exponent * x), "--", color=COLORS[1], label=label)
+        ax.set_xlabel("Rank (index)")
         ax.set_ylabel("Eigenvalue (1, correlation units)")
         pr = float(ds["participation_ratio"].values) if "participation_ratio" in ds else np.nan
         ax.set_title(f"Eigenspectrum (participation ratio {pr:.1f})")
@@ -467,7 +466,7 @@ def minutes_figure(minutes: pd.DataFrame) -> Figure:
     ax.barh(labels, minutes["other"], left=minutes["compliant"], color="0.75", label="not compliant / not validated")
     ax.set_xlabel("Baseline (minutes)")
     ax.set_title("Minutes of baseline by lab")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
