@@ -20,10 +20,16 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
+from adhesive_dots.compare.windows import (
+    block_bootstrap_indices,
+    compute_window_features_array,
+    default_block,
+    fingerprint_states,
+)
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
-from adhesive_dots.fingerprint import Fingerprint, fingerprint, sliding_windows
-from adhesive_dots.compare.windows import block_bootstrap_indices, default_block, fingerprint_states
+from adhesive_dots.fingerprint import Fingerprint, sliding_windows
+from adhesive_dots.fingerprint.spectral import DEFAULT_SEGMENT_S
 
 WITHIN = "within baseline variability"
 DIFFERENT = "different"
@@ -161,12 +167,21 @@ def _riemann(cov_a: np.ndarray, cov_b: np.ndarray, kind: str) -> tuple[float, np
     return observed, np.asarray(null)
 
 
-def _as_fingerprint(x: Fingerprint | Baseline, name: str, window_s: float, overlap: float, rng) -> tuple:
+def _states(x: Fingerprint | Baseline, name: str, window_s: float, overlap: float) -> tuple:
+    """Window states of a fingerprint, or computed from a baseline's data (the same features)."""
     if isinstance(x, Fingerprint):
-        return x, None
+        return fingerprint_states(x, name=name), None
     if isinstance(x, Baseline):
-        fp = fingerprint(x, window_s=window_s, window_overlap=overlap, rng=rng)
-        return fp, x
+        data = x.load()
+        starts, length = sliding_windows(data.shape[1], x.fs, window_s=window_s, overlap=overlap)
+        if starts.size < 4:
+            raise DataError(
+                f"{name} ({x.source}): {starts.size} sliding windows of {window_s:g} s in a {x.duration:.1f} s "
+                "baseline; at least 4 are needed (use a shorter window_s or a longer baseline)"
+            )
+        states = compute_window_features_array(data, x.fs, starts=starts, length=length, segment_s=DEFAULT_SEGMENT_S)
+        keep = np.isfinite(states.values).all(axis=0)
+        return states.isel(state_feature=np.flatnonzero(keep)), x
     raise DataError(f"{name} must be a Fingerprint or a Baseline, got {type(x).__name__}")
 
 
@@ -187,8 +202,10 @@ def compare_baselines(
     Parameters
     ----------
     a, b : Fingerprint or Baseline
-        Fingerprints (their ``state`` trajectories are used) or Baselines (fingerprinted here with
-        ``window_s``/``window_overlap``; their data also give the Riemannian distance).
+        Fingerprints (their ``state`` trajectories are used) or Baselines (the same window states are
+        computed from their data with ``window_s``/``window_overlap``, see
+        :func:`~adhesive_dots.compare.windows.compute_window_features_array`; the data also give the
+        Riemannian distance).
     n_boot : int
         Block-bootstrap replicates of each baseline's windows.
     block : int, optional
@@ -213,9 +230,8 @@ def compare_baselines(
     if covariance not in ("correlation", "covariance"):
         raise DataError(f"covariance must be 'correlation' or 'covariance', got {covariance!r}")
     rng = np.random.default_rng(rng)
-    fp_a, base_a = _as_fingerprint(a, "a", window_s, window_overlap, rng)
-    fp_b, base_b = _as_fingerprint(b, "b", window_s, window_overlap, rng)
-    sa, sb = fingerprint_states(fp_a, name="a"), fingerprint_states(fp_b, name="b")
+    sa, base_a = _states(a, "a", window_s, window_overlap)
+    sb, base_b = _states(b, "b", window_s, window_overlap)
     common = [f for f in sa["state_feature"].values if f in set(sb["state_feature"].values)]
     if not common:
         raise DataError("a and b share no finite window-level feature; were they fingerprinted with the same bands?")

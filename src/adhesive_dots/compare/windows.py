@@ -35,6 +35,9 @@ from adhesive_dots.fingerprint import (
 )
 from adhesive_dots.fingerprint.correlation import mean_abs_offdiagonal
 
+MAX_CORRELATION_CHANNELS = 256
+"""Window correlations use at most this many channels (evenly spaced over the channel list)."""
+
 
 def state_feature_names(bands: Mapping[str, tuple[float, float]] | None = None) -> list[str]:
     """Names of the window-level features, in the order of the fingerprint's ``state``."""
@@ -124,7 +127,8 @@ def compute_window_features_array(
     -------
     xarray.DataArray, dims (window, state_feature)
         Median over channels of log10 band power and aperiodic exponent, and the mean |r| between
-        channels (NaN for one channel), as in the fingerprint's ``state``.
+        channels (NaN for one channel; at most :data:`MAX_CORRELATION_CHANNELS` evenly spaced channels),
+        as in the fingerprint's ``state``.
     """
     data = np.asarray(data, dtype=float)
     if data.ndim != 2:
@@ -144,24 +148,25 @@ def compute_window_features_array(
         aperiodic_range = (1.0, min(40.0, 0.8 * nyquist))
     if segment_s is None:
         segment_s = min(2.0, length / fs / 2.0)
-    windows = np.stack([data[:, s : s + length] for s in starts])  # (W, C, L)
-    freqs, psd = compute_psd_array(windows, fs, segment_s=segment_s)
     usable = {k: v for k, v in bands.items() if v[1] <= nyquist}
-    bp = compute_band_power_array(freqs, psd, bands=usable)
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        log_power = np.nanmedian(np.log10(bp.absolute), axis=1)  # (W, B)
-        exponent = np.nanmedian(compute_aperiodic_array(freqs, psd, freq_range=aperiodic_range).exponent, axis=1)
-    columns = []
-    for name in bands:
-        columns.append(log_power[:, list(bp.bands).index(name)] if name in usable else np.full(starts.size, np.nan))
-    columns.append(exponent)
-    if data.shape[0] >= 2:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.stack([np.corrcoef(w) for w in windows])
-        columns.append(mean_abs_offdiagonal(corr))
-    else:
-        columns.append(np.full(starts.size, np.nan))
+    corr_index = np.unique(np.linspace(0, data.shape[0] - 1, min(data.shape[0], MAX_CORRELATION_CHANNELS)).astype(int))
+    log_power = np.full((starts.size, len(usable)), np.nan)
+    exponent = np.full(starts.size, np.nan)
+    correlation = np.full(starts.size, np.nan)
+    for i, s in enumerate(starts):  # one window at a time: memory stays at one window
+        window = data[:, s : s + length]
+        freqs, psd = compute_psd_array(window, fs, segment_s=segment_s)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # flat channels: NaN
+            if usable:
+                power = compute_band_power_array(freqs, psd, bands=usable).absolute
+                log_power[i] = np.nanmedian(np.log10(power), axis=0)
+            exponent[i] = np.nanmedian(compute_aperiodic_array(freqs, psd, freq_range=aperiodic_range).exponent)
+            if corr_index.size >= 2:
+                correlation[i] = mean_abs_offdiagonal(np.corrcoef(window[corr_index]))
+    columns = [log_power[:, list(usable).index(name)] if name in usable else np.full(starts.size, np.nan)
+               for name in bands]  # fmt: skip
+    columns += [exponent, correlation]
     values = np.column_stack(columns)
     return xr.DataArray(
         values,
