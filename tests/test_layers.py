@@ -16,6 +16,7 @@ LAYERS = {
     "adhesive_dots.testing": 1,
     "adhesive_dots.sim.signals": 1,
     "adhesive_dots.sim.sessions": 1,
+    "adhesive_dots.sim.tasks": 1,
     "adhesive_dots.baselines": 1,
     "adhesive_dots.validate": 1,
     "adhesive_dots.fingerprint": 1,

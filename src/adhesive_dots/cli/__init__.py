@@ -14,6 +14,7 @@ from rich.markup import escape
 from adhesive_dots.cli import (  # noqa: F401  (each module registers its commands)
     annotate,
     catalog,
+    compare,
     demo,
     fingerprint,
     ingest,

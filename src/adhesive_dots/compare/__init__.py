@@ -21,6 +21,21 @@ from adhesive_dots.compare.baselines import (
     compare_baselines,
     energy_distance_array,
 )
+from adhesive_dots.compare.effects import (
+    MAX_WINDOW_S,
+    TaskEffects,
+    compute_task_effects,
+    compute_task_effects_array,
+    task_segments,
+)
+from adhesive_dots.compare.models import (
+    IdentificationResult,
+    PredictionResult,
+    TaskEffectComparison,
+    compare_task_effects,
+    identify_subjects,
+    predict_task_from_rest,
+)
 from adhesive_dots.compare.windows import (
     block_bootstrap_indices,
     compute_window_features_array,
@@ -31,8 +46,19 @@ from adhesive_dots.compare.windows import (
 
 __all__ = [
     "DIFFERENT",
+    "MAX_WINDOW_S",
     "WITHIN",
     "BaselineComparison",
+    "IdentificationResult",
+    "PredictionResult",
+    "TaskEffectComparison",
+    "TaskEffects",
+    "compare_task_effects",
+    "compute_task_effects",
+    "compute_task_effects_array",
+    "identify_subjects",
+    "predict_task_from_rest",
+    "task_segments",
     "block_bootstrap_indices",
     "compare_baselines",
     "compute_window_features_array",

@@ -1,0 +1,168 @@
+"""``adots compare A B``, ``adots effects``, ``adots predict``, ``adots identify``.
+
+* ``compare A B``: are two baselines different beyond their own variability? (table or ``--json``)
+* ``effects SOURCES...``: each session's task effects in baseline units (z); with ``--adjust-for``,
+  naive and baseline-adjusted differences between task labels across sessions.
+* ``predict SOURCES...``: ridge from baseline features to each task label's effect, leave-one-subject-out,
+  against the group-mean model, with individual specificity.
+* ``identify SOURCES...``: identify each subject's second session among all first sessions (or, with
+  ``--halves``, each session's second half among all first halves); accuracy against chance 1/n.
+
+SOURCES are NWB files, folders (searched recursively) and BIDS roots (each resting run; pass
+``--task-run`` to name the BIDS task whose annotations are the task segments).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from adhesive_dots.cli._app import app, console, err_console, print_json
+from adhesive_dots.cli.demo import render_frame
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        err_console.print(f"[yellow]skipped[/] {note}", highlight=False)
+
+
+@app.command("compare")
+def compare_command(
+    a: str = typer.Argument(..., help="Session A: an NWB file, a BIDS run's data file, or a .nc fingerprint."),
+    b: str = typer.Argument(..., help="Session B (as A)."),
+    window_s: float = typer.Option(30.0, "--window-s", help="Sliding windows of the state trajectory, s."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Block-bootstrap replicates."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap and fingerprints."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict."""
+    from adhesive_dots.io.compare_sources import as_jsonable, compare_sources
+
+    result, labels = compare_sources(a, b, window_s=window_s, n_boot=n_boot, seed=seed)
+    if as_json:
+        print_json(as_jsonable({"a": labels[0], "b": labels[1], **result.to_dict()}))
+        return
+    table = result.features[["feature", "value_a", "value_b", "difference", "ci_low", "ci_high", "z", "flagged"]]
+    console.print(render_frame(table, f"A = {labels[0]}\nB = {labels[1]}"))
+    null95 = result.to_dict()["energy_null_q95"]
+    console.print(f"energy distance {result.energy_distance:.3g} (split-half null 95%: {null95:.3g}, "
+                  f"p = {result.energy_p:.3g})")  # fmt: skip
+    if result.riemann_null.size:
+        n_channels = len(result.parameters["channels"])
+        console.print(f"Riemannian distance {result.riemann_distance:.3g} on {n_channels} matched channels "
+                      f"(split-half max {result.riemann_null.max():.3g}, p = {result.riemann_p:.3g})")  # fmt: skip
+    console.print(
+        f"verdict: [bold]{result.verdict}[/]" + (f" (flagged: {', '.join(result.flagged)})" if result.flagged else "")
+    )
+
+
+@app.command("effects")
+def effects_command(
+    sources: list[str] = typer.Argument(..., help="NWB files, folders, BIDS roots."),
+    task_run: str = typer.Option(None, "--task-run", help="BIDS task of the task run (e.g. 'visual')."),
+    labels: list[str] = typer.Option(
+        None, "--labels", help="Interval labels that are task segments (comma-separated)."
+    ),
+    feature: str = typer.Option("log_power_alpha", "--feature", help="Window feature shown (and compared)."),
+    adjust_for: list[str] = typer.Option(
+        None,
+        "--adjust-for",
+        help="Baseline summary features: also compare labels across sessions, "
+        "naive and adjusted for these (comma-separated).",
+    ),  # fmt: skip
+    n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap replicates of the CIs."),
+    seed: int = typer.Option(0, help="Seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print every effect as JSON."),
+) -> None:
+    """Task effects in baseline units: change of each feature per task segment, z against the baseline windows."""
+    from adhesive_dots.io.compare_sources import as_jsonable, compare_effects_sources, effects_frame, session_records
+
+    label_list = _split(labels)
+    records, notes = session_records(sources, task_run=task_run, labels=label_list, n_boot=n_boot, seed=seed)
+    notes += [f"{r.key}: {r.note}" for r in records if r.note]
+    comparison = None
+    if adjust_for:
+        comparison = compare_effects_sources(records, feature=feature, covariates=_split(adjust_for), labels=label_list)
+    if as_json:
+        payload = {"sessions": [{"source": r.key, "subject": r.subject, "session": r.session, "note": r.note,
+                                 "effects": None if r.effects is None else r.effects.table.to_dict("records")}
+                                for r in records], "skipped": notes}  # fmt: skip
+        if comparison is not None:
+            payload["comparison"] = {"table": comparison.table.to_dict("records"), "explained": comparison.explained,
+                                     "covariates": comparison.covariates}  # fmt: skip
+        print_json(as_jsonable(payload))
+        return
+    _notes(notes)
+    frame = effects_frame(records, feature=feature)
+    if frame.empty:
+        console.print("no task effects computed")
+    else:
+        shown = frame[["subject", "session", "label", "n_segments", "window_s", "delta", "z", "ci_low", "ci_high"]]
+        console.print(render_frame(shown, f"Task effects of {feature} in baseline units (z = delta / baseline sd)"))
+    if comparison is not None:
+        console.print(render_frame(comparison.table, "Across sessions: naive and baseline-adjusted differences"))
+        for contrast, value in comparison.explained.items():
+            console.print(f"{contrast}: {value:.3g} of the naive difference is carried by the baseline features")
+
+
+@app.command("predict")
+def predict_command(
+    sources: list[str] = typer.Argument(..., help="NWB files, folders, BIDS roots (at least 4 subjects)."),
+    task_run: str = typer.Option(None, "--task-run", help="BIDS task of the task run (e.g. 'visual')."),
+    labels: list[str] = typer.Option(None, "--labels", help="Task labels to predict (comma-separated)."),
+    feature: str = typer.Option("log_power_alpha", "--feature", help="Window feature whose task effect is predicted."),
+    features: list[str] = typer.Option(None, "--features", help="Baseline summary features (default: all finite)."),
+    n_perm: int = typer.Option(200, "--n-perm", help="Permutations of the p-values."),
+    seed: int = typer.Option(0, help="Seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Rest -> task: ridge from baseline features to task effects, leave-one-subject-out, vs the group mean."""
+    from adhesive_dots.io.compare_sources import as_jsonable, predict_sources, session_records
+
+    label_list = _split(labels)
+    records, notes = session_records(sources, task_run=task_run, labels=label_list, n_boot=50, seed=seed)
+    result = predict_sources(records, feature=feature, features=_split(features), labels=label_list,
+                             n_perm=n_perm, seed=seed)  # fmt: skip
+    if as_json:
+        print_json(as_jsonable({"table": result.table.to_dict("records"), "specificity": result.specificity,
+                                "specificity_p": result.specificity_p, "top1": result.top1,
+                                "chance_top1": result.chance_top1, "beats_group_mean": result.beats_group_mean,
+                                "specific": result.specific, "parameters": result.parameters,
+                                "skipped": notes}))  # fmt: skip
+        return
+    _notes(notes)
+    console.print(
+        render_frame(result.table, "Rest -> task (leave-one-subject-out ridge; skill > 0 beats the group mean)")
+    )
+    console.print(f"individual specificity {result.specificity:.3g} (chance 0.5, p = {result.specificity_p:.3g}); "
+                  f"top-1 {result.top1:.3g} (chance {result.chance_top1:.3g})")  # fmt: skip
+
+
+@app.command("identify")
+def identify_command(
+    sources: list[str] = typer.Argument(..., help="NWB files, folders, BIDS roots (two sessions per subject)."),
+    halves: bool = typer.Option(False, "--halves", help="Use the two halves of each baseline instead of two sessions."),
+    features: list[str] = typer.Option(None, "--features", help="Baseline summary features (default: all)."),
+    metric: str = typer.Option("correlation", "--metric", help="'correlation' (many features) or 'euclidean'."),
+    seed: int = typer.Option(0, help="Seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance."""
+    from adhesive_dots.io.compare_sources import as_jsonable, identify_sources, session_records
+
+    records, notes = session_records(sources, effects=False, halves=halves, seed=seed)
+    result = identify_sources(records, features=_split(features), halves=halves, metric=metric)
+    if as_json:
+        print_json(as_jsonable({"accuracy": result.accuracy, "chance": result.chance, "p": result.p,
+                                "matches": result.matches.to_dict("records"), "features": result.features,
+                                "skipped": notes}))  # fmt: skip
+        return
+    _notes(notes)
+    console.print(render_frame(result.matches, "Identification"))
+    console.print(f"accuracy {result.accuracy:.3g} (chance {result.chance:.3g}, binomial p = {result.p:.3g}) "
+                  f"on {len(result.features)} features")  # fmt: skip

@@ -1,0 +1,301 @@
+"""Compare baselines, task effects in baseline units, adjusted comparisons, prediction, identification.
+
+Simulated EEG is kept small: 4 posterior channels at 250 Hz, 240 s baselines with 10 s windows
+(47 windows; the split-half null needs tens of windows), 120 s baselines for identification.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from adhesive_dots import Baseline
+from adhesive_dots.compare import (
+    DIFFERENT,
+    WITHIN,
+    block_bootstrap_indices,
+    compare_baselines,
+    compare_task_effects,
+    compute_task_effects,
+    compute_task_effects_array,
+    compute_window_features_array,
+    default_block,
+    energy_distance_array,
+    identify_subjects,
+    predict_task_from_rest,
+)
+from adhesive_dots.errors import BaselineNotFoundError, DataError
+from adhesive_dots.fingerprint import SUMMARY_NAMES, compute_fingerprint_array, fingerprint
+from adhesive_dots.sim.tasks import (
+    AROUSAL_FEATURES,
+    sim_arousal_confound,
+    sim_eeg_baseline,
+    sim_eeg_subject,
+    sim_rest_task_corpus,
+)
+
+# -- block bootstrap and window features --------------------------------------------------------
+
+
+def test_block_bootstrap_indices_are_circular_blocks():
+    idx = block_bootstrap_indices(10, n_boot=50, block=3, rng=0)
+    assert idx.shape == (50, 10)
+    # within a block, consecutive indices step by one modulo n
+    steps = (idx[:, 1:3] - idx[:, 0:2]) % 10
+    assert np.all(steps == 1)
+    assert default_block(39) == 4 and default_block(3) == 1
+
+
+@pytest.mark.parametrize(("n", "kw", "match"), [(1, {}, "at least 2 windows"), (10, {"block": 11}, "block must be"),
+                                                (10, {"n_boot": 0}, "n_boot")])  # fmt: skip
+def test_block_bootstrap_errors(n, kw, match):
+    with pytest.raises(DataError, match=match):
+        block_bootstrap_indices(n, **{"n_boot": 5, **kw})
+
+
+def test_window_features_match_fingerprint_state():
+    """The window features of the fingerprint's windows equal its ``state`` (same functions); tolerance 1e-6."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3, 250 * 60))
+    fp = compute_fingerprint_array(data, 250.0, window_s=10.0, window_overlap=0.0, rng=0)
+    starts = np.arange(6) * 2500
+    ours = compute_window_features_array(data, 250.0, starts=starts, length=2500, segment_s=2.0)
+    np.testing.assert_allclose(ours.values, fp.dataset["state"].values, atol=1e-6)
+
+
+def test_window_features_errors():
+    with pytest.raises(DataError, match="do not fit"):
+        compute_window_features_array(np.zeros((2, 100)), 100.0, starts=[90], length=50)
+
+
+# -- energy distance ---------------------------------------------------------------------------
+
+
+def test_energy_distance_known_answer_normal_shift():
+    """N(0,1) vs N(mu,1): 2 E|X-Y| - 2 E|X-X'| in closed form; 4000 draws, tolerance 0.03."""
+    rng = np.random.default_rng(1)
+    mu = 1.0
+    x, y = rng.standard_normal((4000, 1)), mu + rng.standard_normal((4000, 1))
+    s = np.sqrt(2.0)
+    e_xy = s * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / 4) + mu * (1 - 2 * stats.norm.cdf(-mu / s))
+    expected = 2 * e_xy - 2 * (2 / np.sqrt(np.pi))
+    assert energy_distance_array(x, y) == pytest.approx(expected, abs=0.03)
+
+
+def test_energy_distance_agrees_with_scipy_1d():
+    """scipy's energy_distance is sqrt of the V-statistic; ours is the U-statistic: relation exact to 1e-10."""
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal(30), rng.standard_normal(40) + 0.5
+    xx = np.abs(x[:, None] - x[None, :]).sum() / (30 * 29)
+    yy = np.abs(y[:, None] - y[None, :]).sum() / (40 * 39)
+    v_stat = stats.energy_distance(x, y) ** 2
+    assert energy_distance_array(x[:, None], y[:, None]) == pytest.approx(v_stat - xx / 30 - yy / 40, abs=1e-10)
+
+
+# -- compare_baselines: the simulator's arousal shift ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def eeg_sessions():
+    subject = sim_eeg_subject(0, rng=1)
+    same_a = sim_eeg_baseline(subject, session_index=0, arousal_level=0.0, duration=240.0, rng=100)
+    same_b = sim_eeg_baseline(subject, session_index=1, arousal_level=0.0, duration=240.0, rng=200)
+    shifted = sim_eeg_baseline(subject, session_index=2, arousal_level=1.0, duration=240.0, rng=300)
+    return same_a, same_b, shifted
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_same_arousal_is_within_baseline_variability(eeg_sessions, seed):
+    a, b, _ = eeg_sessions
+    result = compare_baselines(a.baseline, b.baseline, window_s=10.0, n_boot=300, rng=seed)
+    assert result.verdict == WITHIN
+    assert result.energy_p >= 0.05 and result.riemann_p >= 0.05
+    assert np.isfinite(result.riemann_distance) and len(result.parameters["channels"]) == 4
+    assert set(result.features.columns) >= {"feature", "value_a", "value_b", "difference", "ci_low", "ci_high", "z",
+                                            "flagged"}  # fmt: skip
+
+
+def test_arousal_shift_is_different_and_flags_the_moved_features(eeg_sessions):
+    a, _, shifted = eeg_sessions
+    result = compare_baselines(a.baseline, shifted.baseline, window_s=10.0, n_boot=300, rng=0)
+    assert result.verdict == DIFFERENT
+    assert result.energy_distance > np.quantile(result.energy_null, 0.95)
+    assert result.riemann_distance > result.riemann_null.max()
+    assert set(AROUSAL_FEATURES) <= set(result.flagged)
+    rows = result.features.set_index("feature")
+    # the simulator: exponent drops by 0.25 per unit of arousal; alpha amplitude x exp(-0.5): log power -0.43
+    assert rows.loc["aperiodic_exponent", "difference"] == pytest.approx(-0.25, abs=0.06)
+    assert rows.loc["log_power_alpha", "difference"] < -0.2
+    assert rows.loc["aperiodic_exponent", "ci_high"] < 0
+
+
+def test_compare_fingerprints_without_data(eeg_sessions):
+    a, _, shifted = eeg_sessions
+    fa = fingerprint(a.baseline, window_s=10.0, rng=0)
+    fb = fingerprint(shifted.baseline, window_s=10.0, rng=0)
+    result = compare_baselines(fa, fb, n_boot=200, rng=0)
+    assert result.verdict == DIFFERENT and np.isnan(result.riemann_distance)
+    out = result.to_dict()
+    assert out["verdict"] == DIFFERENT and out["riemann_distance"] is None
+
+
+def test_compare_baselines_errors(eeg_sessions):
+    a = eeg_sessions[0]
+    with pytest.raises(DataError, match="Fingerprint or a Baseline"):
+        compare_baselines(a.baseline, np.zeros(3))
+    with pytest.raises(DataError, match="alpha"):
+        compare_baselines(a.baseline, a.baseline, alpha=0.7)
+    short = Baseline.from_array(np.random.default_rng(0).standard_normal((2, 250 * 40)), 250.0)
+    with pytest.raises(DataError, match="at least 4"):
+        compare_baselines(short, short)
+
+
+# -- task effects in baseline units -------------------------------------------------------------
+
+
+def test_task_effects_known_answer_variance_scaling():
+    """Task segments with twice the amplitude of the (white) baseline: log10 power +log10(4) in every band,
+    exponent unchanged; 20 trials of 2 s, tolerance 0.1 (few frequency bins per band)."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((3, 250 * 120))
+    segments = {"loud": [2 * rng.standard_normal((3, 500)) for _ in range(20)]}
+    table = compute_task_effects_array(base, segments, 250.0, n_boot=300, rng=0).table.set_index("feature")
+    for band in ("delta", "theta", "alpha", "beta", "gamma"):
+        row = table.loc[f"log_power_{band}"]
+        assert row["delta"] == pytest.approx(np.log10(4), abs=0.1)
+        assert row["delta_ci_low"] < np.log10(4) + 0.05 and row["delta_ci_high"] > np.log10(4) - 0.05
+        assert row["z"] == pytest.approx(row["delta"] / row["baseline_sd"])
+        assert row["ci_low"] > 2
+    assert abs(table.loc["aperiodic_exponent", "delta"]) < 0.1
+    assert table.loc["aperiodic_exponent", "ci_low"] < 0 < table.loc["aperiodic_exponent", "ci_high"]
+
+
+def test_task_effects_of_a_simulated_session(eeg_sessions):
+    """The simulator halves alpha amplitude during trials: alpha z clearly negative for both conditions."""
+    session = eeg_sessions[0]
+    effects = compute_task_effects(session.recording, labels=["grating-0", "grating-90"], n_boot=300, rng=0)
+    z = effects.pivot("z")
+    high = effects.pivot("ci_high")
+    for condition in ("grating-0", "grating-90"):
+        assert z.loc[condition, "log_power_alpha"] < -1.5
+        assert high.loc[condition, "log_power_alpha"] < 0
+    counts = effects.table.groupby("label")["n_segments"].first()
+    assert counts.sum() == len(session.trials)
+    assert set(effects.table["window_s"]) == {2.0}
+    default = compute_task_effects(session.recording, n_boot=100, rng=0)
+    assert set(default.table["label"]) == {"task", "grating-0", "grating-90"}
+
+
+def test_task_effects_errors(eeg_sessions):
+    session = eeg_sessions[0]
+    with pytest.raises(DataError, match="no task interval labelled"):
+        compute_task_effects(session.recording, labels=["nope"])
+    bare = Baseline.from_array(np.zeros((2, 1000)), 100.0).recording
+    with pytest.raises(BaselineNotFoundError, match="no interval marks spontaneous"):
+        compute_task_effects(bare)
+    with pytest.raises(DataError, match="expected \\(3, n_times\\)"):
+        compute_task_effects_array(np.zeros((3, 5000)), {"x": [np.zeros((2, 500))]}, 250.0)
+    with pytest.raises(DataError, match="segments is empty"):
+        compute_task_effects_array(np.zeros((3, 5000)), {}, 250.0)
+
+
+# -- naive vs adjusted comparison of task effects ------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["auto", "ols"])
+def test_arousal_inflates_naive_but_not_adjusted(method):
+    table = sim_arousal_confound(60, effects=(1.0, 1.0), arousal_shift=1.0, coupling=0.8, rng=0)
+    result = compare_task_effects(table, covariates=["arousal"], method=method)
+    naive, adjusted = result.estimate("naive"), result.estimate("adjusted")
+    assert naive["ci_low"] > 0 and naive["p"] < 0.05  # the naive comparison reports a difference
+    assert naive["ci_low"] < table.attrs["truth"]["naive"] < naive["ci_high"]
+    assert adjusted["ci_low"] < 0 < adjusted["ci_high"]  # the adjusted one does not
+    assert result.explained["task2 - task1"] == pytest.approx(naive["estimate"] - adjusted["estimate"])
+    assert naive["method"] == ("mixedlm" if method == "auto" else "ols")
+
+
+def test_arousal_hides_a_true_difference_the_adjusted_comparison_finds():
+    table = sim_arousal_confound(60, effects=(1.0, 1.8), arousal_shift=-1.0, coupling=0.8, rng=0)
+    result = compare_task_effects(table, covariates=["arousal"])
+    naive, adjusted = result.estimate("naive"), result.estimate("adjusted")
+    assert naive["ci_low"] < 0 < naive["ci_high"]
+    assert adjusted["ci_low"] > 0 and adjusted["ci_low"] < 0.8 < adjusted["ci_high"]
+
+
+def test_compare_task_effects_errors():
+    table = sim_arousal_confound(5, rng=0)
+    with pytest.raises(DataError, match="lacks column"):
+        compare_task_effects(table, covariates=["pupil"])
+    with pytest.raises(DataError, match="at least 2 conditions"):
+        compare_task_effects(table[table.condition == "task1"], covariates=["arousal"])
+    with pytest.raises(DataError, match="reference"):
+        compare_task_effects(table, covariates=["arousal"], reference="task9")
+
+
+# -- rest -> task prediction --------------------------------------------------------------------
+
+
+def _predict(structured: bool):
+    corpus = sim_rest_task_corpus(20, structured=structured, rng=1)
+    return predict_task_from_rest(corpus, features=corpus.attrs["feature_names"],
+                                  responses=corpus.attrs["response_names"], n_perm=40, rng=0)  # fmt: skip
+
+
+def test_prediction_beats_group_mean_on_structured_corpus():
+    result = _predict(True)
+    assert result.beats_group_mean and result.specific
+    assert (result.table["skill"] > 0.5).all() and (result.table["r"] > 0.8).all()
+    assert result.specificity > 0.9 and result.top1 > 3 * result.chance_top1
+
+
+def test_prediction_does_not_succeed_on_null_corpus():
+    result = _predict(False)
+    assert not result.beats_group_mean and not result.specific
+    assert (result.table["skill"] < 0.1).all()
+    assert abs(result.specificity - 0.5) < 0.15
+
+
+def test_prediction_errors():
+    corpus = sim_rest_task_corpus(3, rng=0)
+    with pytest.raises(DataError, match="at least 4 subjects"):
+        predict_task_from_rest(corpus, features=["feature_0"], responses=["response_0"])
+
+
+# -- identification ----------------------------------------------------------------------------
+
+
+def test_identification_of_simulated_subjects():
+    """6 simulated subjects (exponent, alpha peak and LRTC differ) x 2 sessions with random arousal
+    (sd 0.3); 120 s baselines, fingerprint summary vectors."""
+    rng = np.random.default_rng(5)
+    vectors = {0: [], 1: []}
+    for s in range(6):
+        subject = sim_eeg_subject(s, rng=10 + s)
+        for k in (0, 1):
+            session = sim_eeg_baseline(subject, session_index=k, arousal_level=float(rng.normal(0, 0.3)),
+                                       duration=120.0, task_duration=10.0, rng=1000 * s + k)  # fmt: skip
+            vectors[k].append(fingerprint(session.baseline, window_s=10.0, rng=0).summary_vector())
+    a = pd.DataFrame(vectors[0], columns=list(SUMMARY_NAMES), index=[f"S{s}" for s in range(6)])
+    b = pd.DataFrame(vectors[1], columns=list(SUMMARY_NAMES), index=a.index)
+    result = identify_subjects(a, b)
+    assert result.chance == pytest.approx(1 / 6)
+    assert result.accuracy >= 3 * result.chance and result.p < 0.001
+    assert "peak_frequency" in result.features
+    traits = ["aperiodic_exponent", "peak_frequency"]  # the simulated individual traits
+    focused = identify_subjects(a[traits], b[traits], metric="euclidean")
+    assert focused.accuracy >= 0.8 and focused.p < 0.001
+
+
+def test_identification_known_answers():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((10, 8))
+    exact = identify_subjects(a, a + 0.05 * rng.standard_normal((10, 8)))
+    assert exact.accuracy == 1.0 and exact.chance == 0.1
+    unrelated = identify_subjects(a, rng.standard_normal((10, 8)))
+    assert unrelated.accuracy <= 0.3 and unrelated.p > 0.01
+    with pytest.raises(DataError, match="equal shape"):
+        identify_subjects(a, a[:5])
+    with pytest.raises(DataError, match="metric"):
+        identify_subjects(a, a, metric="cosine")
