@@ -35,6 +35,7 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.hashsalt": "adhesive-dots",  # identical inputs -> identical SVG ids
+    "svg.fonttype": "none",  # text as XML-escaped <text> elements: small files, selectable text
 }
 
 
