@@ -160,3 +160,34 @@ def test_cli_report(tmp_path, real_data):
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 2 and "got 3" in proc.stderr
+
+
+def test_task_effects_of_a_session_against_itself_cancel(small_corpus):
+    """Known answer: a session compared with itself has Δ1 == Δ2, so naive and adjusted differences are 0
+    and the adjusted CI is symmetric around 0; Spon/Task are the effects table's means."""
+    from adhesive_dots.baselines import find_baselines
+    from adhesive_dots.compare.effects import compute_task_effects
+    from adhesive_dots.io.read import open_recording
+    from adhesive_dots.report._build import _task_effects
+
+    entry = next(e for e in small_corpus.entries if e.kind == "ephys" and not e.defects)
+    with open_recording(small_corpus.root / entry.path) as recording:
+        baseline = find_baselines(recording)[0]
+        figures, rows, note = _task_effects(baseline, baseline, labels=("s1", "s2"), seed=0, n_boot=100, alpha=0.05)
+        table = compute_task_effects(recording, baseline=baseline, labels=["task"], n_boot=100, rng=0).table
+    assert len(figures) == 1 and "Task label 'task'" in note
+    assert [r["feature"] for r in rows] == list(table["feature"])
+    for row, ref in zip(rows, table.itertuples(), strict=True):
+        assert float(row["naive"]) == 0.0 and float(row["adjusted"]) == 0.0
+        low, high = (float(v) for v in row["ci"].strip("[]").split(","))
+        assert low == pytest.approx(-high, rel=1e-3) and low < 0 < high
+        assert float(row["spon_1"]) == pytest.approx(ref.baseline_mean, rel=1e-3)
+        assert float(row["task_2"]) == pytest.approx(ref.task_mean, rel=1e-3)
+
+
+def test_no_shared_task_says_so(powerlaw_baseline):
+    from adhesive_dots.report._build import _task_effects
+
+    figures, rows, note = _task_effects(powerlaw_baseline, powerlaw_baseline, labels=("a", "b"), seed=0,
+                                        n_boot=10, alpha=0.05)  # fmt: skip
+    assert figures == [] and rows == [] and "No task segments shared" in note

@@ -180,6 +180,8 @@ def test_real_eeg_comparison_in_browser(browser, reports):
     page = Page(browser, reports["comparison"])
     page.check_clean("eeg-comparison-report", n_figures=5 + 8)
     assert page.page.locator(".verdict").inner_text() in ("different", "within baseline variability")
+    # the EDF rest runs have no task segment: the report says why the task-effect figure is absent
+    assert "No task segments shared" in page.page.inner_text("#task-effects")
 
 
 def test_real_eeg_comparison_flags_eyes_closed_alpha(reports):

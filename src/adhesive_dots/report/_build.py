@@ -342,6 +342,7 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
          "flagged": bool(r.flagged)}
         for r in features.itertuples()
     ]  # fmt: skip
+    task_figures, task_rows, task_note = _task_effects(a, b, labels=labels, seed=seed, n_boot=n_boot, alpha=alpha)
     context = _common(title or f"Comparison: {label_a} vs {label_b}")
     context.update(
         labels=labels,
@@ -363,18 +364,78 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
         },
         figures=figures,
         dot_figures=[_dot_figures(d, prefix=f"{k}-") for k, d in zip("ab", dots, strict=True)],
-        task_effects=_task_effects_note(),
+        task_figures=task_figures,
+        task_rows=task_rows,
+        task_note=task_note,
     )
     return _ENV.get_template("comparison.html.j2").render(**context)
 
 
-def _task_effects_note() -> str:
-    """Why the task-effect figure (Spon.1, Spon.2, tasks, Δ1, Δ2, naive vs adjusted) is absent."""
-    return (
-        "The task-effect figure of the proposal (Spon.1, Spon.2, the two task states, Δ1, Δ2, naive and "
-        "baseline-adjusted differences) needs adhesive_dots.compare.compute_task_effects, which this version "
-        "does not provide yet; only the baselines are compared here."
-    )
+def _task_effects(a: Baseline, b: Baseline, *, labels: tuple[str, str], seed: int, n_boot: int,
+                  alpha: float) -> tuple[list[FigureItem], list[dict[str, str]], str]:  # fmt: skip
+    """The proposal's task-effect comparison of two sessions, when both recordings have a shared task label.
+
+    Per feature: Spon.k and Task.k are the baseline and task means of session k, Δk their difference
+    (:func:`~adhesive_dots.compare.compute_task_effects`); the naive comparison is Task.2 − Task.1, the
+    baseline-adjusted one Δ2 − Δ1, both divided by the pooled baseline sd ``sqrt((sd1² + sd2²) / 2)``.
+    The CI of Δ2 − Δ1 combines the two sessions' independent Δ CIs (normal approximation:
+    half-widths added in quadrature).
+
+    Returns
+    -------
+    figures, rows, note
+        No figure and a note saying why when the sessions share no task label.
+    """
+    from adhesive_dots.compare.effects import compute_task_effects, task_segments
+
+    found = [task_segments(x.recording, baseline=x) for x in (a, b)]
+    shared = sorted(set(found[0]) & set(found[1]))
+    if not shared:
+        return [], [], (
+            "No task segments shared by both recordings (task labels: "
+            f"{sorted(found[0]) or 'none'} and {sorted(found[1]) or 'none'}), so the task-effect figure "
+            "(Spon.1, Spon.2, task states, Δ1, Δ2, naive vs baseline-adjusted) does not apply."
+        )  # fmt: skip
+    label = "task" if "task" in shared else shared[0]
+    tables = [
+        compute_task_effects(x.recording, baseline=x, labels=[label], n_boot=n_boot, alpha=alpha, rng=seed).table
+        for x in (a, b)
+    ]
+    merged = tables[0].merge(tables[1], on=["label", "feature"], suffixes=("_1", "_2"))
+    if merged.empty:
+        return [], [], f"Task label {label!r}: the two sessions share no window feature."
+    pooled = np.sqrt((merged["baseline_sd_1"] ** 2 + merged["baseline_sd_2"] ** 2) / 2.0)
+    adjusted = merged["delta_2"] - merged["delta_1"]
+    half = np.sqrt(((merged["delta_ci_high_1"] - merged["delta_ci_low_1"]) / 2) ** 2
+                   + ((merged["delta_ci_high_2"] - merged["delta_ci_low_2"]) / 2) ** 2)  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "feature": merged["feature"],
+            "units": ["1" if not str(f).startswith("log_power") else "log10(power)" for f in merged["feature"]],
+            "spon_1": merged["baseline_mean_1"], "task_1": merged["task_mean_1"],
+            "spon_2": merged["baseline_mean_2"], "task_2": merged["task_mean_2"],
+            "naive_z": (merged["task_mean_2"] - merged["task_mean_1"]) / pooled,
+            "adjusted_z": adjusted / pooled,
+            "adjusted_ci_low": (adjusted - half) / pooled,
+            "adjusted_ci_high": (adjusted + half) / pooled,
+        }
+    )  # fmt: skip
+    figure = _figure("task-effects", f"Task effects ({label!r} segments)",
+                     "Top: baseline (Spon.k) and task (Task.k) means of the features whose naive and "
+                     "baseline-adjusted comparisons differ most, with Δk = Task.k − Spon.k. Bottom: naive "
+                     "(Task.2 − Task.1) and baseline-adjusted (Δ2 − Δ1) differences in pooled baseline-sd units; "
+                     f"the adjusted CI ({100 * (1 - alpha):g}%) combines the sessions' bootstrap CIs of Δ.",
+                     figs.task_effects_figure(frame, labels))  # fmt: skip
+    rows = [
+        {"feature": str(r.feature), "spon_1": _fmt(r.spon_1), "task_1": _fmt(r.task_1), "spon_2": _fmt(r.spon_2),
+         "task_2": _fmt(r.task_2), "delta_1": _fmt(r.task_1 - r.spon_1), "delta_2": _fmt(r.task_2 - r.spon_2),
+         "naive": _fmt(r.naive_z), "adjusted": _fmt(r.adjusted_z),
+         "ci": f"[{_fmt(r.adjusted_ci_low)}, {_fmt(r.adjusted_ci_high)}]"}
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    n = [int(t["n_segments"].iloc[0]) for t in tables]
+    note = f"Task label {label!r}: {n[0]} segment(s) in session 1, {n[1]} in session 2."
+    return [figure], rows, note
 
 
 def _counts(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -486,3 +486,55 @@ def quality_figure(scores: np.ndarray) -> Figure:
     ax.set_ylabel("Dots (count)")
     ax.set_title("Quality scores")
     return fig
+
+
+@_styled
+def task_effects_figure(frame: pd.DataFrame, labels: tuple[str, str], *, max_features: int = 4) -> Figure:
+    """The figure of the proposal: Spon.1, Task.1, Spon.2, Task.2 with Δ1 and Δ2, then naive vs adjusted.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per feature with ``feature``, ``units``, ``spon_1``, ``task_1``, ``spon_2``, ``task_2``
+        (feature units), ``naive_z``, ``adjusted_z``, ``adjusted_ci_low``, ``adjusted_ci_high`` (pooled
+        baseline-sd units), as built by the comparison report from two
+        :func:`~adhesive_dots.compare.compute_task_effects` tables.
+    labels : (str, str)
+        Names of session 1 and session 2.
+    max_features : int
+        Top row: the features with the largest |naive - adjusted| (at most this many).
+    """
+    frame = frame.reset_index(drop=True)
+    top = frame.reindex((frame["naive_z"] - frame["adjusted_z"]).abs().sort_values(ascending=False).index)
+    top = top.head(max_features)
+    ncols = max(1, len(top))
+    fig = Figure(figsize=(FIG_WIDTH, 3.0 + 0.3 * len(frame) + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, ncols, height_ratios=[2.6, 0.6 + 0.3 * len(frame)])
+    x = np.array([0.0, 1.0, 2.5, 3.5])
+    for j, row in enumerate(top.itertuples()):
+        ax = fig.add_subplot(grid[0, j])
+        values = np.array([row.spon_1, row.task_1, row.spon_2, row.task_2], dtype=float)
+        ax.plot(x[:2], values[:2], "o", color=COLORS[0])
+        ax.plot(x[2:], values[2:], "o", color=COLORS[1])
+        for k, (i0, i1) in enumerate(((0, 1), (2, 3))):
+            ax.annotate("", xy=(x[i1], values[i1]), xytext=(x[i0], values[i0]),
+                        arrowprops={"arrowstyle": "->", "color": COLORS[k], "lw": 1.2})  # fmt: skip
+            ax.text((x[i0] + x[i1]) / 2, (values[i0] + values[i1]) / 2, f"Δ{k + 1}", ha="center", va="bottom",
+                    color=COLORS[k], fontsize=8)  # fmt: skip
+        ax.set_xticks(x, ["Spon.1", "Task.1", "Spon.2", "Task.2"], fontsize=7, rotation=45)
+        ax.set_xlim(-0.5, 4.0)
+        ax.margins(y=0.15)
+        ax.set_title(str(row.feature), fontsize=8)
+        ax.set_ylabel(f"Value ({row.units})", fontsize=8)
+    ax = fig.add_subplot(grid[1, :])
+    y = np.arange(len(frame))[::-1]
+    ax.scatter(frame["naive_z"], y + 0.15, color="0.45", marker="s", s=16, label="naive: Task.2 − Task.1")
+    ax.hlines(y - 0.15, frame["adjusted_ci_low"], frame["adjusted_ci_high"], color=COLORS[1], lw=2)
+    ax.scatter(frame["adjusted_z"], y - 0.15, color=COLORS[1], s=16, label="baseline-adjusted: Δ2 − Δ1 (CI)")
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_yticks(y, [str(f) for f in frame["feature"]], fontsize=7)
+    ax.set_xlabel("Difference between sessions (pooled baseline sd units)")
+    ax.legend(loc="lower right", fontsize=7)
+    fig.suptitle(f"Task effects relative to baseline: 1 = {labels[0]}, 2 = {labels[1]}", fontsize=9)
+    return fig
