@@ -39,7 +39,7 @@ def powerlaw_baseline() -> Baseline:
 
 @pytest.fixture(scope="module")
 def powerlaw_fp(powerlaw_baseline):
-    return fingerprint(powerlaw_baseline, window_s=12.0, rng=0)
+    return fingerprint(powerlaw_baseline, window_s=12.0, population=True, rng=0)
 
 
 def test_channel_groups_by_name_prefix():
@@ -57,12 +57,18 @@ def test_psd_figure_fit_line_has_the_fingerprint_exponent(powerlaw_fp):
     fits = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("aperiodic fit")]
     assert len(fits) == 4  # channels Fz, Cz, Pz, Oz: four groups of one channel
     low, high = ds["aperiodic_exponent"].attrs["freq_range"]
+    checked = []
     for line, exponent in zip(fits, ds["aperiodic_exponent"].values, strict=True):
         x, y = line.get_xdata(), line.get_ydata()
         slope = np.polyfit(np.log10(x), np.log10(y), 1)[0]
         assert slope == pytest.approx(-exponent, abs=1e-6)
         assert slope == pytest.approx(-1.5, abs=0.15)
         assert x.min() >= low and x.max() <= high
+        # the line sits on the spectrum of pure 1/f noise: median log10 residual within 0.1
+        psd = ds["psd"].sel(channel=ds["channel"].values[len(checked)]).values
+        on = np.isin(ds["freq"].values, x)
+        assert np.median(np.abs(np.log10(psd[on]) - np.log10(y))) < 0.1
+        checked.append(line)
 
 
 def test_dfa_figure_line_slope_is_the_fitted_exponent(powerlaw_fp):
@@ -75,6 +81,12 @@ def test_dfa_figure_line_slope_is_the_fitted_exponent(powerlaw_fp):
     group = next(iter(channel_groups(ds["channel"].values).values()))
     assert slope == pytest.approx(float(np.median(ds["dfa_exponent"].values[group])), abs=1e-9)
     low, high = ds["dfa_exponent"].attrs["fit_range"]
+    assert x.min() >= low - 1e-12 and x.max() <= high + 1e-12
+    # right panel: the population signal's line has its exponent as slope, over the slow fit range
+    (line,) = [line for line in fig.axes[1].get_lines() if line.get_linestyle() == "--"]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert np.polyfit(np.log10(x), np.log10(y), 1)[0] == pytest.approx(float(ds["population_dfa_exponent"]), abs=1e-9)
+    low, high = powerlaw_fp.parameters["slow_fit_range"]
     assert x.min() >= low - 1e-12 and x.max() <= high + 1e-12
 
 

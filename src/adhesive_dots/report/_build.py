@@ -209,6 +209,10 @@ def _overview(dot: _Dot) -> list[dict[str, str]]:
     ]
 
 
+def _arousal_units(baseline: Baseline) -> dict[str, str]:
+    return {name: str(signal.units or "") for name, signal in baseline.recording.signals.items()}
+
+
 def _dot_figures(dot: _Dot, prefix: str = "") -> list[FigureItem]:
     ds = dot.fingerprint.dataset
     items = [
@@ -224,7 +228,7 @@ def _dot_figures(dot: _Dot, prefix: str = "") -> list[FigureItem]:
         _figure(f"{prefix}trajectory", "State trajectory",
                 "Window features over the baseline (medians over channels, z-scored per feature; the legend "
                 "gives mean and sd in the feature's units), arousal signals averaged in the same windows below.",
-                figs.trajectory_figure(ds)),
+                figs.trajectory_figure(ds, arousal_units=_arousal_units(dot.baseline))),
     ]  # fmt: skip
     return items
 

@@ -208,14 +208,13 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
     ax.set_xlabel("Window length n (s)")
     units = ds["dfa_fluctuation"].attrs.get("units", "")
     ax.set_ylabel(f"F(n) ({units})" if units else "F(n)")
-    ax.set_title(f"Broadband DFA (fit {fit_range[0]:g}–{fit_range[1]:g} s)")
+    ax.set_title(f"Broadband DFA (fit {fit_range[0]:.3g}–{fit_range[1]:.3g} s)")
     ax.legend(loc="upper left")
     if slow:
         ax = axes[0, 1]
         slow_scales = ds["slow_scale"].values
+        slow_range = _parameters(ds).get("slow_fit_range") or [slow_scales[0], slow_scales[-1]]
         if "envelope_dfa_fluctuation" in ds:
-            params = _parameters(ds)
-            slow_range = params.get("slow_fit_range") or [slow_scales[0], slow_scales[-1]]
             for k, band in enumerate(ds["envelope_band"].values):
                 color = COLORS[k % len(COLORS)]
                 curve = ds["envelope_dfa_fluctuation"].sel(envelope_band=band).values
@@ -226,16 +225,15 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
                 x, y = _dfa_line(slow_scales, mid, alpha, slow_range)
                 if x is not None:
                     ax.loglog(x, y, "--", color=color, lw=1)
-            ax.set_title(f"Envelope DFA (fit {slow_range[0]:g}–{slow_range[1]:g} s)")
+            ax.set_title(f"Envelope DFA (fit {slow_range[0]:.3g}–{slow_range[1]:.3g} s)")
         else:
             curve = ds["population_dfa_fluctuation"].values
             alpha = float(ds["population_dfa_exponent"].values)
-            slow_range = ds["population_dfa_exponent"].attrs.get("fit_range", [slow_scales[0], slow_scales[-1]])
             ax.loglog(slow_scales, curve, "o", ms=3, color=COLORS[0], label=f"population: α = {alpha:.2f}")
             x, y = _dfa_line(slow_scales, curve, alpha, slow_range)
             if x is not None:
                 ax.loglog(x, y, "--", color=COLORS[0], lw=1)
-            ax.set_title(f"Population-signal DFA (fit {slow_range[0]:g}–{slow_range[1]:g} s)")
+            ax.set_title(f"Population-signal DFA (fit {slow_range[0]:.3g}–{slow_range[1]:.3g} s)")
         ax.axvspan(*slow_range, color="0.93", zorder=0)
         ax.set_xlabel("Window length n (s)")
         ax.set_ylabel("F(n) (signal units)")
@@ -294,12 +292,14 @@ def correlation_figure(ds: xr.Dataset) -> Figure:
 
 
 @_styled
-def trajectory_figure(ds: xr.Dataset) -> Figure:
+def trajectory_figure(ds: xr.Dataset, *, arousal_units: dict[str, str] | None = None) -> Figure:
     """The state trajectory (window features over time, z-scored) with the arousal traces below.
 
     Each state feature is shown as ``(x - mean) / sd`` over windows so they share one axis; the
-    legend gives each feature's mean and sd in its own units.
+    legend gives each feature's mean and sd in its own units. ``arousal_units`` maps an arousal
+    signal's name to its units (the y-axis labels; default "signal units").
     """
+    arousal_units = arousal_units or {}
     n_arousal = ds.sizes.get("arousal", 0)
     fig, axes = _figure(3.2 + 1.3 * n_arousal, nrows=1 + n_arousal, sharex=True)
     ax = axes[0, 0]
@@ -325,7 +325,7 @@ def trajectory_figure(ds: xr.Dataset) -> Figure:
         ax = axes[i + 1, 0]
         name = str(ds["arousal"].values[i])
         ax.plot(minutes, ds["arousal_windows"].values[i], "-", color="0.2", lw=1.3)
-        units = ds["arousal_windows"].attrs.get("units", "signal units")
+        units = arousal_units.get(name) or "signal units"
         ax.set_ylabel(f"{name}\n({units})")
     axes[-1, 0].set_xlabel("Time from baseline start (min, window centres)")
     return fig
