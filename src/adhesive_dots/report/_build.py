@@ -497,7 +497,7 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
     rows = []
     for r in dots.head(MAX_TABLE_ROWS).to_dict("records"):
         rows.append({
-            "dot_id": str(r.get("dot_id", ""))[:12], "lab": _fmt(r.get("identity_lab")),
+            "dot_id": str(r.get("dot_id", "")), "lab": _fmt(r.get("identity_lab")),
             "species": _fmt(r.get("subject_species")), "paradigm": _fmt(r.get("paradigm_name")),
             "modality": _fmt(r.get("recording_modality")),
             "subject": _fmt(r.get("identity_subject_id") or r.get("subject_subject_id")),
@@ -520,8 +520,7 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
         minutes=[(str(k), f"{v.compliant:.1f}", f"{v.other:.1f}") for k, v in minutes.iterrows()],
         findings=[(str(r.severity), str(r.code), int(r.n)) for r in findings.itertuples()],
         duplicates=[
-            (str(r.dot_a)[:12], str(r.dot_b)[:12], str(r.kind), _fmt(r.evidence))
-            for r in duplicates.head(200).itertuples()
+            (str(r.dot_a), str(r.dot_b), str(r.kind), _fmt(r.evidence)) for r in duplicates.head(200).itertuples()
         ],  # fmt: skip
         n_duplicates=len(duplicates),
         quality={
