@@ -236,7 +236,7 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
             ax.set_title(f"Population-signal DFA (fit {slow_range[0]:.3g}–{slow_range[1]:.3g} s)")
         ax.axvspan(*slow_range, color="0.93", zorder=0)
         ax.set_xlabel("Window length n (s)")
-        ax.set_ylabel("F(n) (signal units)")
+        ax.set_ylabel(f"F(n) ({ds.attrs.get('units') or 'signal units'})")
         ax.legend(loc="upper left")
     return fig
 
