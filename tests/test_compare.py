@@ -299,3 +299,136 @@ def test_identification_known_answers():
         identify_subjects(a, a[:5])
     with pytest.raises(DataError, match="metric"):
         identify_subjects(a, a, metric="cosine")
+
+
+# -- real recordings ---------------------------------------------------------------------------
+
+
+def test_real_eyes_open_vs_eyes_closed_differ_in_alpha(real_data):
+    """PhysioNet S001: R02 (eyes closed) has far more alpha than R01 (eyes open). 60 s each, 4 s windows
+    (39 windows, the smallest null that reaches alpha 0.05 over the two tests)."""
+    from adhesive_dots.core import Segment
+    from adhesive_dots.io.read import open_recording
+
+    with open_recording(real_data / "S001R01.edf") as r1, open_recording(real_data / "S001R02.edf") as r2:
+        b1, b2 = (Baseline(r, Segment.between(0.0, r.duration)) for r in (r1, r2))
+        result = compare_baselines(b1, b2, window_s=3.0, n_boot=500, rng=0)
+        same = compare_baselines(b1, Baseline(r1, Segment.between(0.0, r1.duration)), window_s=3.0, n_boot=200, rng=0)
+        with pytest.raises(DataError, match="too few to reach alpha"):
+            compare_baselines(b1, b2, window_s=10.0)
+    assert result.verdict == DIFFERENT and "log_power_alpha" in result.flagged
+    alpha = result.features.set_index("feature").loc["log_power_alpha"]
+    assert alpha["difference"] > 0.3 and alpha["ci_low"] > 0  # median over 64 channels: more than x2 power
+    assert same.verdict == WITHIN
+
+
+@pytest.mark.slow
+def test_verdict_rates_over_simulated_pairs():
+    """Over 8 independent pairs: same-arousal sessions are mostly "within" (measured 7/8; the split-half
+    null does not see fluctuations slower than one baseline), arousal-shifted ones always "different" with
+    the arousal features flagged."""
+    subject = sim_eeg_subject(0, rng=1)
+    within = different = flagged = 0
+    for seed in range(8):
+        a = sim_eeg_baseline(subject, session_index=0, arousal_level=0.0, duration=240.0, rng=1000 + seed)
+        b = sim_eeg_baseline(subject, session_index=1, arousal_level=0.0, duration=240.0, rng=2000 + seed)
+        c = sim_eeg_baseline(subject, session_index=2, arousal_level=1.0, duration=240.0, rng=3000 + seed)
+        same = compare_baselines(a.baseline, b.baseline, window_s=10.0, n_boot=200, rng=seed)
+        shifted = compare_baselines(a.baseline, c.baseline, window_s=10.0, n_boot=200, rng=seed)
+        within += same.verdict == WITHIN
+        different += shifted.verdict == DIFFERENT
+        flagged += set(AROUSAL_FEATURES) <= set(shifted.flagged)
+    assert within >= 6 and different == 8 and flagged == 8
+
+
+def test_flat_channel_is_left_out_of_the_riemannian_distance():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 250 * 200))
+    b = rng.standard_normal((4, 250 * 200))
+    b[2] = 0.0  # a flat channel in b
+    names = ["A", "B", "C", "D"]
+    base_a = Baseline.from_array(a, 250.0, channel_names=names)
+    base_b = Baseline.from_array(b, 250.0, channel_names=names)
+    result = compare_baselines(base_a, base_b, window_s=8.0, n_boot=100, rng=0)
+    assert result.parameters["channels"] == ["A", "B", "D"] and np.isfinite(result.riemann_distance)
+
+
+@pytest.mark.parametrize("name", ["adhesive_dots.compare.windows", "adhesive_dots.compare.baselines"])
+def test_doctests(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# -- rest -> task through the signals (baseline window features -> task effects -> ridge) --------
+
+
+def _signal_corpus_table(structured: bool) -> pd.DataFrame:
+    """16 subjects x 2 sessions, 2 channels, 60 s baselines and 12 trials of 2 s (sim.tasks)."""
+    from adhesive_dots.fingerprint import sliding_windows
+    from adhesive_dots.sim.tasks import sim_rest_task_sessions
+
+    rows = []
+    for session in sim_rest_task_sessions(16, structured=structured, rng=3):
+        starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
+        states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
+        means = dict(zip(states["state_feature"].values, states.mean("window").values, strict=True))
+        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=20,
+                                             rng=0).table.set_index("feature")  # fmt: skip
+        beta = effects.loc["log_power_beta"]
+        rows.append({"subject": session.subject, **means, "response": beta["z"], "delta": beta["delta"],
+                     "expected": 2 * np.log10(session.gain)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+SIGNAL_FEATURES = ["log_power_delta", "log_power_theta", "log_power_alpha", "log_power_beta", "log_power_gamma",
+                   "aperiodic_exponent"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_rest_to_task_from_signals_structured_and_null():
+    """The trials scale the signal by the simulated gain: delta log10 beta power = 2 log10(gain) (tolerance
+    0.06: 12 trials of 2 s); the gain is a function of the baseline exponent (structured) or not (null)."""
+    structured = _signal_corpus_table(True)
+    np.testing.assert_allclose(structured["delta"], structured["expected"], atol=0.06)
+    result = predict_task_from_rest(structured, features=SIGNAL_FEATURES, responses=["response"], n_perm=40, rng=0)
+    assert result.beats_group_mean and result.specific and result.table["skill"].iloc[0] > 0.8
+    null = _signal_corpus_table(False)
+    np.testing.assert_allclose(null["delta"], null["expected"], atol=0.06)
+    result = predict_task_from_rest(null, features=SIGNAL_FEATURES, responses=["response"], n_perm=40, rng=0)
+    assert not result.beats_group_mean and not result.specific
+
+
+def _arousal_task_table(amplitudes, arousal_shift) -> pd.DataFrame:
+    """16 subjects x (task1, task2) sessions of sim.tasks.sim_arousal_task_sessions; raw response = delta of
+    log10 beta power against the session's baseline; covariate = the baseline's mean log10 beta power."""
+    from adhesive_dots.fingerprint import sliding_windows
+    from adhesive_dots.sim.tasks import sim_arousal_task_sessions
+
+    rows = []
+    for session in sim_arousal_task_sessions(16, amplitudes=amplitudes, arousal_shift=arousal_shift, rng=4):
+        starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
+        states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
+        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=10,
+                                             rng=0).table.set_index("feature")  # fmt: skip
+        rows.append({"subject": session.subject, "condition": f"task{session.session[-1]}",
+                     "delta": effects.loc["log_power_beta", "delta"],
+                     "baseline_beta": float(states.sel(state_feature="log_power_beta").mean())})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.slow
+def test_signal_level_arousal_confound_and_its_converse():
+    """Equal true effects (a 20 Hz oscillation of amplitude 0.1 in both tasks), task2 at higher arousal: the
+    flatter background shrinks task2's raw response; naive reports a difference, adjusted does not. Converse:
+    task2's true effect is larger (amplitude 0.2) and the arousal shift hides it from the naive comparison."""
+    result = compare_task_effects(_arousal_task_table((0.1, 0.1), 1.0), covariates=["baseline_beta"])
+    naive, adjusted = result.estimate("naive"), result.estimate("adjusted")
+    assert naive["ci_high"] < 0 and naive["p"] < 0.01
+    assert adjusted["ci_low"] < 0 < adjusted["ci_high"]
+    result = compare_task_effects(_arousal_task_table((0.1, 0.2), 1.0), covariates=["baseline_beta"])
+    naive, adjusted = result.estimate("naive"), result.estimate("adjusted")
+    assert naive["ci_low"] < 0 < naive["ci_high"]
+    assert adjusted["ci_low"] > 0 and adjusted["p"] < 0.01

@@ -83,7 +83,8 @@ def effects_command(
     from adhesive_dots.io.compare_sources import as_jsonable, compare_effects_sources, effects_frame, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(sources, task_run=task_run, labels=label_list, n_boot=n_boot, seed=seed)
+    records, notes = session_records(sources, task_run=task_run, labels=label_list, n_boot=n_boot, seed=seed,
+                                     summary=bool(adjust_for))  # fmt: skip
     notes += [f"{r.key}: {r.note}" for r in records if r.note]
     comparison = None
     if adjust_for:
@@ -155,7 +156,7 @@ def identify_command(
     """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance."""
     from adhesive_dots.io.compare_sources import as_jsonable, identify_sources, session_records
 
-    records, notes = session_records(sources, effects=False, halves=halves, seed=seed)
+    records, notes = session_records(sources, effects=False, summary=not halves, halves=halves, seed=seed)
     result = identify_sources(records, features=_split(features), halves=halves, metric=metric)
     if as_json:
         print_json(as_jsonable({"accuracy": result.accuracy, "chance": result.chance, "p": result.p,

@@ -101,6 +101,7 @@ def compute_task_effects_array(
         raise DataError(f"alpha must be in (0, 0.5), got {alpha!r}")
     rng = np.random.default_rng(rng)
     rows = []
+    baseline_cache: dict[int, Any] = {}  # window length -> baseline window features
     for label, pieces in segments.items():
         pieces = [np.asarray(p, dtype=float) for p in pieces]
         if not pieces:
@@ -118,8 +119,11 @@ def compute_task_effects_array(
             owner.extend([k] * starts.size)
         task = np.concatenate(task_values)
         owner = np.asarray(owner)
-        b_starts, _ = sliding_windows(baseline.shape[1], fs, window_s=length / fs, overlap=0.5)
-        base = compute_window_features_array(baseline, fs, starts=b_starts, length=length, bands=bands)
+        if length not in baseline_cache:
+            b_starts, _ = sliding_windows(baseline.shape[1], fs, window_s=length / fs, overlap=0.5)
+            baseline_cache[length] = compute_window_features_array(baseline, fs, starts=b_starts, length=length,
+                                                                   bands=bands)  # fmt: skip
+        base = baseline_cache[length]
         names = list(base["state_feature"].values)
         base = base.values
         if base.shape[0] < 4:

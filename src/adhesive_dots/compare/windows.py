@@ -35,8 +35,27 @@ from adhesive_dots.fingerprint import (
 )
 from adhesive_dots.fingerprint.correlation import mean_abs_offdiagonal
 
+WINDOW_CHUNK_SAMPLES = 4_000_000
+"""Windows are processed in chunks of about this many samples (32 MB of float64)."""
 MAX_CORRELATION_CHANNELS = 256
 """Window correlations use at most this many channels (evenly spaced over the channel list)."""
+
+
+def window_covariance(window: np.ndarray) -> np.ndarray:
+    """Sample covariance ``(..., C, C)`` of ``window`` ``(..., C, n_times)`` (ddof 1).
+
+    Computed with ``einsum`` rather than ``np.cov``: on small matrices a multithreaded BLAS can spin
+    for orders of magnitude longer on a loaded machine; the result is the same to round-off.
+    """
+    centred = window - window.mean(axis=-1, keepdims=True)
+    return np.einsum("...it,...jt->...ij", centred, centred) / (window.shape[-1] - 1)
+
+
+def covariance_to_correlation(cov: np.ndarray) -> np.ndarray:
+    """Correlation matrices from covariance matrices ``(..., C, C)`` (NaN rows for zero-variance channels)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+        return cov / (sd[..., :, None] * sd[..., None, :])
 
 
 def state_feature_names(bands: Mapping[str, tuple[float, float]] | None = None) -> list[str]:
@@ -108,7 +127,7 @@ def compute_window_features_array(
     Parameters
     ----------
     data : ndarray, shape (n_channels, n_times)
-        Signals sampled at ``fs``.
+        Signals sampled at ``fs``; flat channels and channels holding NaN are left out.
     fs : float
         Sampling rate in Hz.
     starts : array of int, shape (n_windows,)
@@ -142,6 +161,10 @@ def compute_window_features_array(
             f"windows of {length} samples starting at samples {starts.min()}..{starts.max()} do not fit in "
             f"data of {data.shape[1]} samples; check the segment times against the recording"
         )
+    usable_channels = np.isfinite(data).all(axis=1) & (data.std(axis=1) > 0)
+    if not usable_channels.any():
+        raise DataError("every channel of data is flat or holds NaN; window features need a varying channel")
+    data = data[usable_channels]  # flat / NaN channels left out of every feature (as NaN in the fingerprint)
     bands = dict(DEFAULT_BANDS if bands is None else bands)
     nyquist = fs / 2.0
     if aperiodic_range is None:
@@ -153,17 +176,22 @@ def compute_window_features_array(
     log_power = np.full((starts.size, len(usable)), np.nan)
     exponent = np.full(starts.size, np.nan)
     correlation = np.full(starts.size, np.nan)
-    for i, s in enumerate(starts):  # one window at a time: memory stays at one window
-        window = data[:, s : s + length]
-        freqs, psd = compute_psd_array(window, fs, segment_s=segment_s)
+    per_chunk = max(1, WINDOW_CHUNK_SAMPLES // max(1, data.shape[0] * length))
+    for c0 in range(0, starts.size, per_chunk):  # chunks of windows: vectorised, memory bounded
+        chunk = starts[c0 : c0 + per_chunk]
+        windows = np.stack([data[:, s : s + length] for s in chunk])  # (w, C, L)
+        freqs, psd = compute_psd_array(windows, fs, segment_s=segment_s)
+        rows = slice(c0, c0 + chunk.size)
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # flat channels: NaN
             if usable:
-                power = compute_band_power_array(freqs, psd, bands=usable).absolute
-                log_power[i] = np.nanmedian(np.log10(power), axis=0)
-            exponent[i] = np.nanmedian(compute_aperiodic_array(freqs, psd, freq_range=aperiodic_range).exponent)
+                power = compute_band_power_array(freqs, psd, bands=usable).absolute  # (w, C, B)
+                log_power[rows] = np.nanmedian(np.log10(power), axis=1)
+            fit = compute_aperiodic_array(freqs, psd, freq_range=aperiodic_range)
+            exponent[rows] = np.nanmedian(fit.exponent, axis=1)
             if corr_index.size >= 2:
-                correlation[i] = mean_abs_offdiagonal(np.corrcoef(window[corr_index]))
+                cov = window_covariance(windows[:, corr_index])
+                correlation[rows] = mean_abs_offdiagonal(covariance_to_correlation(cov))
     columns = [log_power[:, list(usable).index(name)] if name in usable else np.full(starts.size, np.nan)
                for name in bands]  # fmt: skip
     columns += [exponent, correlation]

@@ -124,6 +124,7 @@ def session_records(
     targets: Iterable[str | Path],
     *,
     effects: bool = True,
+    summary: bool = True,
     task_run: str | None = None,
     labels: Sequence[str] | None = None,
     halves: bool = False,
@@ -136,6 +137,8 @@ def session_records(
     ----------
     effects : bool
         Compute task effects (:func:`~adhesive_dots.compare.compute_task_effects`).
+    summary : bool
+        Fingerprint the whole baseline (``record.summary``; empty when False).
     task_run : str, optional
         BIDS task of the task run (e.g. ``"visual"``); BIDS sessions without it get no effects.
     labels : list of str, optional
@@ -161,7 +164,8 @@ def session_records(
                 recording = _open(item, stack)
                 baseline = _baseline(recording)
                 subject, session = _identity(item, baseline)
-                record = SessionRecord(item.label, subject, session, fingerprint(baseline, rng=seed).summary_dict())
+                values = fingerprint(baseline, rng=seed).summary_dict() if summary else {}
+                record = SessionRecord(item.label, subject, session, values)
                 if halves:
                     mid = 0.5 * (baseline.segment.start + baseline.segment.stop)
                     parts = [Segment.between(baseline.segment.start, mid, evidence="first half"),

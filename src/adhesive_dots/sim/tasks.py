@@ -1,6 +1,13 @@
 """Ground truth for comparing baselines and task effects (builds on :mod:`sim.sessions`).
 
 Signal level
+    :func:`sim_rest_task_sessions` -- 1/f^chi baselines and task trials (one continuous signal, scaled by
+    a task gain during trials) whose gain is a function of the baseline exponent, or independent of it.
+
+    :func:`sim_arousal_task_sessions` -- two tasks in sessions at different arousal: the same true task
+    effect (an added 20 Hz oscillation) gives a smaller raw response on a flatter, higher-arousal
+    background, so an arousal shift inflates or hides a difference between the tasks' raw responses.
+
     :func:`sim_eeg_baseline` -- a short resting EEG baseline of one simulated individual at a chosen
     arousal level (the EEG lab of :func:`~adhesive_dots.sim.sessions.sim_session`: arousal lowers the
     aperiodic exponent by 0.25 per unit and scales the alpha amplitude by ``exp(-0.5 * level)``, so a
@@ -173,3 +180,100 @@ def sim_rest_task_corpus(
     frame.attrs.update({"feature_names": features, "response_names": responses, "weights": weights,
                         "structured": structured})  # fmt: skip
     return frame
+
+
+@dataclass(frozen=True)
+class SimRestTaskSession:
+    """Signals of one session: a baseline and task trials, with the simulated task gain."""
+
+    subject: str
+    session: str
+    fs: float
+    baseline: np.ndarray  # (n_channels, n_times)
+    trials: list[np.ndarray]  # each (n_channels, n_trial_times)
+    exponent: float
+    gain: float  # amplitude gain of the task trials over the baseline
+
+
+def sim_rest_task_sessions(
+    n_subjects: int = 20,
+    *,
+    sessions_per_subject: int = 2,
+    structured: bool = True,
+    duration: float = 60.0,
+    n_trials: int = 12,
+    trial_s: float = 2.0,
+    n_channels: int = 2,
+    fs: float = 250.0,
+    rng: RngLike = None,
+) -> list[SimRestTaskSession]:
+    """Signal-level rest -> task corpus: 1/f^chi baselines and trials whose amplitude gain is the response.
+
+    Each subject has an aperiodic exponent ``chi ~ U(1, 2)`` (the trait seen in every baseline). During
+    task trials the signal is scaled by ``gain``, so every band's log10 power changes by ``2 log10(gain)``.
+    With ``structured`` the gain is a function of the baseline, ``log10(gain) = 0.5 * (chi - 1.5)``; else
+    ``log10(gain) ~ N(0, 0.25**2)`` drawn per subject independently of the baseline (same spread).
+    """
+    from adhesive_dots.sim.signals import sim_powerlaw
+
+    rng = as_rng(rng)
+    n_base, n_trial = int(round(duration * fs)), int(round(trial_s * fs))
+    out = []
+    for s in range(n_subjects):
+        chi = float(rng.uniform(1.0, 2.0))
+        log_gain = 0.5 * (chi - 1.5) if structured else float(rng.normal(0.0, 0.25))
+        gain = 10.0**log_gain
+        for k in range(sessions_per_subject):
+            # one continuous signal (rest, then the trials): the same process, only scaled during trials
+            signal = np.atleast_2d(sim_powerlaw(n_base + n_trials * n_trial, fs, chi, n_signals=n_channels, rng=rng))
+            baseline = signal[:, :n_base]
+            trials = [gain * signal[:, n_base + i * n_trial : n_base + (i + 1) * n_trial] for i in range(n_trials)]
+            out.append(SimRestTaskSession(f"S{s:02d}", f"{k + 1:02d}", fs, np.atleast_2d(baseline),
+                                          [np.atleast_2d(t) for t in trials], chi, gain))  # fmt: skip
+    return out
+
+
+def sim_arousal_task_sessions(
+    n_subjects: int = 16,
+    *,
+    amplitudes: tuple[float, float] = (0.1, 0.1),
+    arousal_shift: float = 1.0,
+    duration: float = 60.0,
+    n_trials: int = 12,
+    trial_s: float = 2.0,
+    fs: float = 250.0,
+    rng: RngLike = None,
+) -> list[SimRestTaskSession]:
+    """Signal level: each subject does ``task1`` in one session and ``task2`` in another, at different arousal.
+
+    A session's background is unit-variance 1/f^chi noise (2 channels) with ``chi = chi_subject - 0.25 *
+    arousal`` (arousal ``N(0, 0.3**2)`` for task1, ``N(arousal_shift, 0.3**2)`` for task2): higher arousal,
+    flatter spectrum, more beta power. The true task effect adds a 20 Hz oscillation of amplitude
+    ``amplitudes[k]`` during the trials (the same absolute effect when the amplitudes are equal); the raw
+    response in log10 beta power, ``log10(1 + a**2 / (2 P_beta))``, then depends on the baseline's beta
+    power ``P_beta``: an arousal shift changes task2's raw response while the true effect is equal.
+
+    Returns
+    -------
+    list of SimRestTaskSession
+        ``session`` is ``"01"`` (task1) or ``"02"`` (task2); ``exponent`` the session's chi; ``gain`` the
+        task amplitude.
+    """
+    from adhesive_dots.sim.signals import sim_oscillation, sim_powerlaw
+
+    rng = as_rng(rng)
+    n_base, n_trial = int(round(duration * fs)), int(round(trial_s * fs))
+    n_total = n_base + n_trials * n_trial
+    out = []
+    for s in range(n_subjects):
+        chi_subject = float(rng.uniform(1.2, 2.0))
+        for k in range(2):
+            arousal = float(rng.normal(arousal_shift if k == 1 else 0.0, 0.3))
+            chi = chi_subject - 0.25 * arousal
+            signal = np.atleast_2d(sim_powerlaw(n_total, fs, chi, n_signals=2, rng=rng))
+            task = amplitudes[k] * sim_oscillation(n_total, fs, 20.0, rng=rng)
+            signal[:, n_base:] += task[None, n_base:]
+            trials = [signal[:, n_base + i * n_trial : n_base + (i + 1) * n_trial] for i in range(n_trials)]
+            out.append(SimRestTaskSession(f"S{s:02d}", f"{k + 1:02d}", fs, signal[:, :n_base], trials, chi,
+                                          amplitudes[k]))  # fmt: skip
+    return out
