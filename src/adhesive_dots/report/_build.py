@@ -26,8 +26,13 @@ CATALOG_SUFFIXES = (".duckdb", ".db")
 """A single target with one of these suffixes is read as a catalog."""
 MAX_TABLE_ROWS = 5000
 """At most this many dots are listed in a catalog report's table (the counts cover all)."""
-SHORT_BASELINE_S = 300.0
-"""Baselines shorter than this get windows of a tenth of their length (at least 5 s) instead of 30 s."""
+DEFAULT_WINDOW_S = 30.0
+"""State-trajectory window of baselines of 10 min or more, in s."""
+WINDOWS_PER_BASELINE = 20
+"""Shorter baselines get windows of 1/20 of their length (at least :data:`MIN_WINDOW_S`): with 50%
+overlap that is 39 windows, enough for the split-half null of a comparison at alpha = 0.05."""
+MIN_WINDOW_S = 2.0
+"""Shortest automatic window in s (one 2 s Welch segment)."""
 KNOWN_TABLES = {"meta", "sources", "dots", "fingerprints", "findings", "duplicates"}
 
 _ENV = jinja2.Environment(
@@ -130,8 +135,7 @@ def _window_s(baseline: Baseline, window_s: float | None) -> float:
         if not window_s > 0:
             raise DataError(f"window_s must be > 0 s, got {window_s!r}")
         return float(window_s)
-    duration = baseline.duration
-    return 30.0 if duration >= SHORT_BASELINE_S else max(5.0, duration / 10.0)
+    return min(DEFAULT_WINDOW_S, max(MIN_WINDOW_S, baseline.duration / WINDOWS_PER_BASELINE))
 
 
 def _metadata_rows(baseline: Baseline) -> list[dict[str, str]]:
@@ -248,7 +252,7 @@ def dot_report_html(baseline: Baseline, *, title: str | None = None, window_s: f
         Page title (default from the dot's lab/subject/session or source).
     window_s : float, optional
         Sliding-window length of the state trajectory in s (default 30 s; for baselines shorter than
-        :data:`SHORT_BASELINE_S`, a tenth of their length, at least 5 s).
+        10 min, 1/20 of their length, at least 2 s: see :data:`WINDOWS_PER_BASELINE`).
     seed : int
         Seed of the fingerprint's surrogates.
 
