@@ -367,6 +367,8 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
             "riemann_p": _fmt(comparison.riemann_p),
             "n_boot": str(comparison.parameters.get("n_boot", n_boot)),
             "block": _fmt(comparison.parameters.get("block")),
+            "n_windows": _fmt(comparison.parameters.get("n_windows")),
+            "n_tests": str(comparison.parameters.get("n_tests", "")),
             "window_s": f"{win:g}",
             "alpha": f"{alpha:g}",
         },
