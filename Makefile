@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint format schema clean
+.PHONY: demo test bench lint format schema clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,8 +22,12 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/adots demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the browser tests of the HTML reports (Playwright drives it; no browser download)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"

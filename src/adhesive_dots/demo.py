@@ -410,6 +410,51 @@ def _compare(ctx: DemoContext) -> StageResult:
     )
 
 
+def _reports(ctx: DemoContext) -> StageResult:
+    """A catalog report of the corpus and a comparison report of two sessions (``adots report``)."""
+    import contextlib
+
+    from adhesive_dots.catalog import Catalog
+    from adhesive_dots.report import write_report
+
+    assert ctx.corpus is not None
+    out = ctx.out_dir / "reports"
+    catalog_path = ctx.out_dir / "adhesive.duckdb"
+    lines = []
+    if not catalog_path.exists():  # the catalog stage normally leaves it; otherwise ingest here
+        from adhesive_dots.catalog.ingest import ingest
+
+        summary = ingest([ctx.corpus.root], Catalog(catalog_path), workers=0)
+        lines.append(f"ingested the corpus into {catalog_path} ({summary.dots} dots from {summary.sources} sources)")
+    catalog_report = write_report(catalog_path, out / "catalog.html", overwrite=True)
+    # two sessions of one subject when the corpus has them, else two of one lab, else the first two
+    entries = [e for e in ctx.corpus.entries if not e.defects]
+    if len(entries) < 2:
+        entries = list(ctx.corpus.entries)
+    pairs = [(a, b) for i, a in enumerate(entries) for b in entries[i + 1 :]]
+    ranked = sorted(pairs, key=lambda p: (p[0].subject != p[1].subject or p[0].lab != p[1].lab, p[0].lab != p[1].lab))
+    rows = [{"report": "catalog", "path": str(catalog_report)}]
+    if ranked:
+        a, b = ranked[0]
+        with contextlib.ExitStack() as stack:
+            baselines = []
+            for entry in (a, b):
+                options = (
+                    {"subject": entry.subject, "session": entry.session, "task": "rest"}
+                    if entry.format == "bids"
+                    else {}
+                )
+                recording = stack.enter_context(open_recording(ctx.corpus.root / entry.path, **options))
+                found = find_baselines(recording)
+                if found:
+                    baselines.append(found[0])
+            if len(baselines) == 2:
+                path = write_report(baselines, out / "comparison.html", overwrite=True, n_boot=500)
+                rows.append({"report": f"comparison {a.key} vs {b.key}", "path": str(path)})
+    lines += [f"{row['report']} report: {row['path']}" for row in rows]
+    return StageResult("Reports (adots report): open these HTML files in a browser", pd.DataFrame(rows), lines)
+
+
 STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("simulate", _simulate),
     ("read", _read_back),
@@ -420,6 +465,7 @@ STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("align", _align),
     ("compare", _compare),
     ("sufficiency", _sufficiency),
+    ("report", _reports),
 ]
 """The demo's stages in order; later capabilities append theirs here."""
 

@@ -21,6 +21,7 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     fingerprint,
     ingest,
     inspect,
+    report,
     schema,
     sufficiency,
     validate,

@@ -1,0 +1,638 @@
+"""Collect what a report shows (dot, comparison, catalog) and render it with jinja2 (autoescape on)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY, select_baseline
+from adhesive_dots.core import Baseline, Finding, Severity
+from adhesive_dots.errors import DataError, SourceNotFoundError
+from adhesive_dots.report import _figures as figs
+
+CATALOG_SUFFIXES = (".duckdb", ".db")
+"""A single target with one of these suffixes is read as a catalog."""
+MAX_TABLE_ROWS = 5000
+"""At most this many dots are listed in a catalog report's table (the counts cover all)."""
+DEFAULT_WINDOW_S = 30.0
+"""State-trajectory window of baselines of 10 min or more, in s."""
+WINDOWS_PER_BASELINE = 20
+"""Shorter baselines get windows of 1/20 of their length (at least :data:`MIN_WINDOW_S`): with 50%
+overlap that is 39 windows, enough for the split-half null of a comparison at alpha = 0.05."""
+MIN_WINDOW_S = 2.0
+"""Shortest automatic window in s (one 2 s Welch segment)."""
+KNOWN_TABLES = {"meta", "sources", "dots", "fingerprints", "findings", "duplicates"}
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("adhesive_dots.report", "templates"),
+    autoescape=True,  # every value from metadata is HTML-escaped; only figure data URIs are attributes
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class FigureItem:
+    """One embedded figure: an id for the page, a title, a caption and the SVG data URI."""
+
+    id: str
+    title: str
+    caption: str
+    uri: str
+
+
+MAX_CELL_CHARS = 160
+"""Longer cell texts (e.g. per-channel values of a finding) are cut here with an ellipsis."""
+
+
+def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fmt(value: Any) -> str:
+    """A value as short text for a table cell ("" for missing)."""
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+_ENV.filters["fmt"] = _fmt
+
+
+def _figure(fid: str, title: str, caption: str, fig) -> FigureItem:
+    return FigureItem(fid, title, caption, figs.figure_to_data_uri(fig))
+
+
+def _write(html: str, out_path: Path, overwrite: bool) -> Path:
+    out_path = Path(out_path)
+    if out_path.exists() and not overwrite:
+        raise DataError(f"{out_path}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(html)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # an ordinary file, not mkstemp's owner-only mode
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return out_path
+
+
+def _common(title: str) -> dict[str, Any]:
+    from adhesive_dots import __version__
+
+    return {
+        "title": title,
+        "version": __version__,
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+# -- baselines --------------------------------------------------------------------------------
+
+
+def _baseline(target: Any, stack: contextlib.ExitStack, options: Mapping[str, Any]) -> Baseline:
+    """A Baseline from a Baseline or a source (opened in ``stack``, first baseline found)."""
+    from adhesive_dots.io.read import open_recording
+
+    if isinstance(target, Baseline):
+        return target
+    if not isinstance(target, str | os.PathLike):
+        raise DataError(f"report target must be a source path/URI or a Baseline, got {type(target).__name__}")
+    open_options = {k: options[k] for k in ("subject", "session", "task", "run") if options.get(k) is not None}
+    recording = stack.enter_context(open_recording(target, **open_options))
+    vocabulary = (*SPONTANEOUS_VOCABULARY, *options.get("labels", ()))
+    return select_baseline(recording, vocabulary=vocabulary, start=options.get("start"), stop=options.get("stop"))
+
+
+def _window_s(baseline: Baseline, window_s: float | None) -> float:
+    if window_s is not None:
+        if not window_s > 0:
+            raise DataError(f"window_s must be > 0 s, got {window_s!r}")
+        return float(window_s)
+    return min(DEFAULT_WINDOW_S, max(MIN_WINDOW_S, baseline.duration / WINDOWS_PER_BASELINE))
+
+
+def _metadata_rows(baseline: Baseline) -> list[dict[str, str]]:
+    """DotMetadata flattened to (group, field, value) rows; empty values left out."""
+    rows: list[dict[str, str]] = []
+
+    def walk(value: Any, group: str, name: str) -> None:
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value) and name.count(".") < 2:
+            for key, inner in value.items():
+                walk(inner, group, f"{name}.{key}" if name else key)
+            return
+        if value in (None, "", [], {}):
+            return
+        rows.append({"group": group, "field": name, "value": _fmt(value)})
+
+    dumped = baseline.metadata.model_dump(mode="json", exclude_none=True)
+    for group, content in dumped.items():
+        if isinstance(content, dict):
+            for key, value in content.items():
+                walk(value, group, key)
+        else:
+            walk(content, "", group)
+    return rows
+
+
+def _finding_rows(findings: Iterable[Finding]) -> list[dict[str, str]]:
+    out = []
+    for f in sorted(findings, key=lambda f: Severity(f.severity).rank):
+        out.append({"severity": Severity(f.severity).value, "code": f.code, "message": f.message,
+                    "location": f.location, "value": _cut(_fmt(f.value)), "fix": f.fix})  # fmt: skip
+    return out
+
+
+def _summary_rows(fp) -> list[dict[str, str]]:
+    from adhesive_dots.fingerprint import SUMMARY_FIELDS
+
+    values = fp.summary_dict()
+    return [{"name": n, "value": _fmt(values[n]), "unit": u, "meaning": m} for n, u, m in SUMMARY_FIELDS]
+
+
+@dataclass
+class _Dot:
+    baseline: Baseline
+    fingerprint: Any
+    findings: list[Finding]
+    label: str
+
+
+def _analyse(baseline: Baseline, *, window_s: float, seed: int, label: str) -> _Dot:
+    from adhesive_dots.fingerprint import fingerprint
+    from adhesive_dots.validate import validate_baseline
+
+    findings = validate_baseline(baseline)
+    fp = fingerprint(baseline, window_s=window_s, rng=seed)
+    return _Dot(baseline, fp, findings, label)
+
+
+def _dot_label(baseline: Baseline) -> str:
+    meta = baseline.metadata
+    parts = [meta.identity.lab, meta.identity.subject_id or meta.subject.subject_id, meta.identity.session_id]
+    text = " / ".join(str(p) for p in parts if p)
+    return text or Path(str(baseline.source)).name or str(baseline.source)
+
+
+def _overview(dot: _Dot) -> list[dict[str, str]]:
+    b, attrs = dot.baseline, dot.fingerprint.dataset.attrs
+    return [
+        {"name": "source", "value": str(b.source)},
+        {"name": "modality", "value": str(attrs.get("modality", ""))},
+        {"name": "channels", "value": str(dot.fingerprint.dataset.sizes.get("channel", 0))},
+        {"name": "sampling rate", "value": f"{b.fs:g} Hz"},
+        {"name": "segment", "value": f"{b.segment.start:.1f}–{b.segment.stop:.1f} s ({b.duration / 60:.2f} min)"},
+        {"name": "evidence", "value": str(b.segment.evidence)},
+        {"name": "validation", "value": str(b.metadata.curation.validation_status.value)},
+    ]
+
+
+def _arousal_units(baseline: Baseline) -> dict[str, str]:
+    return {name: str(signal.units or "") for name, signal in baseline.recording.signals.items()}
+
+
+def _dot_figures(dot: _Dot, prefix: str = "") -> list[FigureItem]:
+    ds = dot.fingerprint.dataset
+    items = [
+        _figure(f"{prefix}psd", "Power spectrum with aperiodic fit",
+                "Welch PSD per channel group (median, inter-quartile range shaded); dashed: the aperiodic fit "
+                "(offset − log10(knee + f^χ)) over its fit range (grey).", figs.psd_figure(ds)),
+        _figure(f"{prefix}dfa", "Detrended fluctuation analysis",
+                "Fluctuation F(n) against window length; dashed lines have the fitted DFA exponent α as slope, "
+                "over the fit range (grey).", figs.dfa_figure(ds)),
+        _figure(f"{prefix}correlation", "Correlation structure",
+                "Pearson correlation between channels over the whole baseline and the eigenvalues of that "
+                "matrix by rank with their power-law fit.", figs.correlation_figure(ds)),
+        _figure(f"{prefix}trajectory", "State trajectory",
+                "Window features over the baseline (medians over channels, z-scored per feature; the legend "
+                "gives mean and sd in the feature's units), arousal signals averaged in the same windows below.",
+                figs.trajectory_figure(ds, arousal_units=_arousal_units(dot.baseline))),
+    ]  # fmt: skip
+    return items
+
+
+# -- the three reports ------------------------------------------------------------------------------
+
+
+def dot_report_html(baseline: Baseline, *, title: str | None = None, window_s: float | None = None,
+                    seed: int = 0) -> str:  # fmt: skip
+    """The HTML of a dot report (one baseline): metadata, findings, summary, PSD, DFA, correlations, trajectory.
+
+    Parameters
+    ----------
+    baseline : Baseline
+        The dot; validated (:func:`~adhesive_dots.validate.validate_baseline`) and fingerprinted here.
+    title : str, optional
+        Page title (default from the dot's lab/subject/session or source).
+    window_s : float, optional
+        Sliding-window length of the state trajectory in s (default 30 s; for baselines shorter than
+        10 min, 1/20 of their length, at least 2 s: see :data:`WINDOWS_PER_BASELINE`).
+    seed : int
+        Seed of the fingerprint's surrogates.
+
+    Returns
+    -------
+    str
+        A self-contained HTML document.
+    """
+    label = _dot_label(baseline)
+    dot = _analyse(baseline, window_s=_window_s(baseline, window_s), seed=seed, label=label)
+    context = _common(title or f"Adhesive dot: {label}")
+    context.update(
+        overview=_overview(dot),
+        metadata=_metadata_rows(baseline),
+        findings=_finding_rows(dot.findings),
+        summary=_summary_rows(dot.fingerprint),
+        figures=_dot_figures(dot),
+    )
+    return _ENV.get_template("dot.html.j2").render(**context)
+
+
+def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None, window_s: float | None = None,
+                           seed: int = 0, n_boot: int = 1000, alpha: float = 0.05) -> str:  # fmt: skip
+    """The HTML of a comparison report: both baselines side by side, per-feature differences with CIs, verdict.
+
+    Parameters
+    ----------
+    a, b : Baseline
+        The two dots (differences are ``b - a``).
+    title : str, optional
+        Page title.
+    window_s : float, optional
+        Window length in s of the state trajectories compared (default as in :func:`dot_report_html`,
+        from the shorter baseline).
+    seed : int
+        Seed of the fingerprints and of the bootstrap.
+    n_boot : int
+        Block-bootstrap replicates of :func:`~adhesive_dots.compare.compare_baselines`.
+    alpha : float
+        Level of the CIs and of the verdict.
+
+    Returns
+    -------
+    str
+        A self-contained HTML document.
+    """
+    from adhesive_dots.compare import compare_baselines
+
+    shorter = a if a.duration <= b.duration else b
+    win = _window_s(shorter, window_s)
+    label_a, label_b = _dot_label(a), _dot_label(b)
+    if label_a == label_b:
+        label_a, label_b = f"A: {label_a}", f"B: {label_b}"
+    dots = [_analyse(x, window_s=win, seed=seed, label=lab) for x, lab in ((a, label_a), (b, label_b))]
+    comparison = compare_baselines(a, b, n_boot=n_boot, alpha=alpha, window_s=win, rng=seed)
+    ds_a, ds_b = (d.fingerprint.dataset for d in dots)
+    labels = (label_a, label_b)
+    features = comparison.features
+    figures = [
+        _figure("psd-pair", "Spectra side by side", "Median PSD over channels of each baseline (IQR shaded).",
+                figs.psd_pair_figure(ds_a, ds_b, labels)),
+        _figure("trajectory-pair", "State trajectories side by side",
+                f"Window features of both baselines ({win:g} s windows) over time.",
+                figs.trajectory_pair_figure(ds_a, ds_b, labels)),
+        _figure("differences", "Per-feature differences",
+                f"Difference of window-feature means (b − a) in units of the baselines' window-to-window sd, "
+                f"with {100 * (1 - alpha):g}% block-bootstrap CIs; red: flagged (CI excludes 0 and the difference "
+                "exceeds the split-half variability).", figs.differences_figure(features)),
+        _figure("energy-null", "Energy distance", "Energy distance of the window states against split halves.",
+                figs.null_figure(comparison.energy_distance, comparison.energy_null, name="Energy distance",
+                                 p=comparison.energy_p)),
+        _figure("riemann-null", "Riemannian distance",
+                "Affine-invariant Riemannian distance of the mean window correlation matrices against split halves.",
+                figs.null_figure(comparison.riemann_distance, comparison.riemann_null, name="Riemannian distance",
+                                 p=comparison.riemann_p)),
+    ]  # fmt: skip
+    summary_a, summary_b = dots[0].fingerprint.summary_dict(), dots[1].fingerprint.summary_dict()
+    from adhesive_dots.fingerprint import SUMMARY_FIELDS
+
+    summary = [
+        {"name": n, "unit": u, "a": _fmt(summary_a[n]), "b": _fmt(summary_b[n]),
+         "difference": _fmt(summary_b[n] - summary_a[n])}
+        for n, u, _ in SUMMARY_FIELDS
+    ]  # fmt: skip
+    meta_a = {(r["group"], r["field"]): r["value"] for r in _metadata_rows(a)}
+    meta_b = {(r["group"], r["field"]): r["value"] for r in _metadata_rows(b)}
+    metadata = [
+        {"group": g, "field": f, "a": meta_a.get((g, f), ""), "b": meta_b.get((g, f), ""),
+         "differs": meta_a.get((g, f), "") != meta_b.get((g, f), "")}
+        for g, f in sorted(set(meta_a) | set(meta_b))
+    ]  # fmt: skip
+    feature_rows = [
+        {"feature": r.feature, "a": _fmt(r.value_a), "b": _fmt(r.value_b), "difference": _fmt(r.difference),
+         "ci": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", "z": _fmt(r.z), "split_half": _fmt(r.split_half),
+         "flagged": bool(r.flagged)}
+        for r in features.itertuples()
+    ]  # fmt: skip
+    task_figures, task_rows, task_note = _task_effects(a, b, labels=labels, seed=seed, n_boot=n_boot, alpha=alpha)
+    context = _common(title or f"Comparison: {label_a} vs {label_b}")
+    context.update(
+        labels=labels,
+        overviews=[_overview(d) for d in dots],
+        findings=[_finding_rows(d.findings) for d in dots],
+        metadata=metadata,
+        summary=summary,
+        features=feature_rows,
+        verdict=comparison.verdict,
+        stats={
+            "energy_distance": _fmt(comparison.energy_distance),
+            "energy_p": _fmt(comparison.energy_p),
+            "riemann_distance": _fmt(comparison.riemann_distance),
+            "riemann_p": _fmt(comparison.riemann_p),
+            "n_boot": str(comparison.parameters.get("n_boot", n_boot)),
+            "block": _fmt(comparison.parameters.get("block")),
+            "n_windows": _fmt(comparison.parameters.get("n_windows")),
+            "n_tests": str(comparison.parameters.get("n_tests", "")),
+            "window_s": f"{win:g}",
+            "alpha": f"{alpha:g}",
+        },
+        figures=figures,
+        dot_figures=[_dot_figures(d, prefix=f"{k}-") for k, d in zip("ab", dots, strict=True)],
+        task_figures=task_figures,
+        task_rows=task_rows,
+        task_note=task_note,
+    )
+    return _ENV.get_template("comparison.html.j2").render(**context)
+
+
+def _task_effects(a: Baseline, b: Baseline, *, labels: tuple[str, str], seed: int, n_boot: int,
+                  alpha: float) -> tuple[list[FigureItem], list[dict[str, str]], str]:  # fmt: skip
+    """The proposal's task-effect comparison of two sessions, when both recordings have a shared task label.
+
+    Per feature: Spon.k and Task.k are the baseline and task means of session k, Δk their difference
+    (:func:`~adhesive_dots.compare.compute_task_effects`); the naive comparison is Task.2 − Task.1, the
+    baseline-adjusted one Δ2 − Δ1, both divided by the pooled baseline sd ``sqrt((sd1² + sd2²) / 2)``.
+    The CI of Δ2 − Δ1 combines the two sessions' independent Δ CIs (normal approximation:
+    half-widths added in quadrature).
+
+    Returns
+    -------
+    figures, rows, note
+        No figure and a note saying why when the sessions share no task label.
+    """
+    from adhesive_dots.compare.effects import compute_task_effects, task_segments
+
+    found = [task_segments(x.recording, baseline=x) for x in (a, b)]
+    shared = sorted(set(found[0]) & set(found[1]))
+    if not shared:
+        return [], [], (
+            "No task segments shared by both recordings (task labels: "
+            f"{sorted(found[0]) or 'none'} and {sorted(found[1]) or 'none'}), so the task-effect figure "
+            "(Spon.1, Spon.2, task states, Δ1, Δ2, naive vs baseline-adjusted) does not apply."
+        )  # fmt: skip
+    label = "task" if "task" in shared else shared[0]
+    tables = [
+        compute_task_effects(x.recording, baseline=x, labels=[label], n_boot=n_boot, alpha=alpha, rng=seed).table
+        for x in (a, b)
+    ]
+    merged = tables[0].merge(tables[1], on=["label", "feature"], suffixes=("_1", "_2"))
+    if merged.empty:
+        return [], [], f"Task label {label!r}: the two sessions share no window feature."
+    pooled = np.sqrt((merged["baseline_sd_1"] ** 2 + merged["baseline_sd_2"] ** 2) / 2.0)
+    adjusted = merged["delta_2"] - merged["delta_1"]
+    half = np.sqrt(((merged["delta_ci_high_1"] - merged["delta_ci_low_1"]) / 2) ** 2
+                   + ((merged["delta_ci_high_2"] - merged["delta_ci_low_2"]) / 2) ** 2)  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "feature": merged["feature"],
+            "units": ["1" if not str(f).startswith("log_power") else "log10(power)" for f in merged["feature"]],
+            "spon_1": merged["baseline_mean_1"], "task_1": merged["task_mean_1"],
+            "spon_2": merged["baseline_mean_2"], "task_2": merged["task_mean_2"],
+            "naive_z": (merged["task_mean_2"] - merged["task_mean_1"]) / pooled,
+            "adjusted_z": adjusted / pooled,
+            "adjusted_ci_low": (adjusted - half) / pooled,
+            "adjusted_ci_high": (adjusted + half) / pooled,
+        }
+    )  # fmt: skip
+    figure = _figure("task-effects", f"Task effects ({label!r} segments)",
+                     "Top: baseline (Spon.k) and task (Task.k) means of the features whose naive and "
+                     "baseline-adjusted comparisons differ most, with Δk = Task.k − Spon.k. Bottom: naive "
+                     "(Task.2 − Task.1) and baseline-adjusted (Δ2 − Δ1) differences in pooled baseline-sd units; "
+                     f"the adjusted CI ({100 * (1 - alpha):g}%) combines the sessions' bootstrap CIs of Δ.",
+                     figs.task_effects_figure(frame, labels))  # fmt: skip
+    rows = [
+        {"feature": str(r.feature), "spon_1": _fmt(r.spon_1), "task_1": _fmt(r.task_1), "spon_2": _fmt(r.spon_2),
+         "task_2": _fmt(r.task_2), "delta_1": _fmt(r.task_1 - r.spon_1), "delta_2": _fmt(r.task_2 - r.spon_2),
+         "naive": _fmt(r.naive_z), "adjusted": _fmt(r.adjusted_z),
+         "ci": f"[{_fmt(r.adjusted_ci_low)}, {_fmt(r.adjusted_ci_high)}]"}
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    n = [int(t["n_segments"].iloc[0]) for t in tables]
+    note = f"Task label {label!r}: {n[0]} segment(s) in session 1, {n[1]} in session 2."
+    return [figure], rows, note
+
+
+def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(dtype=int)
+    values = frame[column].astype("object").where(frame[column].notna(), "unknown").astype(str)
+    return values.value_counts()
+
+
+def catalog_report_html(catalog, *, title: str | None = None) -> str:
+    """The HTML of a catalog report: counts, minutes of compliant baseline, quality, duplicates, a dot table.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        An existing catalog (read only).
+    title : str, optional
+        Page title.
+
+    Returns
+    -------
+    str
+        A self-contained HTML document; its dot table has an in-page text filter (plain JavaScript).
+    """
+    if not Path(catalog.path).exists():
+        raise SourceNotFoundError(f"{catalog.path}: no catalog here (run `adots ingest SOURCES --catalog PATH` first)")
+    with catalog.connect(read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        dots = con.execute("SELECT * FROM dots ORDER BY identity_lab, source, segment_start").df()
+        sources = con.execute("SELECT status, count(*) AS n FROM sources GROUP BY status ORDER BY status").df()
+        findings = con.execute(
+            "SELECT severity, code, count(*) AS n FROM findings GROUP BY severity, code ORDER BY n DESC, code"
+        ).df()
+        duplicates = con.execute("SELECT dot_a, dot_b, kind, evidence FROM duplicates ORDER BY kind, dot_a").df()
+        extra = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables if t not in KNOWN_TABLES}
+    facets = {"species": "subject_species", "paradigm": "paradigm_name", "modality": "recording_modality",
+              "lab": "identity_lab"}  # fmt: skip
+    counts = {facet: _counts(dots, column) for facet, column in facets.items()}
+    minutes = pd.DataFrame(columns=["compliant", "other"], dtype=float)
+    if len(dots):
+        lab = dots["identity_lab"].astype("object").where(dots["identity_lab"].notna(), "unknown").astype(str)
+        compliant = dots["curation_validation_status"].astype(str) == "compliant"
+        duration = dots["duration_s"].astype(float) / 60.0
+        minutes = pd.DataFrame({"compliant": duration.where(compliant, 0.0), "other": duration.where(~compliant, 0.0),
+                                "lab": lab}).groupby("lab").sum()  # fmt: skip
+    scores = dots["curation_quality_score"].to_numpy(dtype=float) if "curation_quality_score" in dots else np.array([])
+    figures = [
+        _figure("counts", "Dots by species, paradigm, modality and lab", "Number of dots per value of each facet.",
+                figs.counts_figure(counts)),
+        _figure("minutes", "Minutes of baseline", "Minutes of baseline per lab; green: validated compliant.",
+                figs.minutes_figure(minutes)),
+        _figure("quality", "Quality scores", "Distribution of the dots' quality scores (curation).",
+                figs.quality_figure(scores)),
+    ]  # fmt: skip
+    rows = []
+    for r in dots.head(MAX_TABLE_ROWS).to_dict("records"):
+        rows.append({
+            "dot_id": str(r.get("dot_id", "")), "lab": _fmt(r.get("identity_lab")),
+            "species": _fmt(r.get("subject_species")), "paradigm": _fmt(r.get("paradigm_name")),
+            "modality": _fmt(r.get("recording_modality")),
+            "subject": _fmt(r.get("identity_subject_id") or r.get("subject_subject_id")),
+            "session": _fmt(r.get("identity_session_id")), "minutes": f"{float(r.get('duration_s') or 0) / 60:.1f}",
+            "status": _fmt(r.get("curation_validation_status")), "quality": _fmt(r.get("curation_quality_score")),
+            "source": _fmt(r.get("source")),
+        })  # fmt: skip
+    n_compliant = int((dots["curation_validation_status"].astype(str) == "compliant").sum()) if len(dots) else 0
+    context = _common(title or f"Catalog: {Path(catalog.path).name}")
+    context.update(
+        catalog_path=str(catalog.path),
+        totals={
+            "dots": len(dots),
+            "compliant": n_compliant,
+            "minutes": f"{float(dots['duration_s'].sum()) / 60:.1f}" if len(dots) else "0",
+            "compliant_minutes": f"{float(minutes['compliant'].sum()):.1f}" if len(minutes) else "0",
+            "sources": {str(r.status): int(r.n) for r in sources.itertuples()},
+        },
+        counts={facet: [(str(k), int(v)) for k, v in series.items()] for facet, series in counts.items()},
+        minutes=[(str(k), f"{v.compliant:.1f}", f"{v.other:.1f}") for k, v in minutes.iterrows()],
+        findings=[(str(r.severity), str(r.code), int(r.n)) for r in findings.itertuples()],
+        duplicates=[
+            (str(r.dot_a), str(r.dot_b), str(r.kind), _fmt(r.evidence)) for r in duplicates.head(200).itertuples()
+        ],  # fmt: skip
+        n_duplicates=len(duplicates),
+        quality={
+            "n": int(np.isfinite(scores).sum()),
+            "median": _fmt(float(np.nanmedian(scores))) if np.isfinite(scores).any() else "n/a",
+            "below_half": int((scores < 0.5).sum()) if scores.size else 0,
+        },
+        extra_tables=sorted(extra.items()),
+        rows=rows,
+        truncated=max(0, len(dots) - MAX_TABLE_ROWS),
+        figures=figures,
+    )
+    return _ENV.get_template("catalog.html.j2").render(**context)
+
+
+def report_kind(targets: Sequence[Any]) -> str:
+    """``"dot"``, ``"comparison"`` or ``"catalog"`` for a list of report targets (see :func:`write_report`)."""
+    from adhesive_dots.catalog import Catalog
+
+    if len(targets) == 1:
+        (only,) = targets
+        if isinstance(only, Catalog) or (
+            isinstance(only, str | os.PathLike) and str(only).lower().endswith(CATALOG_SUFFIXES)
+        ):
+            return "catalog"
+        return "dot"
+    if len(targets) == 2:
+        return "comparison"
+    raise DataError(
+        f"report targets: expected one source (dot report), two sources (comparison) or one catalog "
+        f"(*.duckdb), got {len(targets)}; pass one or two sources, or a catalog"
+    )
+
+
+def write_report(
+    target: Any,
+    out_path: str | Path,
+    *,
+    title: str | None = None,
+    labels: Sequence[str] = (),
+    start: float | None = None,
+    stop: float | None = None,
+    subject: str | None = None,
+    session: str | None = None,
+    task: str | None = None,
+    window_s: float | None = None,
+    seed: int = 0,
+    n_boot: int = 1000,
+    overwrite: bool = False,
+) -> Path:
+    """Write a self-contained HTML report of one dot, two dots (a comparison) or a catalog.
+
+    Parameters
+    ----------
+    target : source, Baseline, Catalog, or a sequence of one or two of them
+        One source or Baseline: a dot report. Two: a comparison report (differences are second - first).
+        A :class:`~adhesive_dots.catalog.Catalog` or a path ending in ``.duckdb``/``.db``: a catalog report.
+        Sources are anything :func:`~adhesive_dots.io.read.open_recording` opens; their first baseline
+        (best evidence) is reported.
+    out_path : str or Path
+        The HTML file to write (atomically).
+    title : str, optional
+        Page title.
+    labels : sequence of str
+        Extra interval labels that mark the baseline (e.g. ``["T0"]`` for PhysioNet EDF rest runs).
+    start, stop : float, optional
+        An explicit baseline segment in s (applies to every source).
+    subject, session, task : str, optional
+        BIDS entities of the run (BIDS sources).
+    window_s : float, optional
+        Window length of the state trajectory in s (see :func:`dot_report_html`).
+    seed : int
+        Seed of fingerprints and bootstrap.
+    n_boot : int
+        Bootstrap replicates of a comparison.
+    overwrite : bool
+        Replace an existing ``out_path``.
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    DataError
+        Wrong number of targets, ``out_path`` exists without ``overwrite``.
+    SourceNotFoundError, BaselineNotFoundError
+        A source or catalog is missing, or a source has no baseline.
+    """
+    from adhesive_dots.catalog import Catalog
+
+    out_path = Path(out_path)
+    if out_path.exists() and not overwrite:
+        raise DataError(f"{out_path}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    targets = list(target) if isinstance(target, list | tuple) else [target]
+    kind = report_kind(targets)
+    if kind == "catalog":
+        catalog = targets[0] if isinstance(targets[0], Catalog) else Catalog(targets[0])
+        return _write(catalog_report_html(catalog, title=title), out_path, overwrite)
+    options = {"labels": tuple(labels), "start": start, "stop": stop, "subject": subject, "session": session,
+               "task": task}  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        baselines = [_baseline(t, stack, options) for t in targets]
+        if kind == "dot":
+            html = dot_report_html(baselines[0], title=title, window_s=window_s, seed=seed)
+        else:
+            html = comparison_report_html(*baselines, title=title, window_s=window_s, seed=seed, n_boot=n_boot)
+    return _write(html, out_path, overwrite)
