@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
@@ -155,6 +156,27 @@ def serial_map(func: Callable[..., Any], blocks: Sequence[tuple[int, int]], shar
         yield func(c0, c1, **shared)
 
 
+def thread_map(threads: int) -> BlockMapper:
+    """An in-process :data:`BlockMapper` running up to ``threads`` blocks at once (NumPy releases the GIL).
+
+    At most ``threads`` blocks are in flight (memory: that many blocks).
+    """
+
+    def mapper(func: Callable[..., Any], blocks: Sequence[tuple[int, int]], shared: Mapping[str, Any]) -> Iterator:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            pending = []
+            for c0, c1 in blocks:
+                pending.append(pool.submit(func, c0, c1, **shared))
+                if len(pending) >= threads:
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+
+    return mapper
+
+
 # -- tasks (top-level functions: picklable for Dask) -------------------------------------------------
 def _standardised(block: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``(x - mean) * scale`` per channel, float32 (one copy of the block)."""
@@ -251,7 +273,7 @@ def nystrom_eigenvalues(basis: np.ndarray, image: np.ndarray) -> np.ndarray:
     ndarray, shape (p,)
         Descending, non-negative.
     """
-    shift = np.finfo(np.float32).eps * np.sqrt(image.shape[0]) * np.linalg.norm(image, 2)
+    shift = np.finfo(np.float32).eps * np.sqrt(image.shape[0]) * np.linalg.norm(image)  # Frobenius >= 2-norm
     shifted = image + shift * basis
     core = basis.T @ shifted
     core = (core + core.T) / 2
@@ -265,7 +287,10 @@ def nystrom_eigenvalues(basis: np.ndarray, image: np.ndarray) -> np.ndarray:
 
 
 def _orthonormal(y: np.ndarray) -> np.ndarray:
-    q, _ = np.linalg.qr(y)
+    # small dense factorisations run single-threaded: multi-threaded LAPACK on a tall-skinny matrix can be
+    # 30x slower than one thread when the cores are busy (OpenBLAS threads spin waiting for each other)
+    with threadpool_limits(1):
+        q, _ = np.linalg.qr(y)
     return q
 
 
@@ -280,6 +305,7 @@ def fingerprint_streaming(
     max_channels: int = MAX_CHANNELS,
     window_s: float = DEFAULT_WINDOW_S,
     window_overlap: float = DEFAULT_WINDOW_OVERLAP,
+    threads: int = 1,
     map_blocks: BlockMapper | None = None,
     timings: dict[str, float] | None = None,
     rng: np.random.Generator | int | None = None,
@@ -307,11 +333,15 @@ def fingerprint_streaming(
         participation ratio, windows' mean ``|r|``).
     window_s, window_overlap
         Sliding windows of the dynamics (s, fraction).
+    threads : int
+        Blocks processed at once in this process (ignored when ``map_blocks`` is given).
     map_blocks : callable, optional
-        Runs the block tasks (:data:`BlockMapper`); default in this process, in order.
+        Runs the block tasks (:data:`BlockMapper`); default in this process (:func:`serial_map`,
+        or :func:`thread_map` with ``threads > 1``).
     timings : dict, optional
-        Filled with wall times in s: ``features`` (first pass), ``low_rank`` (sketch products,
-        further passes and eigenvalues), ``assemble``.
+        Filled with wall times in s: ``features`` (first pass, including reading), ``low_rank``
+        (the sketch products, the further passes including their reading, the eigenvalues),
+        ``population`` (subset correlations, windows' mean ``|r|``), ``assemble``.
     rng : Generator, int or None
         One seed for the surrogates (same permutations in every block), the sketch and the subset.
     **options
@@ -366,7 +396,8 @@ def fingerprint_streaming(
     units = options.pop("units", source.units)
     block_options = {"modality": modality, "units": units, "window_s": window_s, "window_overlap": window_overlap,
                      "max_channels": max_channels, "workers": 1, **options}  # fmt: skip
-    map_blocks = serial_map if map_blocks is None else map_blocks
+    if map_blocks is None:
+        map_blocks = thread_map(int(threads)) if int(threads) > 1 else serial_map
     step = int(block_neurons)
     blocks = [(c0, min(c0 + step, n_channels)) for c0 in range(0, n_channels, step)]
     sub_rng = np.random.default_rng([seed, 1])
@@ -404,8 +435,7 @@ def fingerprint_streaming(
     del subset_rows
     timings["features"] = clock() - start
 
-    # -- the low-rank step -----------------------------------------------------------------------
-    start = clock()
+    # -- the low-rank step and the population statistics ------------------------------------------
     win_starts, win_len = (
         sliding_windows(n_times, fs, window_s=window_s, overlap=window_overlap)
         if n_times / fs >= window_s
@@ -413,18 +443,23 @@ def fingerprint_streaming(
     )
     window_corr = np.full(win_starts.size, np.nan)
     corr_result = None
+    timings["low_rank"] = sketch_time
+    start = clock()
     if n_channels >= 2:
         if exact:
             total, product = compute_covariance_blocks_array(gathered)
             corr_result = describe_moments(total[0], product[0], n_times)
         else:
-            corr_result = _low_rank(gathered, sketch, blocks, source.read_block, mean, sd, n_times, k, n_iter,
-                                    map_blocks)  # fmt: skip
+            t = clock()
+            eigenvalues = _randomized_eigenvalues(sketch, blocks, source.read_block, mean, sd, n_times, k, n_iter,
+                                                  map_blocks)  # fmt: skip
+            timings["low_rank"] += clock() - t
+            corr_result = _low_rank_result(eigenvalues, gathered, n_channels, k)
         for w, s0 in enumerate(win_starts):
             total, product = compute_covariance_blocks_array(gathered[:, s0 : s0 + win_len])
             window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
     del gathered, sketch
-    timings["low_rank"] = clock() - start + sketch_time
+    timings["population"] = clock() - start - (timings["low_rank"] - sketch_time)
 
     # -- assemble ----------------------------------------------------------------------------------
     start = clock()
@@ -445,9 +480,8 @@ def fingerprint_streaming(
     return result
 
 
-def _low_rank(gathered, sketch, blocks, read_block, mean, sd, n_times, k, n_iter, map_blocks) -> CorrelationResult:
-    """Randomised eigenvalues (passes over the blocks) and subset-based mean |r| and participation ratio."""
-    n_channels = mean.size
+def _randomized_eigenvalues(sketch, blocks, read_block, mean, sd, n_times, k, n_iter, map_blocks) -> np.ndarray:
+    """Leading eigenvalues of the correlation matrix: passes applying ``Z Z^T``, then Nystroem."""
     scale = _scale(sd, n_times)
     basis = _orthonormal(sketch)
     image = None
@@ -458,11 +492,17 @@ def _low_rank(gathered, sketch, blocks, read_block, mean, sd, n_times, k, n_iter
         shared = {"read_block": read_block, "mean": mean, "scale": scale, "basis": basis.astype(np.float32)}
         for part in map_blocks(gram_task, blocks, shared):
             image += part
-    eigenvalues = nystrom_eigenvalues(basis, image)[:k]
+    with threadpool_limits(1):
+        return nystrom_eigenvalues(basis, image)[:k]
+
+
+def _low_rank_result(eigenvalues: np.ndarray, gathered: np.ndarray, n_channels: int, k: int) -> CorrelationResult:
+    """The low-rank description: randomised eigenvalues; mean |r| and participation ratio from the subset."""
     sub = np.corrcoef(gathered)
     off = sub[~np.eye(sub.shape[0], dtype=bool)]
     off = off[np.isfinite(off)]
     mean_sq = float((off**2).mean())
+    # sum lambda = n (trace), sum lambda^2 = ||C||_F^2 = n + n(n-1) E[r^2] (as compute_correlation_array)
     participation = n_channels**2 / (n_channels + n_channels * (n_channels - 1) * mean_sq)
     rank_range = (2, max(4, k // 2))
     exponent, r_squared = fit_eigenspectrum(eigenvalues, rank_range)
@@ -586,4 +626,5 @@ __all__ = [
     "features_task",
     "nystrom_eigenvalues",
     "serial_map",
+    "thread_map",
 ]
