@@ -217,19 +217,40 @@ def features_task(
         for name, var in ds.data_vars.items()
         if "channel" in var.dims
     }
+    out = _moments(block, c0, c1, seed=seed, subset=subset, sketch_width=sketch_width)
+    out["channel_vars"] = channel_vars
+    out["template"] = ds.drop_vars([n for n in ds.data_vars if "channel" in ds[n].dims])
+    out["flat"] = json.loads(ds.attrs["flat_channels"])
+    return out
+
+
+def moments_task(
+    c0: int,
+    c1: int,
+    *,
+    read_block: Callable[[int, int], np.ndarray],
+    seed: int,
+    subset: np.ndarray,
+    sketch_width: int,
+) -> dict[str, Any]:
+    """First pass of the low-rank step alone: moments, population sum, sketch and subset rows of ``c0:c1``."""
+    block = read_block(c0, c1)
+    if block.shape[0] != c1 - c0:
+        raise DataError(f"read_block({c0}, {c1}) returned {block.shape[0]} channels, expected {c1 - c0}")
+    return _moments(block, c0, c1, seed=seed, subset=subset, sketch_width=sketch_width)
+
+
+def _moments(block: np.ndarray, c0: int, c1: int, *, seed: int, subset: np.ndarray, sketch_width: int) -> dict:
     mean = block.mean(axis=-1, dtype=np.float64)
     sd = block.std(axis=-1, dtype=np.float64)
     local = subset[(subset >= c0) & (subset < c1)] - c0
     out = {
         "c0": c0,
         "c1": c1,
-        "channel_vars": channel_vars,
-        "template": ds.drop_vars([n for n in ds.data_vars if "channel" in ds[n].dims]),
         "mean": mean,
         "sd": sd,
         "population_sum": block.sum(axis=0, dtype=np.float64),
         "subset_rows": np.array(block[local]),
-        "flat": json.loads(ds.attrs["flat_channels"]),
     }
     if sketch_width:
         z = _standardised(block, mean, _scale(sd, block.shape[-1]))
@@ -294,7 +315,65 @@ def _orthonormal(y: np.ndarray) -> np.ndarray:
     return q
 
 
-# -- the public function ---------------------------------------------------------------------------
+# -- the public functions --------------------------------------------------------------------------
+def _seed_of(rng: np.random.Generator | int | None) -> int:
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63 - 1))
+    if rng is None:
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+    return int(rng)
+
+
+def compute_low_rank_streaming(
+    source: StreamSource,
+    *,
+    block_neurons: int = DEFAULT_BLOCK_NEURONS,
+    n_components: int = DEFAULT_COMPONENTS,
+    oversampling: int = DEFAULT_OVERSAMPLING,
+    n_iter: int = 2,
+    max_channels: int = MAX_CHANNELS,
+    map_blocks: BlockMapper | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> CorrelationResult:
+    """The correlation structure alone, streamed: ``1 + n_iter`` passes over the channel blocks.
+
+    The same low-rank step as :func:`fingerprint_streaming` (which fuses the first pass with the
+    per-channel features), for when only the eigenspectrum and dimensionality are wanted.
+    Parameters as in :func:`fingerprint_streaming`; ``source`` must have more than
+    ``max_channels`` channels (below, use :func:`~adhesive_dots.fingerprint.compute_correlation_array`).
+
+    Returns
+    -------
+    CorrelationResult
+        ``exact`` False; ``matrix`` None.
+    """
+    n_channels, n_times = int(source.n_channels), int(source.n_times)
+    if n_channels <= max_channels:
+        raise DataError(
+            f"{source.source}: {n_channels} channels <= max_channels={max_channels}; the exact correlation "
+            "matrix is cheap there (compute_correlation_array), or lower max_channels"
+        )
+    seed = _seed_of(rng)
+    map_blocks = serial_map if map_blocks is None else map_blocks
+    step = int(block_neurons)
+    blocks = [(c0, min(c0 + step, n_channels)) for c0 in range(0, n_channels, step)]
+    subset = np.sort(np.random.default_rng([seed, 1]).choice(n_channels, size=max_channels, replace=False))
+    k = min(int(n_components), n_channels, n_times)
+    width = min(k + int(oversampling), n_channels, n_times)
+    mean, sd = np.empty(n_channels), np.empty(n_channels)
+    sketch = np.zeros((n_times, width))
+    rows = {}
+    shared = {"read_block": source.read_block, "seed": seed, "subset": subset, "sketch_width": width}
+    for part in map_blocks(moments_task, blocks, shared):
+        c0, c1 = part["c0"], part["c1"]
+        mean[c0:c1], sd[c0:c1] = part["mean"], part["sd"]
+        sketch += part["sketch"]
+        rows[c0] = part["subset_rows"]
+    eigenvalues = _randomized_eigenvalues(sketch, blocks, source.read_block, mean, sd, n_times, k, n_iter, map_blocks)
+    gathered = np.concatenate([rows[c0] for c0, _ in blocks], axis=0)
+    return _low_rank_result(eigenvalues, gathered, n_channels, k)
+
+
 def fingerprint_streaming(
     source: Baseline | StreamSource,
     *,
@@ -308,6 +387,7 @@ def fingerprint_streaming(
     threads: int = 1,
     map_blocks: BlockMapper | None = None,
     timings: dict[str, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     rng: np.random.Generator | int | None = None,
     **options: Any,
 ) -> Fingerprint:
@@ -342,6 +422,8 @@ def fingerprint_streaming(
         Filled with wall times in s: ``features`` (first pass, including reading), ``low_rank``
         (the sketch products, the further passes including their reading, the eigenvalues),
         ``population`` (subset correlations, windows' mean ``|r|``), ``assemble``.
+    progress : callable, optional
+        ``progress(done, total)`` after each block of the first (per-channel) pass.
     rng : Generator, int or None
         One seed for the surrogates (same permutations in every block), the sketch and the subset.
     **options
@@ -388,10 +470,7 @@ def fingerprint_streaming(
     names = source.channel_names or tuple(f"ch{i:03d}" for i in range(n_channels))
     if len(names) != n_channels:
         raise DataError(f"{source.source}: {len(names)} channel names for {n_channels} channels")
-    if isinstance(rng, np.random.Generator):
-        seed = int(rng.integers(2**63 - 1))
-    else:
-        seed = int(np.random.SeedSequence(rng).generate_state(1, dtype=np.uint64)[0] >> 1) if rng is None else rng
+    seed = _seed_of(rng)
     modality = Modality(options.pop("modality", source.modality))
     units = options.pop("units", source.units)
     block_options = {"modality": modality, "units": units, "window_s": window_s, "window_overlap": window_overlap,
@@ -427,6 +506,8 @@ def fingerprint_streaming(
         population_sum += part["population_sum"]
         subset_rows[c0] = part["subset_rows"]
         flat[c0] = part["flat"]
+        if progress is not None:
+            progress(len(flat), len(blocks))
         if sketch is not None:
             t = clock()
             sketch += part["sketch"]
@@ -621,6 +702,8 @@ __all__ = [
     "BaselineBlocks",
     "StreamSource",
     "baseline_source",
+    "compute_low_rank_streaming",
+    "moments_task",
     "fingerprint_streaming",
     "gram_task",
     "features_task",
