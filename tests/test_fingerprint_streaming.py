@@ -89,6 +89,17 @@ def test_randomised_low_rank_agrees_with_the_exact_eigenspectrum(population, pop
     assert set(timings) == {"features", "low_rank", "population", "assemble"}
 
 
+def test_options_pass_through_like_in_memory():
+    """Options of compute_fingerprint_array (population off, other bands, fewer surrogates) give the same result."""
+    data, _ = sim_powerlaw_eigenspectrum(30 * 90, 24, 1.0, rng=2)
+    baseline = Baseline.from_array(data, 30.0, modality="calcium")
+    options = {"population": False, "bands": {"slow": (0.1, 1.0), "fast": (1.0, 10.0)}, "n_surrogates": 5,
+               "window_s": 20.0, "rng": 4}  # fmt: skip
+    memory = fingerprint(baseline, **options)
+    assert "population_dfa_exponent" not in memory.dataset
+    _assert_same_fingerprint(memory, fingerprint_streaming(baseline, block_neurons=10, **options))
+
+
 def test_nystrom_recovers_the_eigenvalues_of_a_low_rank_matrix():
     """Exact (to round-off) when the basis spans the range: a rank-5 PSD matrix."""
     rng = np.random.default_rng(1)
@@ -154,8 +165,10 @@ def test_large_simulator_ground_truth_is_recovered_from_the_file(large_file):
 def test_bad_input_is_refused(population, tmp_path):
     with pytest.raises(DataError, match="block_neurons must be a positive integer"):
         fingerprint_streaming(population, block_neurons=0)
-    with pytest.raises(DataError, match="remove population="):
-        fingerprint_streaming(population, population=True)
+    with pytest.raises(DataError, match="remove correlation="):
+        fingerprint_streaming(population, correlation=False)
+    with pytest.raises(DataError, match="spike statistics"):
+        fingerprint_streaming(population, spike_times=[np.array([1.0])])
     with pytest.raises(DataError, match="Baseline or a StreamSource"):
         fingerprint_streaming(np.zeros((3, 100)))
     bad = StreamSource(read_block=lambda c0, c1: np.zeros((1, 100)), fs=10.0, n_channels=3, n_times=100)

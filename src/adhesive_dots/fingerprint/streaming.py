@@ -454,9 +454,14 @@ def fingerprint_streaming(
     for name, value in (("oversampling", oversampling), ("n_iter", n_iter)):
         if int(value) < 0:
             raise DataError(f"{name} must be 0 or more, got {value!r}")
-    for name in ("population", "correlation", "arousal", "workers"):
-        if name in options and name != "arousal":
+    for name in ("correlation", "workers"):
+        if name in options:
             raise DataError(f"fingerprint_streaming computes {name!r} itself; remove {name}= from the options")
+    if "spike_times" in options:
+        raise DataError(
+            "fingerprint_streaming streams sampled signals only; spike statistics (spike_times=) need "
+            "fingerprint() (spike trains are small even for many units)"
+        )
     segment = None
     if isinstance(source, Baseline):
         segment = source.segment
@@ -473,8 +478,9 @@ def fingerprint_streaming(
     seed = _seed_of(rng)
     modality = Modality(options.pop("modality", source.modality))
     units = options.pop("units", source.units)
+    block_options = {k: v for k, v in options.items() if k != "population"}
     block_options = {"modality": modality, "units": units, "window_s": window_s, "window_overlap": window_overlap,
-                     "max_channels": max_channels, "workers": 1, **options}  # fmt: skip
+                     "max_channels": max_channels, "workers": 1, **block_options}  # fmt: skip
     if map_blocks is None:
         map_blocks = thread_map(int(threads)) if int(threads) > 1 else serial_map
     step = int(block_neurons)
@@ -618,7 +624,10 @@ def _assemble(template, channel_parts, blocks, names, *, fs, n_times, modality, 
 
     # population DFA (calcium, spikes: the mean signal), as compute_fingerprint_array
     parameters = json.loads(ds.attrs["parameters"])
-    population = options.get("population", modality in (Modality.CALCIUM, Modality.SPIKES) and n_channels > 1)
+    population = options.get("population", "auto")
+    if population == "auto":
+        population = modality in (Modality.CALCIUM, Modality.SPIKES) and n_channels > 1
+    population = bool(population)
     envelope_bands = {k: tuple(v) for k, v in parameters["envelope_bands"].items()}
     slow_scales, slow_fit_range = slow_grid(
         fs, n_times / fs, envelope_bands=envelope_bands, envelope_fs=parameters["envelope_fs"],
