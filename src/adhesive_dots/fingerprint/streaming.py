@@ -419,8 +419,9 @@ def fingerprint_streaming(
         Runs the block tasks (:data:`BlockMapper`); default in this process (:func:`serial_map`,
         or :func:`thread_map` with ``threads > 1``).
     timings : dict, optional
-        Filled with wall times in s: ``features`` (first pass, including reading), ``low_rank``
-        (the sketch products, the further passes including their reading, the eigenvalues),
+        Filled with wall times in s: ``features`` (first pass, including reading and the sketch
+        product, which runs inside each block task), ``low_rank`` (summing the sketch, the further
+        passes including their reading, the eigenvalues),
         ``population`` (subset correlations, windows' mean ``|r|``), ``assemble``.
     progress : callable, optional
         ``progress(done, total)`` after each block of the first (per-channel) pass.
