@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint format schema clean chromium
+.PHONY: demo test bench bench-large lint format schema clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ chromium:
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python benchmarks/run.py
+
+# 75,000 neurons x 18,000 frames streamed from a 5.4 GB NWB file under /tmp (not part of test or bench)
+bench-large: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_large.py $(BENCH_LARGE_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

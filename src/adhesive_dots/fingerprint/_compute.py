@@ -128,6 +128,7 @@ def compute_fingerprint_array(
     spike_interval: tuple[float, float] | None = None,
     arousal: Mapping[str, tuple[np.ndarray, float]] | None = None,
     block_channels: int = 8,
+    correlation: bool = True,
     workers: int = 2,
     source: str = "<array>",
     rng: np.random.Generator | int | None = None,
@@ -183,6 +184,9 @@ def compute_fingerprint_array(
         Arousal signals (e.g. pupil diameter, running speed) over the same span, for the coupling.
     block_channels : int
         Channels per processing block (bounds the extra memory).
+    correlation : bool
+        Compute the correlation structure and the windows' mean ``|r|`` (False leaves them out, e.g. when
+        :func:`~adhesive_dots.fingerprint.streaming.fingerprint_streaming` computes them across channel blocks).
     workers : int
         Threads: with 2 or more, the broadband DFA and the correlations run in a second thread
         during the spectral pass (NumPy, SciPy and BLAS release the GIL). Results do not depend on it.
@@ -247,7 +251,10 @@ def compute_fingerprint_array(
         return pool.submit(fn, *args, **kwargs) if pool is not None else _Done(fn(*args, **kwargs))
 
     dfa_future = run(compute_dfa_array, data, fs, scales=dfa_scales, overlap=dfa_overlap)
-    corr_future = run(_correlation_pass, data, win_starts, win_len, max_channels, rng_correlation)
+    if correlation:
+        corr_future = run(_correlation_pass, data, win_starts, win_len, max_channels, rng_correlation)
+    else:
+        corr_future = _Done((None, np.full(n_windows, np.nan)))
 
     # -- one pass over channel blocks: segment periodograms, envelopes --------------------------
     try:
@@ -308,14 +315,10 @@ def compute_fingerprint_array(
         peak_frequency = peak_height = np.full(n_channels, np.nan)
 
     # -- DFA: broadband, envelopes, population -------------------------------------------------
-    slow_min = max(1.0, max((ENVELOPE_MIN_CYCLES / b[0] for b in envelope_bands.values()), default=1.0))
-    if slow_scales is None and (envelope_bands or population):
-        rate = min(envelope_fs.values(), default=fs if spike_times is None else 10.0)
-        slow_scales = default_scales(rate, int(duration * rate), min_scale=slow_min)
-    if slow_scales is not None and slow_fit_range is None:
-        slow_scales = np.asarray(slow_scales, dtype=float)
-        low = SLOW_FIT_MIN_S if slow_scales[-1] > 2 * SLOW_FIT_MIN_S else float(slow_scales[0])
-        slow_fit_range = (low, float(slow_scales[-1]))
+    slow_scales, slow_fit_range = slow_grid(
+        fs, duration, envelope_bands=envelope_bands, envelope_fs=envelope_fs, population=population,
+        spikes=spike_times is not None, slow_scales=slow_scales, slow_fit_range=slow_fit_range,
+    )  # fmt: skip
     envelope_dfa = {
         name: compute_dfa_array(
             envelopes[name], envelope_fs[name], scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
@@ -358,7 +361,7 @@ def compute_fingerprint_array(
     if n_windows >= 3:
         drift_power = compute_drift_array(win_time, window_log_power)
         drift_exponent = compute_drift_array(win_time, window_ap["exponent"])
-        drift_corr = compute_drift_array(win_time, window_corr) if n_channels >= 2 else None
+        drift_corr = compute_drift_array(win_time, window_corr) if n_channels >= 2 and correlation else None
     else:
         drift_power = drift_exponent = drift_corr = None
     state_names = [f"log_power_{b}" for b in bp.bands] + ["aperiodic_exponent", "mean_abs_correlation"]
@@ -498,6 +501,29 @@ def compute_fingerprint_array(
         }
     )
     return Fingerprint(ds)
+
+
+def slow_grid(
+    fs: float,
+    duration: float,
+    *,
+    envelope_bands: Mapping[str, tuple[float, float]],
+    envelope_fs: Mapping[str, float],
+    population: bool,
+    spikes: bool,
+    slow_scales: np.ndarray | None,
+    slow_fit_range: tuple[float, float] | None,
+) -> tuple[np.ndarray | None, tuple[float, float] | None]:
+    """The scales (s) and fit range (s) of the envelope and population DFA (defaults filled in)."""
+    slow_min = max(1.0, max((ENVELOPE_MIN_CYCLES / b[0] for b in envelope_bands.values()), default=1.0))
+    if slow_scales is None and (envelope_bands or population):
+        rate = min(envelope_fs.values(), default=fs if not spikes else 10.0)
+        slow_scales = default_scales(rate, int(duration * rate), min_scale=slow_min)
+    if slow_scales is not None and slow_fit_range is None:
+        slow_scales = np.asarray(slow_scales, dtype=float)
+        low = SLOW_FIT_MIN_S if slow_scales[-1] > 2 * SLOW_FIT_MIN_S else float(slow_scales[0])
+        slow_fit_range = (low, float(slow_scales[-1]))
+    return slow_scales, slow_fit_range
 
 
 def _correlation_pass(data, win_starts, win_len, max_channels, rng):
