@@ -156,3 +156,23 @@ def test_two_concurrent_ingests_both_finish_and_every_dot_is_present_once(small_
     dots = catalog.dots()
     assert len(dots) == len(small_corpus.entries) and dots["dot_id"].is_unique
     assert catalog.integrity_check() == []
+
+
+def test_search_similar_to_a_source_file_finds_that_session_first(small_corpus, ingested):
+    from typer.testing import CliRunner
+
+    from adhesive_dots.cli import app
+
+    catalog, _ = ingested
+    entry = next(e for e in small_corpus.entries if e.format == "nwb" and e.compliant)
+    result = CliRunner().invoke(
+        app, ["search", "--similar-to", str(small_corpus.root / entry.path), "--k", "2", "--catalog",
+              str(catalog.path), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    import json
+
+    rows = json.loads(result.output)
+    assert rows[0]["source"] == str(small_corpus.root / entry.path)
+    # same samples: only the surrogate-based non-stationarity feature differs (another random seed)
+    assert rows[0]["distance"] < 0.05 < rows[1]["distance"]

@@ -26,7 +26,9 @@ def search(
     ),
     lab: str | None = typer.Option(None, help="Lab name."),
     status: str | None = typer.Option(None, help="compliant, noncompliant or not-validated."),
-    similar_to: str | None = typer.Option(None, "--similar-to", help="A dot id: list its nearest neighbours."),
+    similar_to: str | None = typer.Option(
+        None, "--similar-to", help="A dot id, or a source (file/URL) to fingerprint: list its nearest neighbours."
+    ),
     k: int = typer.Option(10, "--k", min=1, help="Number of neighbours for --similar-to."),
     metric: str = typer.Option("cosine", help="cosine or seuclidean (on standardised summary vectors)."),
     catalog: Path | None = CATALOG_OPTION,
@@ -37,7 +39,8 @@ def search(
 
     cat = Catalog(catalog)
     if similar_to is not None:
-        frame = similar_dots(cat, similar_to, k=k, metric=metric)
+        query = similar_to if similar_to.startswith("dot-") else _summary_vector_of(similar_to)
+        frame = similar_dots(cat, query, k=k, metric=metric)
         title = f"{len(frame)} dots nearest to {similar_to} ({metric})"
     else:
         frame = search_dots(
@@ -49,6 +52,16 @@ def search(
         print_json(frame.to_dict(orient="records"))
     else:
         console.print(render_frame(frame.drop(columns=["source"], errors="ignore"), title))
+
+
+def _summary_vector_of(source: str):
+    """The fingerprint summary vector of the first baseline of ``source``."""
+    from adhesive_dots.baselines import select_baseline
+    from adhesive_dots.fingerprint import fingerprint
+    from adhesive_dots.io import open_recording
+
+    with open_recording(source) as recording:
+        return fingerprint(select_baseline(recording), rng=0).summary_vector()
 
 
 @app.command("export")
