@@ -15,6 +15,7 @@ baseline's windows by circular moving blocks (see :mod:`adhesive_dots.compare.wi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,7 +149,9 @@ def compute_task_effects_array(
             boot_delta[r] = t_mean - b.mean(axis=0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 boot_z[r] = boot_delta[r] / b.std(axis=0, ddof=1)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            # a feature that cannot be measured (e.g. a band above Nyquist) is NaN throughout: its CI is NaN
+            warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
             d_lo, d_hi = np.nanquantile(boot_delta, [alpha / 2, 1 - alpha / 2], axis=0)
             z_lo, z_hi = np.nanquantile(boot_z, [alpha / 2, 1 - alpha / 2], axis=0)
         for j, name in enumerate(names):

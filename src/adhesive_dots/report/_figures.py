@@ -219,7 +219,8 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
                 color = COLORS[k % len(COLORS)]
                 curve = ds["envelope_dfa_fluctuation"].sel(envelope_band=band).values
                 mid, low, high = _quantiles(curve)
-                alpha = float(np.nanmedian(ds["envelope_dfa_exponent"].sel(envelope_band=band).values))
+                with _quiet():  # all-NaN when every channel of the band is flat
+                    alpha = float(np.nanmedian(ds["envelope_dfa_exponent"].sel(envelope_band=band).values))
                 ax.loglog(slow_scales, mid, "o", ms=3, color=color, label=f"{band} envelope: α = {alpha:.2f}")
                 ax.fill_between(slow_scales, low, high, color=color, alpha=0.15, lw=0)
                 x, y = _dfa_line(slow_scales, mid, alpha, slow_range)
