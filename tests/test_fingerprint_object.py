@@ -49,6 +49,30 @@ def test_array_and_object_paths_agree_exactly(eeg_like):
     assert a.parameters["envelope_bands"] == {"alpha": [8.0, 13.0], "beta": [13.0, 30.0]}
 
 
+def test_threads_change_no_result(eeg_like):
+    """The per-channel work on 2 threads (DFA halves, channel blocks of 1) gives the same dataset as
+    inline work, value for value; a failure inside a thread reaches the caller as the same error."""
+    data = np.concatenate([eeg_like, eeg_like[::-1] * 2.0])
+    inline = compute_fingerprint_array(data, FS, modality="eeg", rng=0, workers=1, block_channels=3)
+    threads = compute_fingerprint_array(data, FS, modality="eeg", rng=0, workers=2, block_channels=1)
+    xr.testing.assert_identical(inline.dataset, threads.dataset)
+    for workers in (1, 2):
+        with pytest.raises(DataError, match="band"):
+            compute_fingerprint_array(data, FS, envelope_bands={"x": (100.0, 200.0)}, workers=workers)
+
+
+def test_window_spectra_from_running_sums_equal_the_averaging_matrix():
+    """Window PSDs from differences of running sums over segments equal membership @ periodograms (1e-12)."""
+    from adhesive_dots.fingerprint._compute import _window_means
+    from adhesive_dots.fingerprint.dynamics import segment_membership, sliding_windows
+
+    starts, length = sliding_windows(150_000, FS)
+    membership = segment_membership(np.arange(299) * 500, 1000, starts, length)
+    power = np.random.default_rng(0).random((3, 299, 17))
+    expected = np.einsum("ws,bsf->wbf", membership, power)
+    np.testing.assert_allclose(_window_means(power, membership), expected, rtol=1e-12)
+
+
 def test_permuting_channels_permutes_results(eeg_like):
     """Per-channel features follow their channel exactly; whole-array features (mean |r|,
     participation ratio, eigenvalues) are unchanged to 1e-10."""

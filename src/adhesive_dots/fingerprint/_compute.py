@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import scipy
 import scipy.fft
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
@@ -28,9 +30,11 @@ from adhesive_dots.fingerprint.correlation import (
 )
 from adhesive_dots.fingerprint.dfa import (
     ENVELOPE_MIN_CYCLES,
+    DfaResult,
     compute_dfa_array,
     compute_envelope_array,
     default_scales,
+    envelope_length,
 )
 from adhesive_dots.fingerprint.dynamics import (
     DEFAULT_WINDOW_OVERLAP,
@@ -45,8 +49,8 @@ from adhesive_dots.fingerprint.dynamics import (
 from adhesive_dots.fingerprint.spectral import (
     DEFAULT_BANDS,
     DEFAULT_SEGMENT_S,
-    WORKERS,
     _band_masks,
+    _segment_parameters,
     compute_band_power_array,
     compute_peak_frequency_array,
     compute_segment_periodograms_array,
@@ -244,68 +248,101 @@ def compute_fingerprint_array(
         win_starts, win_len = np.zeros(0, dtype=int), int(round(window_s * fs))
     n_windows = win_starts.size
 
-    # -- broadband DFA and correlations run in a worker thread during the spectral pass ---------
-    pool = ThreadPoolExecutor(max_workers=1) if workers > 1 else None
+    # -- spectrogram layout, shared by every channel block ------------------------------------------
+    nperseg, seg_step = _segment_parameters(fs, n_times, segment_s, segment_overlap)
+    seg_starts = np.arange((n_times - nperseg) // seg_step + 1) * seg_step
+    freqs = np.fft.rfftfreq(nperseg, 1.0 / fs)
+    band_names, masks, _ = _band_masks(freqs, bands)
+    band_matrix = masks.T.astype(float) * float(freqs[1] - freqs[0])
+    membership = segment_membership(seg_starts, nperseg, win_starts, win_len) if n_windows else None
+    psd = np.empty((n_channels, freqs.size))
+    segment_band_power = np.empty((seg_starts.size, n_channels, len(band_names)))
+    window_psd = np.empty((n_windows, n_channels, freqs.size)) if n_windows else None
+    envelope_sizes = {name: envelope_length(n_times, fs, band) for name, band in envelope_bands.items()}
+    envelope_fs = {name: size * fs / n_times for name, size in envelope_sizes.items()}
+    envelopes = {name: np.empty((n_channels, size)) for name, size in envelope_sizes.items()}
 
-    def run(fn, *args, **kwargs):
-        return pool.submit(fn, *args, **kwargs) if pool is not None else _Done(fn(*args, **kwargs))
+    def spectral_block(c0: int, c1: int) -> None:
+        """Segment periodograms (PSD, band powers per segment, window PSDs) and envelopes of channels c0:c1."""
+        block = np.asarray(data[c0:c1], dtype=np.float64)
+        power = compute_segment_periodograms_array(
+            block, fs, segment_s=segment_s, overlap=segment_overlap, window=window, workers=1
+        ).power  # (b, n_segments, n_freqs)
+        psd[c0:c1] = power.mean(axis=1)
+        segment_band_power[:, c0:c1] = np.moveaxis(power @ band_matrix, 1, 0)
+        if membership is not None:
+            window_psd[:, c0:c1] = _window_means(power, membership)
+        del power
+        if envelope_bands:
+            spectrum = scipy.fft.rfft(block, axis=-1, workers=1)
+            for name, band in envelope_bands.items():
+                envelopes[name][c0:c1] = compute_envelope_array(block, fs, band=band, spectrum=spectrum)[0]
 
-    dfa_future = run(compute_dfa_array, data, fs, scales=dfa_scales, overlap=dfa_overlap)
-    if correlation:
-        corr_future = run(_correlation_pass, data, win_starts, win_len, max_channels, rng_correlation)
-    else:
-        corr_future = _Done((None, np.full(n_windows, np.nan)))
-
-    # -- one pass over channel blocks: segment periodograms, envelopes --------------------------
-    try:
-        psd = None
-        window_psd = None
-        segment_band_power = None
-        membership = None
-        envelopes: dict[str, np.ndarray] = {}
-        envelope_fs: dict[str, float] = {}
-        step = max(1, int(block_channels))
+    # -- the per-channel work, on `workers` threads (NumPy, SciPy and BLAS release the GIL) ---------
+    # big DFA parts first, then the short spectral blocks, so the threads finish together
+    step = max(1, int(block_channels))
+    dfa_parts = np.array_split(np.arange(n_channels), max(1, min(workers, n_channels)))
+    with _Pool(workers) as pool:
+        dfa_futures = _submit_dfa(pool, data, fs, dfa_parts, scales=dfa_scales, overlap=dfa_overlap)
+        if correlation:
+            corr_future = pool.submit(_correlation_pass, data, win_starts, win_len, max_channels, rng_correlation)
         for c0 in range(0, n_channels, step):
-            block = np.asarray(data[c0 : c0 + step], dtype=np.float64)
-            seg = compute_segment_periodograms_array(
-                block, fs, segment_s=segment_s, overlap=segment_overlap, window=window
-            )
-            if psd is None:
-                freqs = seg.freqs
-                psd = np.empty((n_channels, freqs.size))
-                band_names, masks, valid = _band_masks(freqs, bands)
-                df = float(freqs[1] - freqs[0])
-                band_matrix = masks.T.astype(float) * df
-                segment_band_power = np.empty((seg.starts.size, n_channels, len(band_names)))
-                if n_windows:
-                    membership = segment_membership(seg.starts, seg.nperseg, win_starts, win_len)
-                    window_psd = np.empty((n_windows, n_channels, freqs.size))
-            power = seg.power  # (b, n_segments, n_freqs)
-            psd[c0 : c0 + step] = power.mean(axis=1)
-            segment_band_power[:, c0 : c0 + step] = np.moveaxis(power @ band_matrix, 1, 0)
-            if membership is not None:
-                window_psd[:, c0 : c0 + step] = np.einsum("ws,bsf->wbf", membership, power, optimize=True)
-            del power, seg
-            if envelope_bands:
-                spectrum = scipy.fft.rfft(block, axis=-1, workers=WORKERS)
-                for name, band in envelope_bands.items():
-                    env, rate = compute_envelope_array(block, fs, band=band, spectrum=spectrum)
-                    if name not in envelopes:
-                        envelopes[name] = np.empty((n_channels, env.shape[-1]))
-                        envelope_fs[name] = rate
-                    envelopes[name][c0 : c0 + step] = env
-                del spectrum
-            del block
-        dfa = dfa_future.result()
-        corr_result, window_corr = corr_future.result()
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.submit(spectral_block, c0, min(n_channels, c0 + step))
+        pool.wait()
 
-    # -- spectra: band powers, aperiodic fit, peak ------------------------------------------------
+        # -- second round: aperiodic fits (whole record, windows), envelope and population DFA ----------
+        positive = np.all(psd[:, (freqs >= aperiodic_range[0]) & (freqs <= aperiodic_range[1])] > 0, axis=-1)
+        aperiodic_future = pool.submit(_aperiodic_or_nan, freqs, psd, positive, aperiodic_range, knee)
+        window_ap_futures = [
+            pool.submit(_aperiodic_or_nan, freqs, window_psd[part], positive[None, :], aperiodic_range, False)
+            for part in np.array_split(np.arange(n_windows), max(1, min(workers, n_windows)))
+            if part.size
+        ]
+        slow_scales, slow_fit_range = slow_grid(
+            fs, duration, envelope_bands=envelope_bands, envelope_fs=envelope_fs, population=population,
+            spikes=spike_times is not None, slow_scales=slow_scales, slow_fit_range=slow_fit_range,
+        )  # fmt: skip
+        envelope_futures = {
+            name: _submit_dfa(
+                pool,
+                envelopes[name],
+                envelope_fs[name],
+                dfa_parts,
+                scales=slow_scales,
+                fit_range=slow_fit_range,
+                overlap=dfa_overlap,
+            )  # fmt: skip
+            for name in envelope_bands
+        }
+        spiking = None
+        population_dfa = None
+        if spike_times is not None:
+            interval = (0.0, duration) if spike_interval is None else spike_interval
+            spiking = compute_spiking_array(spike_times, start=interval[0], stop=interval[1])
+            if population:
+                population_dfa = compute_dfa_array(
+                    spiking.population_rate,
+                    spiking.population_fs,
+                    scales=slow_scales,
+                    fit_range=slow_fit_range,
+                    overlap=dfa_overlap,
+                )
+        elif population:
+            mean_signal = data.mean(axis=0, dtype=np.float64)
+            population_dfa = compute_dfa_array(
+                mean_signal, fs, scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
+            )
+        pool.wait()
+        dfa = _concatenate_dfa(dfa_futures)
+        corr_result, window_corr = corr_future.result() if correlation else (None, np.full(n_windows, np.nan))
+        aperiodic = aperiodic_future.result()
+        envelope_dfa = {name: _concatenate_dfa(futures) for name, futures in envelope_futures.items()}
+        if n_windows:
+            parts = [f.result() for f in window_ap_futures]
+            window_ap = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+    # -- spectra: band powers, peak -----------------------------------------------------------------
     bp = compute_band_power_array(freqs, psd, bands=bands)
-    positive = np.all(psd[:, (freqs >= aperiodic_range[0]) & (freqs <= aperiodic_range[1])] > 0, axis=-1)
-    aperiodic = _aperiodic_or_nan(freqs, psd, positive, aperiodic_range, knee)
     if peak_range is not None:
         peak = compute_peak_frequency_array(
             freqs, psd, freq_range=peak_range, offset=aperiodic["offset"], exponent=aperiodic["exponent"]
@@ -314,41 +351,10 @@ def compute_fingerprint_array(
     else:
         peak_frequency = peak_height = np.full(n_channels, np.nan)
 
-    # -- DFA: broadband, envelopes, population -------------------------------------------------
-    slow_scales, slow_fit_range = slow_grid(
-        fs, duration, envelope_bands=envelope_bands, envelope_fs=envelope_fs, population=population,
-        spikes=spike_times is not None, slow_scales=slow_scales, slow_fit_range=slow_fit_range,
-    )  # fmt: skip
-    envelope_dfa = {
-        name: compute_dfa_array(
-            envelopes[name], envelope_fs[name], scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
-        )
-        for name in envelope_bands
-    }
-    spiking = None
-    population_dfa = None
-    if spike_times is not None:
-        interval = (0.0, duration) if spike_interval is None else spike_interval
-        spiking = compute_spiking_array(spike_times, start=interval[0], stop=interval[1])
-        if population:
-            population_dfa = compute_dfa_array(
-                spiking.population_rate,
-                spiking.population_fs,
-                scales=slow_scales,
-                fit_range=slow_fit_range,
-                overlap=dfa_overlap,
-            )
-    elif population:
-        mean_signal = data.mean(axis=0, dtype=np.float64)
-        population_dfa = compute_dfa_array(
-            mean_signal, fs, scales=slow_scales, fit_range=slow_fit_range, overlap=dfa_overlap
-        )
-
     # -- dynamics ---------------------------------------------------------------------------------
     win_time = (win_starts + win_len / 2.0) / fs
     if n_windows:
         window_bp = compute_band_power_array(freqs, window_psd, bands=bands)
-        window_ap = _aperiodic_or_nan(freqs, window_psd, positive[None, :], aperiodic_range, False)
         with np.errstate(divide="ignore", invalid="ignore"):
             window_log_power = np.log10(window_bp.absolute)  # (W, C, B)
         nonstationarity = compute_nonstationarity_array(
@@ -557,14 +563,73 @@ def _correlation_pass(data, win_starts, win_len, max_channels, rng):
     return corr_result, window_corr
 
 
-class _Done:
-    """A finished result with the interface of a Future (serial mode)."""
+class _Pool:
+    """Tasks on ``workers`` threads (inline when ``workers <= 1``), BLAS limited to one thread meanwhile.
 
-    def __init__(self, value: Any) -> None:
-        self.value = value
+    Results never depend on the number of workers: tasks write disjoint parts or return values.
+    """
 
-    def result(self) -> Any:
-        return self.value
+    def __init__(self, workers: int) -> None:
+        self.workers = int(workers)
+        self.executor = ThreadPoolExecutor(max_workers=self.workers) if self.workers > 1 else None
+        self.futures: list[Future] = []
+
+    def __enter__(self) -> _Pool:
+        self.limits = threadpool_limits(limits=1, user_api="blas") if self.executor is not None else None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.limits.restore_original_limits()
+
+    def submit(self, fn, *args, **kwargs) -> Future:
+        if self.executor is not None:
+            future = self.executor.submit(fn, *args, **kwargs)
+        else:
+            future = Future()
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as error:  # re-raised by wait() / result(), as in a thread
+                future.set_exception(error)
+        self.futures.append(future)
+        return future
+
+    def wait(self) -> None:
+        """Wait for every task submitted so far; re-raises the first failure."""
+        for future in self.futures:
+            future.result()
+
+
+def _window_means(power: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """``einsum("ws,bsf->wbf", membership, power)`` for windows of consecutive segments, from running sums.
+
+    ``power`` is ``(b, n_segments, n_freqs)``; each window (row of ``membership``) averages a run of
+    consecutive segments, so it is a difference of two running sums (exact to round-off, and
+    about ten times faster than the matrix product).
+    """
+    inside = membership > 0
+    first, count = inside.argmax(axis=1), inside.sum(axis=1)
+    running = np.empty((power.shape[0], power.shape[1] + 1, power.shape[2]))
+    running[:, 0] = 0.0
+    for i in range(power.shape[1]):
+        np.add(running[:, i], power[:, i], out=running[:, i + 1])
+    means = (running[:, first + count] - running[:, first]) / count[None, :, None]
+    return np.moveaxis(means, 1, 0)
+
+
+def _submit_dfa(pool: _Pool, data: np.ndarray, fs: float, parts: list[np.ndarray], **options) -> list[Future]:
+    """DFA of the channel ranges ``parts`` (consecutive indices) as separate tasks."""
+    return [pool.submit(compute_dfa_array, data[p[0] : p[-1] + 1], fs, **options) for p in parts if p.size]
+
+
+def _concatenate_dfa(futures: list[Future]) -> DfaResult:
+    """One DFA result from the results over consecutive channel ranges (same scales)."""
+    parts = [future.result() for future in futures]
+    if len(parts) == 1:
+        return parts[0]
+    join = {key: np.concatenate([getattr(p, key) for p in parts]) for key in ("exponent", "intercept", "r_squared")}
+    return replace(parts[0], fluctuation=np.concatenate([p.fluctuation for p in parts]), **join)
 
 
 def _on_scales(result, scales: np.ndarray) -> np.ndarray:

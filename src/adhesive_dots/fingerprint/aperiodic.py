@@ -73,6 +73,15 @@ def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndar
     return intercept, slope
 
 
+def _nanmedian_last(values: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(values, axis=-1, keepdims=True)`` for rows with at least one value, by one sort (faster)."""
+    ordered = np.sort(values, axis=-1)  # NaN sort last
+    count = np.isfinite(values).sum(-1, keepdims=True)
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
+    high = np.take_along_axis(ordered, count // 2, axis=-1)
+    return (low + high) / 2.0
+
+
 def compute_aperiodic_array(
     freqs: np.ndarray,
     psd: np.ndarray,
@@ -137,8 +146,8 @@ def compute_aperiodic_array(
         intercept, slope = _weighted_line(x, y, w)
         resid = y - (intercept[..., None] + slope[..., None] * x)
         kept = np.where(w > 0, resid, np.nan)
-        center = np.nanmedian(kept, axis=-1, keepdims=True)
-        spread = 1.4826 * np.nanmedian(np.abs(kept - center), axis=-1, keepdims=True)
+        center = _nanmedian_last(kept)
+        spread = 1.4826 * _nanmedian_last(np.abs(kept - center))
         new_w = (resid - center <= peak_threshold * np.maximum(spread, 1e-12)).astype(float)
         enough = new_w.sum(-1, keepdims=True) >= max(4, x.size // 4)
         new_w = np.where(enough, new_w, w)

@@ -88,6 +88,7 @@ def compute_segment_periodograms_array(
     overlap: float = 0.5,
     window: str = "hann",
     detrend: bool = True,
+    workers: int = WORKERS,
 ) -> SegmentPeriodograms:
     """Periodograms of overlapping windowed segments (one FFT pass over the data).
 
@@ -106,6 +107,8 @@ def compute_segment_periodograms_array(
     detrend : bool
         Remove each segment's mean before windowing (as ``detrend="constant"`` in SciPy and
         ``remove_dc=True`` in MNE).
+    workers : int
+        Threads of the FFT (``-1``: all cores).
 
     Returns
     -------
@@ -119,7 +122,7 @@ def compute_segment_periodograms_array(
     frames = np.lib.stride_tricks.sliding_window_view(data, nperseg, axis=-1)[..., ::step, :]
     starts = np.arange(frames.shape[-2]) * step
     means = frames.mean(axis=-1) if detrend else None
-    spectrum = scipy.fft.rfft(frames * win, axis=-1, workers=WORKERS)
+    spectrum = scipy.fft.rfft(frames * win, axis=-1, workers=workers)
     if detrend:
         # FFT((x - m) w) = FFT(x w) - m FFT(w): only the bins where the taper's own spectrum is
         # non-zero change (3 bins for periodic hann/hamming), so no detrended copy is made
