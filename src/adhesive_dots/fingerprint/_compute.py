@@ -68,6 +68,8 @@ LFP_ENVELOPE_BANDS = {"theta": (4.0, 10.0), "beta": (13.0, 30.0)}
 SLOW_FIT_MIN_S = 5.0
 """Lower end of the default fit range of envelope and population DFA, in s (Linkenkaer-Hansen et al.
 2001): shorter scales reflect the band-pass and the smoothness of the envelope, not its LRTC."""
+BLOCK_SAMPLES = 4_800_000
+"""Default samples (channels x times) per block of the spectral pass (8 channels of 10 min at 1 kHz)."""
 WINDOW_BLOCK_CHANNELS = 512
 """Up to this many channels, windowed correlations reuse per-block cross-products (n_blocks x C x C)."""
 AROUSAL_NAMES = ("pupil_diameter", "pupil", "running_speed", "running", "locomotion", "whisking")
@@ -131,7 +133,7 @@ def compute_fingerprint_array(
     spike_times: Sequence[np.ndarray] | None = None,
     spike_interval: tuple[float, float] | None = None,
     arousal: Mapping[str, tuple[np.ndarray, float]] | None = None,
-    block_channels: int = 8,
+    block_channels: int | None = None,
     correlation: bool = True,
     workers: int = 2,
     source: str = "<array>",
@@ -186,8 +188,9 @@ def compute_fingerprint_array(
         The interval of ``spike_times`` in s (default the data's span).
     arousal : dict of str to (values, fs), optional
         Arousal signals (e.g. pupil diameter, running speed) over the same span, for the coupling.
-    block_channels : int
-        Channels per processing block (bounds the extra memory).
+    block_channels : int, optional
+        Channels per block of the spectral pass (bounds the extra memory); default about
+        :data:`BLOCK_SAMPLES` samples per block.
     correlation : bool
         Compute the correlation structure and the windows' mean ``|r|`` (False leaves them out, e.g. when
         :func:`~adhesive_dots.fingerprint.streaming.fingerprint_streaming` computes them across channel blocks).
@@ -280,7 +283,7 @@ def compute_fingerprint_array(
 
     # -- the per-channel work, on `workers` threads (NumPy, SciPy and BLAS release the GIL) ---------
     # big DFA parts first, then the short spectral blocks, so the threads finish together
-    step = max(1, int(block_channels))
+    step = max(1, BLOCK_SAMPLES // n_times if block_channels is None else int(block_channels))
     dfa_parts = np.array_split(np.arange(n_channels), max(1, min(workers, n_channels)))
     with _Pool(workers) as pool:
         dfa_futures = _submit_dfa(pool, data, fs, dfa_parts, scales=dfa_scales, overlap=dfa_overlap)

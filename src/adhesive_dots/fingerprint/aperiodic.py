@@ -142,18 +142,25 @@ def compute_aperiodic_array(
     x = np.log10(freqs[inside])
     y = np.log10(power)
     w = np.ones_like(y)
+    shape = y.shape
+    y, w = y.reshape(-1, x.size), w.reshape(-1, x.size)
+    active = np.arange(y.shape[0])  # spectra whose set of kept points still changes
     for _ in range(max_iter):
-        intercept, slope = _weighted_line(x, y, w)
-        resid = y - (intercept[..., None] + slope[..., None] * x)
-        kept = np.where(w > 0, resid, np.nan)
+        ya, wa = y[active], w[active]
+        intercept, slope = _weighted_line(x, ya, wa)
+        resid = ya - (intercept[:, None] + slope[:, None] * x)
+        kept = np.where(wa > 0, resid, np.nan)
         center = _nanmedian_last(kept)
         spread = 1.4826 * _nanmedian_last(np.abs(kept - center))
         new_w = (resid - center <= peak_threshold * np.maximum(spread, 1e-12)).astype(float)
         enough = new_w.sum(-1, keepdims=True) >= max(4, x.size // 4)
-        new_w = np.where(enough, new_w, w)
-        if np.array_equal(new_w, w):
+        new_w = np.where(enough, new_w, wa)
+        changed = np.any(new_w != wa, axis=-1)
+        w[active[changed]] = new_w[changed]
+        active = active[changed]
+        if not active.size:
             break
-        w = new_w
+    y, w = y.reshape(shape), w.reshape(shape)
     intercept, slope = _weighted_line(x, y, w)
     offset, exponent = intercept, -slope
     knee_value = np.full(offset.shape, np.nan)
