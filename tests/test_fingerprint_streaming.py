@@ -216,8 +216,10 @@ def test_dask_path_agrees_with_the_in_process_path(large_file):
     options = {"block_neurons": 1250, "rng": 0, "n_components": 64}
     local = fingerprint_streaming(source, **options)
     remote = fingerprint_streaming_dask(source, workers=2, **options)
-    _assert_same_fingerprint(local, remote, skip={"eigenvalues", "summary"})
-    np.testing.assert_allclose(remote["eigenvalues"].values, local["eigenvalues"].values, rtol=1e-6)
+    low_rank = ("eigenvalues", "eigenspectrum_exponent")
+    _assert_same_fingerprint(local, remote, skip={*low_rank, "summary"})
+    for name in low_rank:
+        np.testing.assert_allclose(remote[name].values, local[name].values, rtol=1e-6, err_msg=name)
     np.testing.assert_allclose(remote.summary_vector(), local.summary_vector(), rtol=1e-6, equal_nan=True)
 
 
@@ -226,3 +228,31 @@ def test_dask_path_refuses_an_unpicklable_reader(population):
 
     with pytest.raises(DataError, match="cannot be sent to Dask workers"):
         fingerprint_streaming_dask(population, workers=1)
+
+
+@pytest.mark.slow
+def test_cli_streams_when_asked_or_when_the_segment_is_large(small_corpus, tmp_path):
+    """``adots fingerprint --stream`` (and the automatic switch above --max-memory) gives the same
+    summary as ``--in-memory`` on a calcium session; the NetCDF of the streamed fingerprint says so."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from adhesive_dots.cli import app
+    from adhesive_dots.fingerprint import read_fingerprint
+
+    entry = next(e for e in small_corpus.entries if small_corpus.truth(e.key)["kind"] == "calcium")
+    path = str(small_corpus.root / entry.path)
+    runner = CliRunner()
+    runs = {}
+    for name, flags in {"memory": ["--in-memory"], "stream": ["--stream", "--threads", "2"],
+                        "auto": ["--max-memory", "0.000001", "-o", str(tmp_path / "auto.nc")]}.items():  # fmt: skip
+        result = runner.invoke(app, ["fingerprint", path, "--json", *flags])
+        assert result.exit_code == 0, result.output
+        runs[name] = json.loads(result.output)["summary"]
+    for name in ("stream", "auto"):
+        for key, value in runs["memory"].items():  # JSON null for NaN
+            expected = pytest.approx(value, rel=1e-9, abs=1e-12) if value is not None else None
+            assert runs[name][key] == expected, (name, key)
+    streaming = json.loads(read_fingerprint(tmp_path / "auto.nc").dataset.attrs["streaming"])
+    assert streaming["low_rank"] is False

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from adhesive_dots.cli._app import app, console, print_json
@@ -19,6 +20,14 @@ def fingerprint_command(
     session: str | None = typer.Option(None, help="BIDS session (BIDS sources only)."),
     task: str | None = typer.Option(None, help="BIDS task (BIDS sources only; default 'rest')."),
     seed: int = typer.Option(0, help="Seed of the surrogates and channel subsets."),
+    stream: bool | None = typer.Option(
+        None,
+        "--stream/--in-memory",
+        help="Read the segment in channel blocks (memory bounded, for very many channels) or load it whole; "
+        "default: stream when the segment's samples would take more than --max-memory.",
+    ),
+    max_memory: float = typer.Option(2.0, "--max-memory", help="GB of float64 samples above which to stream."),
+    threads: int = typer.Option(2, help="Channel blocks fingerprinted at once when streaming."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -39,7 +48,11 @@ def fingerprint_command(
                 "(an 'adhesive_baseline' table, or an interval labelled e.g. 'spontaneous' or 'rest')"
             )
         baseline = baselines[0]
-        result = fingerprint(baseline, rng=seed)
+        n_bytes = 8 * len(baseline.channel_names) * baseline.segment.duration * baseline.fs
+        if stream or (stream is None and n_bytes > max_memory * 1e9):
+            result = _fingerprint_streaming(baseline, seed=seed, threads=threads, quiet=as_json)
+        else:
+            result = fingerprint(baseline, rng=seed)
     if out is not None:
         result.to_netcdf(out, overwrite=overwrite)
     summary = result.summary_dict()
@@ -71,3 +84,19 @@ def fingerprint_command(
     console.print(table)
     if out is not None:
         console.print(f"written to {out}")
+
+
+def _fingerprint_streaming(baseline, *, seed: int, threads: int, quiet: bool):
+    """:func:`~adhesive_dots.fingerprint.streaming.fingerprint_streaming` with a progress bar over channel blocks."""
+    from adhesive_dots.fingerprint.streaming import fingerprint_streaming
+
+    progress = Progress(
+        TextColumn("[bold]fingerprint (streamed)"), BarColumn(), MofNCompleteColumn(), TextColumn("channel blocks"),
+        TimeElapsedColumn(), console=console, disable=quiet,
+    )  # fmt: skip
+    task = progress.add_task("blocks", total=None)
+    with progress:
+        return fingerprint_streaming(
+            baseline, threads=threads, rng=seed,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )  # fmt: skip

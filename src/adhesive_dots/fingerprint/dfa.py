@@ -40,7 +40,9 @@ PREFIX_BLOCK = 256
 """Samples per block of the two-level prefix sums (see the module docstring)."""
 
 BLOCK_SAMPLES = 2_400_000
-"""Samples (signals x times) processed together: the prefix sums take about 6 x this many float64."""
+"""At most this many samples (signals x times) processed together: the prefix sums take about 6 x this many float64."""
+BLOCK_ROWS = 16
+"""At most this many signals processed together (the per-window temporaries of short signals stay in cache)."""
 ROUNDOFF_TOLERANCE = 1e-6
 """Relative round-off bound above which a scale of a signal is recomputed window by window."""
 
@@ -378,7 +380,7 @@ def compute_dfa_array(
     lead = data.shape[:-1]
     flat = data.reshape(-1, n_times)
     fluctuation = np.empty((flat.shape[0], lengths.size))
-    rows_per_block = max(1, min(flat.shape[0], BLOCK_SAMPLES // n_times))
+    rows_per_block = max(1, min(flat.shape[0], BLOCK_ROWS, BLOCK_SAMPLES // n_times))
     prefix = _PrefixSums(rows_per_block, n_times)
     plans = [prefix.plan(_window_starts(n_times, int(n), overlap), int(n)) for n in lengths]
     for r0 in range(0, flat.shape[0], rows_per_block):

@@ -97,7 +97,8 @@ class StreamSource:
     ----------
     read_block : callable
         ``read_block(c0, c1) -> ndarray (c1 - c0, n_times)``: all samples of channels ``c0:c1``
-        (float32 or float64; must be picklable to run on Dask).
+        (float32 or float64, any memory layout: a transposed view of a time x channels array is
+        fine; must be picklable to run on Dask).
     fs : float
         Sampling rate in Hz.
     n_channels, n_times : int
@@ -178,9 +179,23 @@ def thread_map(threads: int) -> BlockMapper:
 
 
 # -- tasks (top-level functions: picklable for Dask) -------------------------------------------------
+TRANSPOSE_FRAMES = 64
+"""Samples per tile of :func:`channels_contiguous` (a tile stays in cache)."""
+
+
+def channels_contiguous(block: np.ndarray) -> np.ndarray:
+    """``block`` ``(n_channels, n_times)`` in C order; a transposed view is copied tile by tile (4x faster)."""
+    if block.flags.c_contiguous or not block.T.flags.c_contiguous:
+        return np.ascontiguousarray(block)
+    out = np.empty(block.shape, dtype=block.dtype)
+    for t0 in range(0, block.shape[1], TRANSPOSE_FRAMES):
+        out[:, t0 : t0 + TRANSPOSE_FRAMES] = block[:, t0 : t0 + TRANSPOSE_FRAMES]
+    return out
+
+
 def _standardised(block: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``(x - mean) * scale`` per channel, float32 (one copy of the block)."""
-    z = np.empty(block.shape, dtype=np.float32)
+    """``(x - mean) * scale`` per channel, float32 (one copy of the block, in its memory layout)."""
+    z = np.empty_like(block, dtype=np.float32)
     np.subtract(block, mean[:, None], out=z, casting="unsafe")
     z *= scale[:, None].astype(np.float32)
     return z
@@ -208,7 +223,7 @@ def features_task(
     if block.shape[0] != c1 - c0:
         raise DataError(f"read_block({c0}, {c1}) returned {block.shape[0]} channels, expected {c1 - c0}")
     fp = compute_fingerprint_array(
-        block, fs, channel_names=list(names[c0:c1]), population=False, correlation=False, arousal={},
+        channels_contiguous(block), fs, channel_names=list(names[c0:c1]), population=False, correlation=False, arousal={},
         rng=seed, **options,
     )  # fmt: skip
     ds = fp.dataset
@@ -241,8 +256,11 @@ def moments_task(
 
 
 def _moments(block: np.ndarray, c0: int, c1: int, *, seed: int, subset: np.ndarray, sketch_width: int) -> dict:
+    n_times = block.shape[-1]
     mean = block.mean(axis=-1, dtype=np.float64)
-    sd = block.std(axis=-1, dtype=np.float64)
+    centred = np.empty_like(block, dtype=np.float32)  # in the block's memory layout (no transposing copy)
+    np.subtract(block, mean[:, None], out=centred, casting="unsafe")
+    sd = np.sqrt(np.einsum("ct,ct->c", centred, centred, dtype=np.float64) / n_times)
     local = subset[(subset >= c0) & (subset < c1)] - c0
     out = {
         "c0": c0,
@@ -253,8 +271,8 @@ def _moments(block: np.ndarray, c0: int, c1: int, *, seed: int, subset: np.ndarr
         "subset_rows": np.array(block[local]),
     }
     if sketch_width:
-        z = _standardised(block, mean, _scale(sd, block.shape[-1]))
-        out["sketch"] = (z.T @ _omega(seed, c0, c1 - c0, sketch_width)).astype(np.float64)
+        centred *= _scale(sd, n_times)[:, None].astype(np.float32)  # standardised: Z^T Z is the correlation
+        out["sketch"] = (centred.T @ _omega(seed, c0, c1 - c0, sketch_width)).astype(np.float64)
     return out
 
 

@@ -147,6 +147,9 @@ def write_large_calcium_nwb(
 class NwbBlockReader:
     """``read_block(c0, c1)`` of a 2-D ``(n_times, n_rois)`` series in an HDF5/NWB file: float32 ``(c1-c0, n_times)``.
 
+    The block is the transposed view of the ``(n_times, c1 - c0)`` array as stored (no copy): the
+    streamed fingerprint's matrix products take it as it is, and its per-channel features
+    transpose it once, fast (:func:`~adhesive_dots.fingerprint.streaming.channels_contiguous`).
     The file is opened lazily in the process that reads (pickling keeps only the path), and read-only.
     """
 
@@ -168,7 +171,7 @@ class NwbBlockReader:
             block = self._data()[:, c0:c1]
         except OSError as err:
             raise FormatError(f"{self.path}: cannot read ROIs {c0}:{c1} of {self.dataset} ({err})") from None
-        return np.ascontiguousarray(block.T)
+        return block.T
 
     def close(self) -> None:
         if self._handle is not None:
