@@ -1,4 +1,4 @@
-"""Long-range temporal correlations: detrended fluctuation analysis (DFA), vectorised.
+"""Long-range temporal correlations: detrended fluctuation analysis (DFA) of many signals at once.
 
 :func:`compute_dfa_array` computes DFA-1 (linear detrending; Peng et al. 1994) of every signal of an
 array ``(..., n_times)`` at once. The fluctuation at window length ``n`` is, as in nolds and
@@ -9,10 +9,10 @@ least-squares line in each window, over all windows::
 
 and the DFA exponent is the slope of ``log F`` on ``log n`` over the fit range. The residual sum
 of squares of every window is computed in closed form (``S_yy - S_y**2 / n - S_ty_c**2 / S_tt``)
-from prefix sums of ``y``, ``t y`` and ``y**2`` taken once, so each extra scale or window position
-costs only a gather. The prefix sums are two-level (within blocks of ``PREFIX_BLOCK`` samples,
-then across blocks) and windows within one block use only the local sums, which keeps the
-cancellation error of small windows at the size of the local data rather than of the whole record.
+from running sums of ``y``, ``t y`` and ``y**2`` taken once, anchored inside blocks of
+``PREFIX_BLOCK`` samples so that round-off stays at the size of the local data rather than of the
+whole record; a compiled kernel (:mod:`~adhesive_dots.fingerprint._dfa_kernel`, numba) does it in
+one pass per signal plus a few operations per window, about 10x faster than NumPy could.
 
 :func:`compute_envelope_array` gives band-limited amplitude envelopes from one real FFT per signal:
 the analytic signal of the band (one-sided spectrum restricted to the band, doubled) is evaluated
@@ -35,16 +35,12 @@ import scipy.fft
 
 from adhesive_dots.errors import DataError
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs, _check_positive, _check_range
+from adhesive_dots.fingerprint._dfa_kernel import dfa_mean_rss
 
 PREFIX_BLOCK = 256
-"""Samples per block of the two-level prefix sums (see the module docstring)."""
-
-BLOCK_SAMPLES = 2_400_000
-"""At most this many samples (signals x times) processed together: the prefix sums take about 6 x this many float64."""
-BLOCK_ROWS = 16
-"""At most this many signals processed together (the per-window temporaries of short signals stay in cache)."""
-ROUNDOFF_TOLERANCE = 1e-6
-"""Relative round-off bound above which a scale of a signal is recomputed window by window."""
+"""Samples per block of the anchored running sums (see :mod:`adhesive_dots.fingerprint._dfa_kernel`)."""
+ROWS_PER_CALL = 16
+"""Signals per kernel call (bounds the float64 copy of float32 input)."""
 
 DEFAULT_N_SCALES = 20
 DEFAULT_MIN_SCALE_S = 0.1
@@ -103,196 +99,6 @@ def default_scales(
         )
     lengths = np.unique(np.round(np.geomspace(low * fs, high * fs, n_scales)).astype(int))
     return lengths / fs
-
-
-class _PrefixSums:
-    """Anchored two-level prefix sums of a profile ``y`` shaped ``(m, n_times)``.
-
-    The profile is cut into blocks of ``block`` samples; inside block ``k`` it is stored as
-    ``z = y - c_k`` with ``c_k`` the value at the block's first sample, so local sums stay at the
-    size of the local variation. Windows inside one or two blocks are computed from local sums
-    only (in a frame shifted by the first block's anchor, which leaves the detrended residual
-    unchanged); longer windows add whole blocks through block-level prefix sums.
-    """
-
-    def __init__(self, max_rows: int, n_times: int, block: int = PREFIX_BLOCK) -> None:
-        # work buffers, allocated once and reused for every block of rows (fresh pages are slow)
-        self.block = b = block
-        self.n_blocks = nb = n_times // b + 1
-        self.n_times = n_times
-        self._v = np.empty((3, max_rows, b, nb))  # z, t z, z**2
-        self._s = np.empty((3, max_rows, b + 1, nb))  # their running sums inside each block
-
-    def load(self, rows: np.ndarray) -> None:
-        """Build the sums for signals ``rows`` ``(m, n_times)``.
-
-        Samples are laid out block-transposed, ``x[:, j, k] = rows[:, k * b + j] - mean``, so every
-        running sum inside the blocks is ``b`` vectorised additions over all blocks at once (many
-        times faster than ``np.cumsum`` along a short axis).
-        """
-        m = rows.shape[0]
-        b, nb = self.block, self.n_blocks
-        v, s = self._v[:, :m], self._s[:, :m]
-        x = v[1]  # scratch: the centred samples, block-transposed
-        _block_transpose(rows, rows.mean(axis=-1), out=x)
-        first = x[:, 0].copy()  # (m, nb)
-        # z[:, j, k] = y[k b + j] - y[k b]: the profile y = cumsum(x) anchored at each block's first sample
-        z = v[0]
-        z[:, 0] = 0.0
-        for j in range(1, b):
-            np.add(z[:, j - 1], x[:, j], out=z[:, j])
-        self.c = c = _exclusive_cumsum(z[:, b - 1] + first) + first  # (m, nb) anchors y[k b]
-        np.multiply(z, np.arange(b, dtype=float)[None, :, None], out=v[1])
-        np.multiply(z, z, out=v[2])
-        s[:, :, 0] = 0.0
-        for j in range(b):
-            np.add(s[:, :, j], v[:, :, j], out=s[:, :, j + 1])
-        self.z = z
-        self.L1, self.Lt, self.L2 = s[0], s[1], s[2]
-        z1, zt, z2 = self.L1[:, b], self.Lt[:, b], self.L2[:, b]
-        # block-level sums span the whole record: extended precision keeps their differences exact
-        # enough (the arrays are B times smaller than the data, so this costs little)
-        k = np.arange(nb, dtype=np.longdouble)
-        c_ld, z1_ld = c.astype(np.longdouble), z1.astype(np.longdouble)
-        values = {
-            "c": c_ld,
-            "cc": c_ld * c_ld,
-            "cz": c_ld * z1_ld,
-            "z1": z1_ld,
-            "z2": z2.astype(np.longdouble),
-            "zt": zt.astype(np.longdouble),
-            "kc": k * c_ld,
-            "kz": k * z1_ld,
-        }
-        self.P = _exclusive_cumsum(np.stack([values[name] for name in PREFIX_NAMES]))  # (8, m, nb)
-        self.c_ld = c_ld
-        # size of the block-level sums, for the round-off bound of windows spanning blocks
-        self.global_size = b * (c * c).sum(-1) + z2.sum(-1) + 2 * np.abs(c * z1).sum(-1)
-
-    def profile(self, row: int) -> np.ndarray:
-        """The profile ``cumsum(x - mean(x))`` of signal ``row`` of the last :meth:`load`, ``(1, n_times)``."""
-        y = self.z[row] + self.c[row][None, :]  # (b, nb)
-        return np.ascontiguousarray(y.T).reshape(1, -1)[:, : self.n_times]
-
-    def plan(self, starts: np.ndarray, n: int) -> _WindowPlan:
-        """Where windows ``[start, start + n)`` fall in the block layout (the same for every :meth:`load`)."""
-        return _WindowPlan(np.asarray(starts), int(n), self.block, self.n_blocks)
-
-    def rss(self, plan: _WindowPlan) -> np.ndarray:
-        """Residual sums of squares around each window's least-squares line, ``(m, n_windows)``."""
-        b, n = self.block, plan.n
-        m = self.c.shape[0]
-        sums = self._s[:, :m].reshape(3, m, -1)  # L1, Lt, L2 flattened over (b + 1, n_blocks)
-        # part a: from ja to the end of block ka (or to jb when the window stays in block ka)
-        s1, st, s2 = sums[:, :, plan.a_stop] - sums[:, :, plan.a_start]
-        # part b: the start of block kb up to jb (frame shifted by c[ka]; t counted from block ka)
-        if plan.cross.size:
-            cross, kbx, kax, jbx = plan.cross, plan.kb_cross, plan.ka_cross, plan.jb_cross
-            d = self.c[:, kbx] - self.c[:, kax]
-            p1, pt, p2 = sums[:, :, plan.b_stop]
-            s1[:, cross] += jbx * d + p1
-            s2[:, cross] += jbx * d * d + 2 * d * p1 + p2
-            st[:, cross] += plan.offset_cross * (jbx * d + p1) + d * (jbx * (jbx - 1) / 2.0) + pt
-        # whole blocks strictly between ka and kb
-        if plan.mid.size:
-            mid, k0, k1, kam = plan.mid, plan.k0_mid, plan.k1_mid, plan.ka_mid
-            count = (k1 - k0).astype(np.longdouble)
-            ca = self.c_ld[:, kam]
-            kam = kam.astype(np.longdouble)
-            span = dict(zip(PREFIX_NAMES, self.P[:, :, k1] - self.P[:, :, k0], strict=True))
-            sc, sz1 = span["c"], span["z1"]
-            s1[:, mid] += (b * (sc - count * ca) + sz1).astype(float)
-            s2[:, mid] += (
-                b * (span["cc"] - 2 * ca * sc + count * ca * ca) + 2 * (span["cz"] - ca * sz1) + span["z2"]
-            ).astype(float)
-            sum_k = (k1 * (k1 - 1) - k0 * (k0 - 1)).astype(np.longdouble) / 2
-            st[:, mid] += (
-                b * b * (span["kc"] - kam * sc - ca * sum_k + kam * ca * count)
-                + b * (span["kz"] - kam * sz1)
-                + b * (b - 1) / 2.0 * (sc - count * ca)
-                + span["zt"]
-            ).astype(float)
-        sty = st - plan.t_mean * s1
-        stt = n * (n * n - 1) / 12.0
-        rss = s2 - s1 * s1 / n - sty * sty / stt
-        self.last_size = s2  # the window sums' size, for the round-off bound
-        return np.maximum(rss, 0.0)
-
-    def roundoff(self, n: int) -> np.ndarray:
-        """Bound on the mean absolute round-off of the last :meth:`rss` call, per row.
-
-        Window sums are float64 in a frame shifted to each window's first block (error about
-        eps x their size); windows longer than a block add block-level sums in extended precision
-        (error about eps_extended x the record's sum of squares).
-        """
-        local = 8 * np.finfo(float).eps * self.last_size.mean(axis=-1)
-        if n > self.block:
-            local = local + 8 * float(np.finfo(np.longdouble).eps) * self.global_size
-        return local
-
-
-PREFIX_NAMES = ("c", "cc", "cz", "z1", "z2", "zt", "kc", "kz")
-"""Block-level prefix sums (extended precision) of :class:`_PrefixSums`."""
-
-
-class _WindowPlan:
-    """Flat indices into the block layout of the windows ``[start, start + n)`` of one scale."""
-
-    def __init__(self, starts: np.ndarray, n: int, b: int, nb: int) -> None:
-        self.n = n
-        ka, ja = np.divmod(starts, b)
-        kb, jb = np.divmod(starts + n, b)
-        same = kb == ka
-        self.a_start = ja * nb + ka  # flat index of [ja, ka] in (b + 1, nb)
-        self.a_stop = np.where(same, jb, b) * nb + ka
-        self.cross = np.flatnonzero(~same)
-        self.ka_cross, self.kb_cross, self.jb_cross = ka[self.cross], kb[self.cross], jb[self.cross]
-        self.b_stop = self.jb_cross * nb + self.kb_cross
-        self.offset_cross = (self.kb_cross - self.ka_cross) * b
-        self.mid = np.flatnonzero(kb - ka >= 2)
-        self.ka_mid, self.k0_mid, self.k1_mid = ka[self.mid], ka[self.mid] + 1, kb[self.mid]
-        self.t_mean = ja + (n - 1) / 2.0
-
-
-TRANSPOSE_TILE = 64
-"""Blocks per tile of :func:`_block_transpose` (a tile stays in cache)."""
-
-
-def _block_transpose(rows: np.ndarray, mean: np.ndarray, *, out: np.ndarray) -> None:
-    """``out[:, j, k] = rows[:, k * b + j] - mean`` for ``out`` ``(m, b, n_blocks)``; zero past the end."""
-    m, b, nb = out.shape
-    n = rows.shape[-1]
-    full = n // b
-    for r in range(m):
-        blocks = rows[r, : full * b].reshape(full, b)
-        for k0 in range(0, full, TRANSPOSE_TILE):
-            k1 = min(full, k0 + TRANSPOSE_TILE)
-            np.subtract(blocks[k0:k1].T, mean[r], out=out[r, :, k0:k1])
-    out[:, :, full:] = 0.0
-    tail = n - full * b
-    if tail:
-        out[:, :tail, full] = rows[:, full * b :] - mean[:, None]
-
-
-def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(values.shape, dtype=values.dtype)
-    np.cumsum(values[..., :-1], axis=-1, out=out[..., 1:])
-    return out
-
-
-def _direct_rss(profile: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
-    """Residual sums of squares computed window by window in a centred frame (exact; slow)."""
-    index = starts[:, None] + np.arange(n)
-    windows = profile[:, index]  # (m, n_windows, n)
-    windows = windows - windows.mean(axis=-1, keepdims=True)
-    t = np.arange(n) - (n - 1) / 2.0
-    sty = windows @ t
-    return np.maximum(np.einsum("...i,...i->...", windows, windows) - sty * sty / (t @ t), 0.0)
-
-
-def _window_starts(n_times: int, n: int, overlap: float) -> np.ndarray:
-    step = max(1, int(round(n * (1.0 - overlap))))
-    return np.arange(0, n_times - n + 1, step)
 
 
 def _fit_loglog(scales: np.ndarray, fluctuation: np.ndarray, fit: np.ndarray):
@@ -379,21 +185,12 @@ def compute_dfa_array(
         )
     lead = data.shape[:-1]
     flat = data.reshape(-1, n_times)
-    fluctuation = np.empty((flat.shape[0], lengths.size))
-    rows_per_block = max(1, min(flat.shape[0], BLOCK_ROWS, BLOCK_SAMPLES // n_times))
-    prefix = _PrefixSums(rows_per_block, n_times)
-    plans = [prefix.plan(_window_starts(n_times, int(n), overlap), int(n)) for n in lengths]
-    for r0 in range(0, flat.shape[0], rows_per_block):
-        rows = flat[r0 : r0 + rows_per_block]
-        prefix.load(rows)
-        for i, (n, plan) in enumerate(zip(lengths, plans, strict=True)):
-            starts = _window_starts(n_times, int(n), overlap)
-            mean_rss = prefix.rss(plan).mean(axis=-1)
-            # rows whose round-off bound is not negligible are recomputed exactly
-            inexact = prefix.roundoff(int(n)) > ROUNDOFF_TOLERANCE * mean_rss
-            for r in np.flatnonzero(inexact):
-                mean_rss[r] = _direct_rss(prefix.profile(r), starts, int(n)).mean()
-            fluctuation[r0 : r0 + rows.shape[0], i] = np.sqrt(mean_rss / n)
+    steps = np.array([max(1, int(round(n * (1.0 - overlap)))) for n in lengths], dtype=np.int64)
+    mean_rss = np.empty((flat.shape[0], lengths.size))
+    for r0 in range(0, flat.shape[0], ROWS_PER_CALL):  # bounded float64 copies of float32 input
+        rows = np.ascontiguousarray(flat[r0 : r0 + ROWS_PER_CALL], dtype=np.float64)
+        mean_rss[r0 : r0 + rows.shape[0]] = dfa_mean_rss(rows, lengths.astype(np.int64), steps, PREFIX_BLOCK)
+    fluctuation = np.sqrt(mean_rss / lengths)
     slope, intercept, r_squared = _fit_loglog(scales, fluctuation, fit)
     return DfaResult(
         exponent=slope.reshape(lead),

@@ -223,8 +223,8 @@ def features_task(
     if block.shape[0] != c1 - c0:
         raise DataError(f"read_block({c0}, {c1}) returned {block.shape[0]} channels, expected {c1 - c0}")
     fp = compute_fingerprint_array(
-        channels_contiguous(block), fs, channel_names=list(names[c0:c1]), population=False, correlation=False, arousal={},
-        rng=seed, **options,
+        channels_contiguous(block), fs, channel_names=list(names[c0:c1]), population=False, correlation=False,
+        arousal={}, rng=seed, **options,
     )  # fmt: skip
     ds = fp.dataset
     channel_vars = {

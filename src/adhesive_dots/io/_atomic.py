@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
     An exception (or a kill) inside the block never leaves a half-written ``path``; the
-    temporary file is removed on error.
+    temporary file (or folder, e.g. a Zarr store) is removed on error. An existing folder is
+    replaced only after the new one is complete.
     """
     target = Path(path)
     if not target.parent.is_dir():
@@ -29,7 +31,15 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     tmp.unlink()  # writers such as h5py want to create the file themselves
     try:
         yield tmp
-        os.replace(tmp, target)
+        if tmp.is_dir() and target.is_dir():
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, target)
     finally:
-        if tmp.exists():
+        if tmp.is_dir():
+            shutil.rmtree(tmp)
+        elif tmp.exists():
             tmp.unlink()

@@ -8,12 +8,16 @@
 * :func:`open_block_source` opens a series of such a file as a
   :class:`~adhesive_dots.fingerprint.streaming.StreamSource` whose ``read_block`` returns float32
   ROI blocks through h5py (picklable: each process opens the file itself).
+
+Both work with NWB's HDF5 files and with NWB Zarr stores (hdmf-zarr; a folder, e.g. ``*.nwb.zarr``,
+as DANDI hosts them): the writer picks the backend from the suffix, the reader from what it finds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -104,6 +108,7 @@ def write_large_calcium_nwb(
     Returns
     -------
     Path
+        An HDF5 file, or an NWB Zarr store (a folder) when ``path`` ends in ``.zarr``.
     """
     if n_rois < 1 or n_times < 1 or fs <= 0:
         raise DataError(f"{path}: need n_rois >= 1, n_times >= 1 and fs > 0; got {n_rois}, {n_times}, {fs}")
@@ -139,13 +144,42 @@ def write_large_calcium_nwb(
     dff.create_roi_response_series(name="RoiResponseSeries", data=data, rois=rois, unit="1", rate=float(fs))
     nwbfile.add_epoch(start_time=0.0, stop_time=n_times / fs, tags=["spontaneous"])
     with atomic_output(path, overwrite=overwrite) as tmp:
-        with NWBHDF5IO(str(tmp), "w") as io:
-            io.write(nwbfile)
+        if _is_zarr_name(path):
+            from hdmf_zarr.nwb import NWBZarrIO
+
+            with NWBZarrIO(str(tmp), mode="w") as io:
+                io.write(nwbfile)
+        else:
+            with NWBHDF5IO(str(tmp), "w") as io:
+                io.write(nwbfile)
     return Path(path)
 
 
+def _is_zarr_name(path: str | Path) -> bool:
+    return Path(path).suffix == ".zarr"
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Any]:
+    handle = _open_store(path)
+    try:
+        yield handle
+    finally:
+        if hasattr(handle, "close"):  # h5py; a zarr group needs no closing
+            handle.close()
+
+
+def _open_store(path: Path) -> Any:
+    """The root group of an NWB file: h5py for HDF5, zarr for a Zarr store (a folder)."""
+    if path.is_dir():
+        import zarr
+
+        return zarr.open_group(str(path), mode="r")
+    return h5py.File(path, "r")
+
+
 class NwbBlockReader:
-    """``read_block(c0, c1)`` of a 2-D ``(n_times, n_rois)`` series in an HDF5/NWB file: float32 ``(c1-c0, n_times)``.
+    """``read_block(c0, c1)`` of a 2-D ``(n_times, n_rois)`` NWB series (HDF5 or Zarr): float32 ``(c1-c0, n_times)``.
 
     The block is the transposed view of the ``(n_times, c1 - c0)`` array as stored (no copy): the
     streamed fingerprint's matrix products take it as it is, and its per-channel features
@@ -163,20 +197,20 @@ class NwbBlockReader:
 
     def _data(self) -> Any:
         if self._handle is None:
-            self._handle = h5py.File(self.path, "r")
+            self._handle = _open_store(Path(self.path))
         return self._handle[self.dataset]
 
     def __call__(self, c0: int, c1: int) -> np.ndarray:
         try:
-            block = self._data()[:, c0:c1]
-        except OSError as err:
+            block = np.asarray(self._data()[:, c0:c1])
+        except (OSError, ValueError, KeyError) as err:
             raise FormatError(f"{self.path}: cannot read ROIs {c0}:{c1} of {self.dataset} ({err})") from None
         return block.T
 
     def close(self) -> None:
-        if self._handle is not None:
+        if self._handle is not None and hasattr(self._handle, "close"):
             self._handle.close()
-            self._handle = None
+        self._handle = None
 
 
 def open_block_source(path: str | Path, *, series: str = DEFAULT_SERIES) -> StreamSource:
@@ -185,7 +219,7 @@ def open_block_source(path: str | Path, *, series: str = DEFAULT_SERIES) -> Stre
     Parameters
     ----------
     path : str or Path
-        A local NWB (HDF5) file.
+        A local NWB file: HDF5, or a Zarr store (folder).
     series : str
         HDF5 path of the series group (with ``data`` and ``starting_time`` with a ``rate`` attribute).
 
@@ -198,7 +232,7 @@ def open_block_source(path: str | Path, *, series: str = DEFAULT_SERIES) -> Stre
     if not path.exists():
         raise SourceNotFoundError(f"{path}: no such file")
     try:
-        with h5py.File(path, "r") as handle:
+        with _opened(path) as handle:
             if series not in handle or "data" not in handle[series]:
                 raise FormatError(f"{path}: no series {series!r} with a 'data' dataset; pass series= the HDF5 path")
             group = handle[series]
@@ -213,8 +247,9 @@ def open_block_source(path: str | Path, *, series: str = DEFAULT_SERIES) -> Stre
             fs = float(group["starting_time"].attrs["rate"])
             n_times, n_rois = data.shape
             unit = data.attrs.get("unit", "")
-    except OSError as err:
-        raise FormatError(f"{path}: not a readable HDF5/NWB file ({err})") from None
+    except (OSError, ValueError) as err:
+        kind = "NWB Zarr store" if path.is_dir() else "HDF5/NWB file"
+        raise FormatError(f"{path}: not a readable {kind} ({err})") from None
     return StreamSource(
         read_block=NwbBlockReader(path, f"{series}/data"),
         fs=fs,
