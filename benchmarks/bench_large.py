@@ -83,7 +83,8 @@ def stage_lowrank(args: argparse.Namespace) -> dict:
     from adhesive_dots.io.nwb_large import open_block_source
 
     start = time.perf_counter()
-    result = compute_low_rank_streaming(open_block_source(args.path), n_components=args.components, rng=0)
+    result = compute_low_rank_streaming(open_block_source(args.path), n_components=args.components,
+                                        threads=args.threads, rng=0)  # fmt: skip
     return {"seconds": time.perf_counter() - start, "rss_gb": _peak_rss_gb(),
             "exponent": result.eigenspectrum_exponent, "participation_ratio": result.participation_ratio}  # fmt: skip
 
@@ -131,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--neurons", type=int, default=75_000)
     parser.add_argument("--frames", type=int, default=18_000)
     parser.add_argument("--components", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=1, help="blocks fingerprinted at once")
+    parser.add_argument("--threads", type=int, default=2, help="blocks processed at once (default: the 2 cores)")
     parser.add_argument("--exponent", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the file (default: removed at the end)")

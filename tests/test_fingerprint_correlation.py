@@ -79,3 +79,23 @@ def test_correlation_errors():
         compute_correlation_array(np.ones((3, 100)), matrix="spearman")
     with pytest.raises(DataError, match="n_channels, n_times"):
         compute_correlation_array(np.ones((2, 3, 100)))
+
+
+def test_windows_mean_abs_correlation_reuses_blocks_exactly():
+    """Sliding windows (50% overlap) from reused block cross-products equal each window's own
+    np.corrcoef (1e-12), constant channels ignored as NaN pairs."""
+    from adhesive_dots.fingerprint.correlation import window_mean_abs_correlation
+    from adhesive_dots.fingerprint.dynamics import sliding_windows
+
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((6, 3000)) + rng.standard_normal(3000)  # shared component: r about 0.5
+    data[2] = 1.0
+    starts, length = sliding_windows(3000, 10.0, window_s=40.0)
+    expected = []
+    for s in starts:
+        r = np.corrcoef(np.delete(data[:, s : s + length], 2, axis=0))
+        expected.append(np.abs(r[~np.eye(5, dtype=bool)]).mean())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        got = window_mean_abs_correlation(data, starts, length)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert 0.3 < got.mean() < 0.7

@@ -63,14 +63,15 @@ def test_threads_change_no_result(eeg_like):
 
 def test_window_spectra_from_running_sums_equal_the_averaging_matrix():
     """Window PSDs from differences of running sums over segments equal membership @ periodograms (1e-12)."""
-    from adhesive_dots.fingerprint._compute import _window_means
-    from adhesive_dots.fingerprint.dynamics import segment_membership, sliding_windows
+    from adhesive_dots.fingerprint.dynamics import segment_membership, segment_window_means, sliding_windows
 
     starts, length = sliding_windows(150_000, FS)
     membership = segment_membership(np.arange(299) * 500, 1000, starts, length)
     power = np.random.default_rng(0).random((3, 299, 17))
     expected = np.einsum("ws,bsf->wbf", membership, power)
-    np.testing.assert_allclose(_window_means(power, membership), expected, rtol=1e-12)
+    np.testing.assert_allclose(segment_window_means(np.moveaxis(power, 1, 0), membership), expected, rtol=1e-12)
+    flat = power[0]  # (n_segments, n_freqs), as the non-stationarity index uses it
+    np.testing.assert_allclose(segment_window_means(flat, membership), membership @ flat, rtol=1e-12)
 
 
 def test_permuting_channels_permutes_results(eeg_like):

@@ -27,6 +27,7 @@ from adhesive_dots.fingerprint.correlation import (
     correlation_from_moments,
     describe_moments,
     mean_abs_offdiagonal,
+    window_mean_abs_correlation,
 )
 from adhesive_dots.fingerprint.dfa import (
     ENVELOPE_MIN_CYCLES,
@@ -43,6 +44,7 @@ from adhesive_dots.fingerprint.dynamics import (
     compute_drift_array,
     compute_nonstationarity_array,
     segment_membership,
+    segment_window_means,
     sliding_windows,
     window_average,
 )
@@ -274,7 +276,7 @@ def compute_fingerprint_array(
         psd[c0:c1] = power.mean(axis=1)
         segment_band_power[:, c0:c1] = np.moveaxis(power @ band_matrix, 1, 0)
         if membership is not None:
-            window_psd[:, c0:c1] = _window_means(power, membership)
+            window_psd[:, c0:c1] = segment_window_means(np.moveaxis(power, 1, 0), membership)
         del power
         if envelope_bands:
             spectrum = scipy.fft.rfft(block, axis=-1, workers=1)
@@ -559,9 +561,7 @@ def _correlation_pass(data, win_starts, win_len, max_channels, rng):
             subset = np.arange(n_channels)
             if n_channels > max_channels:
                 subset = np.sort(rng.choice(n_channels, size=max_channels, replace=False))
-            for w, start in enumerate(win_starts):
-                total, product = compute_covariance_blocks_array(data[subset, start : start + win_len])
-                window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
+            window_corr = window_mean_abs_correlation(data[subset], win_starts, win_len)
 
     return corr_result, window_corr
 
@@ -602,23 +602,6 @@ class _Pool:
         """Wait for every task submitted so far; re-raises the first failure."""
         for future in self.futures:
             future.result()
-
-
-def _window_means(power: np.ndarray, membership: np.ndarray) -> np.ndarray:
-    """``einsum("ws,bsf->wbf", membership, power)`` for windows of consecutive segments, from running sums.
-
-    ``power`` is ``(b, n_segments, n_freqs)``; each window (row of ``membership``) averages a run of
-    consecutive segments, so it is a difference of two running sums (exact to round-off, and
-    about ten times faster than the matrix product).
-    """
-    inside = membership > 0
-    first, count = inside.argmax(axis=1), inside.sum(axis=1)
-    running = np.empty((power.shape[0], power.shape[1] + 1, power.shape[2]))
-    running[:, 0] = 0.0
-    for i in range(power.shape[1]):
-        np.add(running[:, i], power[:, i], out=running[:, i + 1])
-    means = (running[:, first + count] - running[:, first]) / count[None, :, None]
-    return np.moveaxis(means, 1, 0)
 
 
 def _submit_dfa(pool: _Pool, data: np.ndarray, fs: float, parts: list[np.ndarray], **options) -> list[Future]:

@@ -119,22 +119,54 @@ def correlation_from_moments(total: np.ndarray, product: np.ndarray, n: int) -> 
     Rows and columns of constant channels (zero variance) are NaN.
     """
     mean = total / n
-    cov = product / n - mean[..., :, None] * mean[..., None, :]
-    var = np.diagonal(cov, axis1=-2, axis2=-1)
+    corr = product / n
+    corr -= mean[..., :, None] * mean[..., None, :]  # the covariance, in place
+    var = np.diagonal(corr, axis1=-2, axis2=-1).copy()
     mean_square = np.diagonal(product, axis1=-2, axis2=-1) / n
-    sd = np.sqrt(np.where(var > 1e-12 * mean_square, var, np.nan))  # constant: variance is round-off
-    return cov / (sd[..., :, None] * sd[..., None, :])
+    scale = 1.0 / np.sqrt(np.where(var > 1e-12 * mean_square, var, np.nan))  # constant: variance is round-off
+    corr *= scale[..., :, None]
+    corr *= scale[..., None, :]
+    return corr
 
 
 def mean_abs_offdiagonal(corr: np.ndarray) -> np.ndarray:
     """Mean ``|r_ij|`` over ``i != j`` of (..., C, C) matrices, ignoring NaN pairs (NaN if none)."""
-    c = corr.shape[-1]
-    off = ~np.eye(c, dtype=bool)
-    values = np.abs(corr[..., off])
+    values = np.abs(corr)
     finite = np.isfinite(values)
-    count = finite.sum(axis=-1)
-    total = np.where(finite, values, 0.0).sum(axis=-1)
+    diagonal, diagonal_finite = np.diagonal(values, axis1=-2, axis2=-1), np.diagonal(finite, axis1=-2, axis2=-1)
+    if not finite.all():
+        values[~finite] = 0.0
+    total = values.sum(axis=(-2, -1)) - np.where(diagonal_finite, diagonal, 0.0).sum(axis=-1)
+    count = finite.sum(axis=(-2, -1)) - diagonal_finite.sum(axis=-1)
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def window_mean_abs_correlation(data: np.ndarray, window_starts: np.ndarray, length: int) -> np.ndarray:
+    """Mean off-diagonal ``|r|`` in each window ``[start, start + length)`` of ``data`` ``(n_channels, n_times)``.
+
+    Windows (increasing starts) are cut into the blocks between window edges; each block's
+    cross-products are computed once and kept only while a window still needs them (with 50%
+    overlap, two blocks of ``n_channels x n_channels``), so overlapping windows cost one product.
+
+    Returns
+    -------
+    ndarray, shape (n_windows,)
+    """
+    starts = np.asarray(window_starts, dtype=int)
+    out = np.full(starts.size, np.nan)
+    edges = np.unique(np.concatenate([starts, starts + length]))
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for w, start in enumerate(starts):
+        i0, i1 = np.searchsorted(edges, start), np.searchsorted(edges, start + length)
+        kept = {i: moments for i, moments in kept.items() if i >= i0}
+        for i in range(i0, i1):
+            if i not in kept:
+                sums, products = compute_covariance_blocks_array(data[:, edges[i] : edges[i + 1]])
+                kept[i] = (sums[0], products[0])
+        total = sum(kept[i][0] for i in range(i0, i1))
+        product = sum(kept[i][1] for i in range(i0, i1))
+        out[w] = mean_abs_offdiagonal(correlation_from_moments(total, product, length))
+    return out
 
 
 def fit_eigenspectrum(eigenvalues: np.ndarray, rank_range: tuple[int, int]) -> tuple[float, float]:

@@ -6,7 +6,8 @@ aperiodic exponent and mean absolute correlation. This module holds the array-le
 
 * :func:`sliding_windows` -- window start samples of a record.
 * :func:`segment_membership` -- which spectral segments (of the one-pass spectrogram) lie inside
-  which window, as an averaging matrix; every window's PSD is ``membership @ periodograms``.
+  which window, as an averaging matrix; every window's PSD is ``membership @ periodograms``
+  (:func:`segment_window_means` computes it from running sums).
 * :func:`compute_nonstationarity_array` -- variance of a windowed feature over windows, divided by
   its mean variance under a stationary surrogate (the same segments in random order: same
   marginal distribution, no slow structure). 1 means stationary; above 1, the baseline drifts or
@@ -58,6 +59,33 @@ def segment_membership(segment_starts: np.ndarray, nperseg: int, window_starts: 
     return inside / counts
 
 
+def segment_window_means(values: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """``einsum("ws,s...->w...", membership, values)``: the mean over each window's segments.
+
+    Each window (row of ``membership``) averages a run of consecutive segments, so its mean is a
+    difference of two running sums over the segments (exact to round-off, and several times faster
+    than the matrix product).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_segments, ...)
+        A feature per spectral segment.
+    membership : ndarray, shape (n_windows, n_segments)
+        From :func:`segment_membership`.
+
+    Returns
+    -------
+    ndarray, shape (n_windows, ...)
+    """
+    inside = membership > 0
+    first, count = inside.argmax(axis=1), inside.sum(axis=1)
+    running = np.empty((values.shape[0] + 1, *values.shape[1:]))
+    running[0] = 0.0
+    for i in range(values.shape[0]):
+        np.add(running[i], values[i], out=running[i + 1])
+    return (running[first + count] - running[first]) / count.reshape(-1, *([1] * (values.ndim - 1)))
+
+
 def compute_nonstationarity_array(
     segment_values: np.ndarray,
     membership: np.ndarray,
@@ -93,7 +121,7 @@ def compute_nonstationarity_array(
     flat = values.reshape(values.shape[0], -1)
 
     def windowed_variance(v: np.ndarray) -> np.ndarray:
-        means = membership @ v
+        means = segment_window_means(v, membership)
         with np.errstate(divide="ignore", invalid="ignore"):
             if log:
                 means = np.log10(means)

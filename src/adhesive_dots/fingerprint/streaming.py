@@ -61,11 +61,10 @@ from adhesive_dots.fingerprint.correlation import (
     MAX_CHANNELS,
     CorrelationResult,
     compute_covariance_blocks_array,
-    correlation_from_moments,
     describe_moments,
     eigenspectrum_knee,
     fit_eigenspectrum,
-    mean_abs_offdiagonal,
+    window_mean_abs_correlation,
 )
 from adhesive_dots.fingerprint.dfa import compute_dfa_array
 from adhesive_dots.fingerprint.dynamics import (
@@ -160,13 +159,14 @@ def serial_map(func: Callable[..., Any], blocks: Sequence[tuple[int, int]], shar
 def thread_map(threads: int) -> BlockMapper:
     """An in-process :data:`BlockMapper` running up to ``threads`` blocks at once (NumPy releases the GIL).
 
-    At most ``threads`` blocks are in flight (memory: that many blocks).
+    At most ``threads`` blocks are in flight (memory: that many blocks). BLAS runs one thread per
+    block meanwhile (the blocks are the parallelism; nested BLAS threads would oversubscribe the cores).
     """
 
     def mapper(func: Callable[..., Any], blocks: Sequence[tuple[int, int]], shared: Mapping[str, Any]) -> Iterator:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        with ThreadPoolExecutor(max_workers=threads) as pool, threadpool_limits(1, user_api="blas"):
             pending = []
             for c0, c1 in blocks:
                 pending.append(pool.submit(func, c0, c1, **shared))
@@ -350,6 +350,7 @@ def compute_low_rank_streaming(
     oversampling: int = DEFAULT_OVERSAMPLING,
     n_iter: int = 2,
     max_channels: int = MAX_CHANNELS,
+    threads: int = 1,
     map_blocks: BlockMapper | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> CorrelationResult:
@@ -372,7 +373,8 @@ def compute_low_rank_streaming(
             "matrix is cheap there (compute_correlation_array), or lower max_channels"
         )
     seed = _seed_of(rng)
-    map_blocks = serial_map if map_blocks is None else map_blocks
+    if map_blocks is None:
+        map_blocks = thread_map(int(threads)) if int(threads) > 1 else serial_map
     step = int(block_neurons)
     blocks = [(c0, min(c0 + step, n_channels)) for c0 in range(0, n_channels, step)]
     subset = np.sort(np.random.default_rng([seed, 1]).choice(n_channels, size=max_channels, replace=False))
@@ -561,9 +563,7 @@ def fingerprint_streaming(
                                                   map_blocks)  # fmt: skip
             timings["low_rank"] += clock() - t
             corr_result = _low_rank_result(eigenvalues, gathered, n_channels, k)
-        for w, s0 in enumerate(win_starts):
-            total, product = compute_covariance_blocks_array(gathered[:, s0 : s0 + win_len])
-            window_corr[w] = mean_abs_offdiagonal(correlation_from_moments(total[0], product[0], win_len))
+        window_corr = window_mean_abs_correlation(gathered, win_starts, win_len)
     del gathered, sketch
     timings["population"] = clock() - start - (timings["low_rank"] - sketch_time)
 
