@@ -32,6 +32,7 @@ from adhesive_dots.fingerprint.correlation import (
 from adhesive_dots.fingerprint.dfa import (
     ENVELOPE_MIN_CYCLES,
     DfaResult,
+    _dfa,
     compute_dfa_array,
     compute_envelope_array,
     default_scales,
@@ -53,9 +54,9 @@ from adhesive_dots.fingerprint.spectral import (
     DEFAULT_SEGMENT_S,
     _band_masks,
     _segment_parameters,
+    _segment_periodograms,
     compute_band_power_array,
     compute_peak_frequency_array,
-    compute_segment_periodograms_array,
 )
 from adhesive_dots.fingerprint.spiking import compute_spiking_array
 from adhesive_dots.metadata import Modality
@@ -270,7 +271,7 @@ def compute_fingerprint_array(
     def spectral_block(c0: int, c1: int) -> None:
         """Segment periodograms (PSD, band powers per segment, window PSDs) and envelopes of channels c0:c1."""
         block = np.asarray(data[c0:c1], dtype=np.float64)
-        power = compute_segment_periodograms_array(
+        power = _segment_periodograms(
             block, fs, segment_s=segment_s, overlap=segment_overlap, window=window, workers=1
         ).power  # (b, n_segments, n_freqs)
         psd[c0:c1] = power.mean(axis=1)
@@ -606,7 +607,7 @@ class _Pool:
 
 def _submit_dfa(pool: _Pool, data: np.ndarray, fs: float, parts: list[np.ndarray], **options) -> list[Future]:
     """DFA of the channel ranges ``parts`` (consecutive indices) as separate tasks."""
-    return [pool.submit(compute_dfa_array, data[p[0] : p[-1] + 1], fs, **options) for p in parts if p.size]
+    return [pool.submit(_dfa, data[p[0] : p[-1] + 1], fs, **options) for p in parts if p.size]
 
 
 def _concatenate_dfa(futures: list[Future]) -> DfaResult:

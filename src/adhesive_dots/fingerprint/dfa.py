@@ -161,8 +161,22 @@ def compute_dfa_array(
     >>> bool(abs(result.exponent - 0.7).max() < 0.1)
     True
     """
-    fs = _check_fs(fs)
     data = _check_data(data, min_times=20)
+    return _dfa(data, fs, scales=scales, fit_range=fit_range, overlap=overlap, min_scale=min_scale, n_scales=n_scales)
+
+
+def _dfa(
+    data: np.ndarray,
+    fs: float,
+    *,
+    scales: np.ndarray | None = None,
+    fit_range: tuple[float, float] | None = None,
+    overlap: float = 0.5,
+    min_scale: float | None = None,
+    n_scales: int = DEFAULT_N_SCALES,
+) -> DfaResult:
+    """:func:`compute_dfa_array` of data already checked to be finite (the fingerprint checks once)."""
+    fs = _check_fs(fs)
     n_times = data.shape[-1]
     if not 0 <= overlap < 1:
         raise DataError(f"overlap must be a fraction in [0, 1), got {overlap!r}")

@@ -114,8 +114,23 @@ def compute_segment_periodograms_array(
     -------
     SegmentPeriodograms
     """
+    return _segment_periodograms(
+        _check_data(data), fs, segment_s=segment_s, overlap=overlap, window=window, detrend=detrend, workers=workers
+    )
+
+
+def _segment_periodograms(
+    data: np.ndarray,
+    fs: float,
+    *,
+    segment_s: float = DEFAULT_SEGMENT_S,
+    overlap: float = 0.5,
+    window: str = "hann",
+    detrend: bool = True,
+    workers: int = WORKERS,
+) -> SegmentPeriodograms:
+    """:func:`compute_segment_periodograms_array` of data already checked to be finite."""
     fs = _check_fs(fs)
-    data = _check_data(data)
     nperseg, step = _segment_parameters(fs, data.shape[-1], segment_s, overlap)
     win = get_window(window, nperseg)
     scale = 1.0 / (fs * np.sum(win**2))

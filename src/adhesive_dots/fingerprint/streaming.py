@@ -183,11 +183,12 @@ TRANSPOSE_FRAMES = 64
 """Samples per tile of :func:`channels_contiguous` (a tile stays in cache)."""
 
 
-def channels_contiguous(block: np.ndarray) -> np.ndarray:
-    """``block`` ``(n_channels, n_times)`` in C order; a transposed view is copied tile by tile (4x faster)."""
+def channels_contiguous(block: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """``block`` ``(n_channels, n_times)`` in C order (as ``dtype``); a transposed view is copied tile by tile
+    (4x faster than NumPy's copy)."""
     if block.flags.c_contiguous or not block.T.flags.c_contiguous:
-        return np.ascontiguousarray(block)
-    out = np.empty(block.shape, dtype=block.dtype)
+        return np.ascontiguousarray(block, dtype=dtype)
+    out = np.empty(block.shape, dtype=block.dtype if dtype is None else dtype)
     for t0 in range(0, block.shape[1], TRANSPOSE_FRAMES):
         out[:, t0 : t0 + TRANSPOSE_FRAMES] = block[:, t0 : t0 + TRANSPOSE_FRAMES]
     return out
@@ -223,8 +224,8 @@ def features_task(
     if block.shape[0] != c1 - c0:
         raise DataError(f"read_block({c0}, {c1}) returned {block.shape[0]} channels, expected {c1 - c0}")
     fp = compute_fingerprint_array(
-        channels_contiguous(block), fs, channel_names=list(names[c0:c1]), population=False, correlation=False,
-        arousal={}, rng=seed, **options,
+        channels_contiguous(block, np.float64), fs, channel_names=list(names[c0:c1]), population=False,
+        correlation=False, arousal={}, rng=seed, **options,
     )  # fmt: skip
     ds = fp.dataset
     channel_vars = {
