@@ -59,8 +59,8 @@ def segment_membership(segment_starts: np.ndarray, nperseg: int, window_starts: 
     return inside / counts
 
 
-def segment_window_means(values: np.ndarray, membership: np.ndarray) -> np.ndarray:
-    """``einsum("ws,s...->w...", membership, values)``: the mean over each window's segments.
+def segment_window_means(values: np.ndarray, membership: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """``einsum("ws,s...->w...", membership, values[order])``: the mean over each window's segments.
 
     Each window (row of ``membership``) averages a run of consecutive segments, so its mean is a
     difference of two running sums over the segments (exact to round-off, and several times faster
@@ -72,6 +72,8 @@ def segment_window_means(values: np.ndarray, membership: np.ndarray) -> np.ndarr
         A feature per spectral segment.
     membership : ndarray, shape (n_windows, n_segments)
         From :func:`segment_membership`.
+    order : ndarray of int, optional
+        The segments in another order (a shuffle), without copying ``values``.
 
     Returns
     -------
@@ -79,10 +81,11 @@ def segment_window_means(values: np.ndarray, membership: np.ndarray) -> np.ndarr
     """
     inside = membership > 0
     first, count = inside.argmax(axis=1), inside.sum(axis=1)
+    order = range(values.shape[0]) if order is None else order
     running = np.empty((values.shape[0] + 1, *values.shape[1:]))
     running[0] = 0.0
-    for i in range(values.shape[0]):
-        np.add(running[i], values[i], out=running[i + 1])
+    for i, segment in enumerate(order):
+        np.add(running[i], values[segment], out=running[i + 1])
     return (running[first + count] - running[first]) / count.reshape(-1, *([1] * (values.ndim - 1)))
 
 
@@ -120,8 +123,8 @@ def compute_nonstationarity_array(
     values = np.asarray(segment_values, dtype=float)
     flat = values.reshape(values.shape[0], -1)
 
-    def windowed_variance(v: np.ndarray) -> np.ndarray:
-        means = segment_window_means(v, membership)
+    def windowed_variance(v: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+        means = segment_window_means(v, membership, order)
         with np.errstate(divide="ignore", invalid="ignore"):
             if log:
                 means = np.log10(means)
@@ -130,7 +133,7 @@ def compute_nonstationarity_array(
     observed = windowed_variance(flat)
     null = np.zeros_like(observed)
     for _ in range(n_surrogates):
-        null += windowed_variance(flat[rng.permutation(flat.shape[0])])
+        null += windowed_variance(flat, rng.permutation(flat.shape[0]))
     null /= n_surrogates
     with np.errstate(divide="ignore", invalid="ignore"):
         return (observed / null).reshape(values.shape[1:])
