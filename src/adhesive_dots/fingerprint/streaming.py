@@ -194,12 +194,11 @@ def channels_contiguous(block: np.ndarray, dtype: np.dtype | type | None = None)
     return out
 
 
-def _standardised(block: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``(x - mean) * scale`` per channel, float32 (one copy of the block, in its memory layout)."""
-    z = np.empty_like(block, dtype=np.float32)
-    np.subtract(block, mean[:, None], out=z, casting="unsafe")
-    z *= scale[:, None].astype(np.float32)
-    return z
+def _centred(block: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``x - mean`` per channel, float32, in the block's memory layout (one copy; no transposing)."""
+    centred = np.empty_like(block, dtype=np.float32)
+    np.subtract(block, mean[:, None], out=centred, casting="unsafe")
+    return centred
 
 
 def _omega(seed: int, c0: int, n: int, width: int) -> np.ndarray:
@@ -259,8 +258,7 @@ def moments_task(
 def _moments(block: np.ndarray, c0: int, c1: int, *, seed: int, subset: np.ndarray, sketch_width: int) -> dict:
     n_times = block.shape[-1]
     mean = block.mean(axis=-1, dtype=np.float64)
-    centred = np.empty_like(block, dtype=np.float32)  # in the block's memory layout (no transposing copy)
-    np.subtract(block, mean[:, None], out=centred, casting="unsafe")
+    centred = _centred(block, mean)
     sd = np.sqrt(np.einsum("ct,ct->c", centred, centred, dtype=np.float64) / n_times)
     local = subset[(subset >= c0) & (subset < c1)] - c0
     out = {
@@ -272,8 +270,9 @@ def _moments(block: np.ndarray, c0: int, c1: int, *, seed: int, subset: np.ndarr
         "subset_rows": np.array(block[local]),
     }
     if sketch_width:
-        centred *= _scale(sd, n_times)[:, None].astype(np.float32)  # standardised: Z^T Z is the correlation
-        out["sketch"] = (centred.T @ _omega(seed, c0, c1 - c0, sketch_width)).astype(np.float64)
+        # Z Omega with Z = centred^T S (standardised: Z^T Z is the correlation); S scales Omega's rows
+        omega = _omega(seed, c0, c1 - c0, sketch_width) * _scale(sd, n_times)[:, None].astype(np.float32)
+        out["sketch"] = (centred.T @ omega).astype(np.float64)
     return out
 
 
@@ -286,9 +285,14 @@ def gram_task(
     scale: np.ndarray,
     basis: np.ndarray,
 ) -> np.ndarray:
-    """One block's share of ``Z Z^T Q``: ``Z_b (Z_b^T Q)``, shape (n_times, width), float64."""
-    z = _standardised(read_block(c0, c1), mean[c0:c1], scale[c0:c1])
-    return (z.T @ (z @ basis)).astype(np.float64)
+    """One block's share of ``Z Z^T Q``: ``Z_b (Z_b^T Q)``, shape (n_times, width), float64.
+
+    ``Z_b = centred^T S`` (channels scaled by ``S``), so ``Z_b Z_b^T Q = centred^T (S**2 (centred Q))``:
+    the scaling touches only the small ``channels x width`` product.
+    """
+    centred = _centred(read_block(c0, c1), mean[c0:c1])
+    weight = (scale[c0:c1] ** 2)[:, None].astype(np.float32)
+    return (centred.T @ (weight * (centred @ basis))).astype(np.float64)
 
 
 def _scale(sd: np.ndarray, n_times: int) -> np.ndarray:
