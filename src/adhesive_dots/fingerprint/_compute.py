@@ -317,7 +317,7 @@ def compute_fingerprint_array(
                 scales=slow_scales,
                 fit_range=slow_fit_range,
                 overlap=dfa_overlap,
-            )  # fmt: skip
+            )
             for name in envelope_bands
         }
         spiking = None
