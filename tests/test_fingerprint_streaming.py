@@ -141,7 +141,8 @@ def test_blockwise_nwb_round_trip_and_open_recording(large_file):
 
 def test_nwb_zarr_store_streams_like_the_hdf5_file(large_file, tmp_path):
     """The same recording written as an NWB Zarr store (hdmf-zarr, as on DANDI) reads the same blocks
-    and gives the identical streamed fingerprint; the store is written atomically (no overwrite)."""
+    and gives the identical streamed fingerprint; open_recording reads it like the HDF5 file; the
+    store is written atomically (no overwrite)."""
     sim, path = large_file
     store = tmp_path / "large.nwb.zarr"
     write_large_calcium_nwb(store, sim.block, n_rois=2500, n_times=1500, fs=30.0, block_neurons=1024,
@@ -157,6 +158,13 @@ def test_nwb_zarr_store_streams_like_the_hdf5_file(large_file, tmp_path):
     assert a.dataset.attrs["source"] != b.dataset.attrs["source"]
     for name in a.dataset.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    from adhesive_dots.io.read import open_recording  # the general reader opens the store too
+
+    with open_recording(store) as zarr_recording, open_recording(path) as hdf5_recording:
+        assert (zarr_recording.n_channels, zarr_recording.fs) == (2500, 30.0)
+        np.testing.assert_array_equal(
+            zarr_recording.read(10.0, 12.0, channels=[3, 1999]), hdf5_recording.read(10.0, 12.0, channels=[3, 1999])
+        )
 
 
 @pytest.mark.slow

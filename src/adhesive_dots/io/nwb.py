@@ -19,6 +19,7 @@ of the requested time range.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -206,7 +207,11 @@ def open_nwb_io(path_or_file: Any, source: str) -> tuple[Any, Any, Callable[[], 
 
     handle = io = None
     try:
-        if isinstance(path_or_file, str):
+        if isinstance(path_or_file, str) and os.path.isdir(path_or_file):  # an NWB Zarr store (hdmf-zarr)
+            from hdmf_zarr.nwb import NWBZarrIO
+
+            io = NWBZarrIO(path_or_file, mode="r", load_namespaces=True)
+        elif isinstance(path_or_file, str):
             io = NWBHDF5IO(path_or_file, "r", load_namespaces=True)
         else:
             handle = h5py.File(path_or_file, "r")

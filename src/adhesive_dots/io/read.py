@@ -4,6 +4,7 @@ Sources
 -------
 =============================================  ==============================================
 ``path/to/file.nwb``                            NWB on disk (pynwb/h5py), :mod:`.nwb`
+``path/to/store.nwb.zarr/``                     NWB Zarr store on disk (hdmf-zarr), :mod:`.nwb`
 ``https://.../file.nwb`` (or ``.edf``...)       streamed with byte-range requests, :mod:`.remote`
 ``dandi:DANDISET[/VERSION][/PATH]``             resolved with the DANDI client, then streamed
 ``openneuro:DSID/PATH``                         OpenNeuro's public S3 bucket, then streamed
@@ -80,6 +81,9 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     path = Path(text).expanduser()
     check_local_file(path, text)
     bids_options = {k: v for k, v in options.items() if k in ENTITIES}
+    if path.is_dir() and path.suffix.lower() == ".zarr":
+        _reject(text, options, allowed=NWB_OPTIONS, kind="an NWB Zarr store")
+        return read_nwb(str(path), source=text, **{k: v for k, v in options.items() if k in NWB_OPTIONS})
     if path.is_dir():
         _reject(text, options, allowed=ENTITIES, kind="a BIDS folder")
         return read_bids(path, **bids_options)
