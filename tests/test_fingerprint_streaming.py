@@ -165,6 +165,16 @@ def test_nwb_zarr_store_streams_like_the_hdf5_file(large_file, tmp_path):
         np.testing.assert_array_equal(
             zarr_recording.read(10.0, 12.0, channels=[3, 1999]), hdf5_recording.read(10.0, 12.0, channels=[3, 1999])
         )
+    # a folder holding the store: discovered as one recording (hashed over its files) and validated
+    from adhesive_dots.io.discover import expand_sources
+    from adhesive_dots.io.validate_sources import validate_sources
+
+    items, problems = expand_sources([tmp_path])
+    assert [item.source for item in items] == [str(store)] and not problems
+    assert items[0].content_hash().startswith("sha256:")
+    (report,) = validate_sources([tmp_path])
+    assert report.baseline is not None and report.baseline.duration == pytest.approx(50.0)
+    assert "baseline.duration" in {f.code for f in report.findings}  # 50 s < 600 s: reported, not a crash
 
 
 @pytest.mark.slow

@@ -49,8 +49,10 @@ class SourceItem:
         return is_remote(self.source)
 
     def files(self) -> list[Path]:
-        """The local files this source reads: the file, or every file of a BIDS run."""
+        """The local files this source reads: the file, every file of an NWB Zarr store, or of a BIDS run."""
         path = Path(self.key)
+        if _is_zarr_store(path):
+            return sorted(p for p in path.rglob("*") if p.is_file())
         if not self.options:
             return [path]
         stem = path.name.rsplit("_", 1)[0]  # sub-X[_ses-Y]_task-rest[_run-N]
@@ -117,7 +119,7 @@ def expand_sources(targets: Iterable[str | Path]) -> tuple[list[SourceItem], lis
                               fix="check the path (relative paths start from the current folder)")
             )  # fmt: skip
             continue
-        if path.is_file():
+        if path.is_file() or _is_zarr_store(path):
             items.append(SourceItem(source))
             continue
         found, bids_problems = _walk(path)
@@ -132,12 +134,20 @@ def expand_sources(targets: Iterable[str | Path]) -> tuple[list[SourceItem], lis
     return unique, problems
 
 
+def _is_zarr_store(path: Path) -> bool:
+    """An NWB Zarr store: a ``*.zarr`` folder (hdmf-zarr)."""
+    return path.suffix.lower() == ".zarr" and path.is_dir()
+
+
 def _walk(folder: Path) -> tuple[list[SourceItem], list[SourceProblem]]:
     items: list[SourceItem] = []
     problems: list[SourceProblem] = []
     for current, dirs, files in os.walk(folder):
         dirs.sort()
         here = Path(current)
+        stores = [d for d in dirs if _is_zarr_store(here / d)]
+        items.extend(SourceItem(str(here / d)) for d in stores)  # an NWB Zarr store is one recording
+        dirs[:] = [d for d in dirs if d not in stores]
         if "dataset_description.json" in files:
             dirs.clear()  # a BIDS root: its runs are found through mne-bids, not by walking
             runs, tasks = bids_rest_runs(here)
