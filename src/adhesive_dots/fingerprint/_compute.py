@@ -198,8 +198,8 @@ def compute_fingerprint_array(
         Compute the correlation structure and the windows' mean ``|r|`` (False leaves them out, e.g. when
         :func:`~adhesive_dots.fingerprint.streaming.fingerprint_streaming` computes them across channel blocks).
     workers : int
-        Threads: with 2 or more, the broadband DFA and the correlations run in a second thread
-        during the spectral pass (NumPy, SciPy and BLAS release the GIL). Results do not depend on it.
+        Threads for the per-channel work (DFA of channel halves, correlations, spectral blocks, then
+        aperiodic fits and envelope DFA), BLAS one thread each meanwhile. Results do not depend on it.
     source : str
         Where the data come from (provenance and messages).
     rng : Generator, int or None

@@ -199,11 +199,12 @@ def _dfa(
         )
     lead = data.shape[:-1]
     flat = data.reshape(-1, n_times)
+    lengths = lengths.astype(np.int64)
     steps = np.array([max(1, int(round(n * (1.0 - overlap)))) for n in lengths], dtype=np.int64)
     mean_rss = np.empty((flat.shape[0], lengths.size))
     for r0 in range(0, flat.shape[0], ROWS_PER_CALL):  # bounded float64 copies of float32 input
         rows = np.ascontiguousarray(flat[r0 : r0 + ROWS_PER_CALL], dtype=np.float64)
-        mean_rss[r0 : r0 + rows.shape[0]] = dfa_mean_rss(rows, lengths.astype(np.int64), steps, PREFIX_BLOCK)
+        mean_rss[r0 : r0 + rows.shape[0]] = dfa_mean_rss(rows, lengths, steps, PREFIX_BLOCK)
     fluctuation = np.sqrt(mean_rss / lengths)
     slope, intercept, r_squared = _fit_loglog(scales, fluctuation, fit)
     return DfaResult(
