@@ -92,13 +92,13 @@ def find_baselines(
     pattern = _pattern(vocabulary)
     found: list[Baseline] = []
     if start is not None or stop is not None:
-        found.append(_baseline(recording, _user_segment(recording, start, stop)))
+        found.append(baseline_of(recording, _user_segment(recording, start, stop)))
     intervals = recording.intervals
     dot_rows = intervals[intervals["table"] == DOT_TABLE]
     if len(dot_rows):
         pieces = _merge(sorted((float(r.start), float(r.stop)) for r in dot_rows.itertuples()))
         segment = Segment(pieces, evidence=f"{DOT_TABLE} table ({len(dot_rows)} row(s))", label=DOT_TABLE)
-        found.append(_baseline(recording, segment))
+        found.append(baseline_of(recording, segment))
     others = intervals[intervals["table"] != DOT_TABLE]
     groups: dict[tuple[str, str], list[int]] = {}
     for position, row in zip(others.index, others.itertuples(), strict=True):
@@ -111,7 +111,7 @@ def find_baselines(
             continue
         which = f"row {positions[0]}" if len(positions) == 1 else f"rows {_ranges(positions)}"
         segment = Segment(tuple(pieces), evidence=f"{table} {which} labelled {label!r}", label=label)
-        found.append(_baseline(recording, segment))
+        found.append(baseline_of(recording, segment))
     return found
 
 
@@ -168,7 +168,9 @@ def _user_segment(recording: Recording, start: float | None, stop: float | None)
     return Segment.between(begin, end, evidence="user start/stop", label="user")
 
 
-def _baseline(recording: Recording, segment: Segment) -> Baseline:
+def baseline_of(recording: Recording, segment: Segment) -> Baseline:
+    """The baseline ``segment`` of ``recording``, its metadata's ``segment`` group filled in (start, stop,
+    duration, contiguity, gaps, position in the session relative to task intervals)."""
     others = recording.intervals[
         ~((recording.intervals["start"] >= segment.start - 1e-9) & (recording.intervals["stop"] <= segment.stop + 1e-9))
     ]

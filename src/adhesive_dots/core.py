@@ -197,6 +197,37 @@ class Recording:
         block = self._reader(i0, i1, index)
         return np.asarray(block, dtype=dtype)
 
+    def select_channels(self, channels: Sequence[str] | Sequence[int]) -> Recording:
+        """A recording of only ``channels`` (names or positions, in the order given), sharing this one's file.
+
+        Closing either closes the file; intervals, signals and metadata are shared (spike times only
+        when every unit is kept in order, since they are per unit).
+        """
+        index = self.channel_index(channels)
+        if index.size == 0:
+            raise DataError(f"{self.source}: the channel selection is empty; name at least one channel")
+        reader = self._reader
+
+        def selected(i0: int, i1: int, positions: np.ndarray) -> np.ndarray:
+            return reader(i0, i1, index[positions])
+
+        view = Recording(
+            self.source,
+            fs=self.fs,
+            channel_names=[self.channel_names[i] for i in index],
+            n_times=self.n_times,
+            reader=selected,
+            modality=self.modality,
+            units=self.units,
+            t0=self.t0,
+            metadata=self.metadata.merged(recording={"n_channels": int(index.size)}),
+            intervals=self.intervals,
+            signals=self.signals,
+            close=self.close,
+        )
+        view.spikes = self.spikes if np.array_equal(index, np.arange(self.n_channels)) else None
+        return view
+
     # -- lifetime --------------------------------------------------------------------------
     def close(self) -> None:
         """Release the file or connection behind the recording (idempotent)."""

@@ -7,6 +7,33 @@ file or parameter, what is allowed, what was given and, where known, the fix.
 
 from __future__ import annotations
 
+import os
+
+OPTION_STYLE_ENV = "ADOTS_OPTION_STYLE"
+"""Set to ``cli`` by the ``adots`` command (and inherited by its worker processes): messages
+then name options as command-line flags (``--window-s``) instead of keywords (``window_s=``)."""
+
+
+FLAG_NAMES = {"labels": "label"}
+"""Keywords whose command-line flag is named otherwise (``labels=`` is the repeatable ``--label``)."""
+
+
+def option(name: str, value: object = None) -> str:
+    """An option as the user gave it: ``--units-bin-width 0.01`` on the command line,
+    ``units_bin_width=0.01`` in Python (see :data:`OPTION_STYLE_ENV`).
+
+    Parameters
+    ----------
+    name : str
+        The keyword name, e.g. ``"units_bin_width"``.
+    value : object, optional
+        An example value to show after the option (``True`` for a switch: ``--overwrite``).
+    """
+    if os.environ.get(OPTION_STYLE_ENV) == "cli":
+        flag = "--" + FLAG_NAMES.get(name, name).replace("_", "-")
+        return flag if value is None or value is True else f"{flag} {value}"
+    return f"{name}=" if value is None else f"{name}={value!r}"
+
 
 class AdhesiveError(Exception):
     """Base class of every error raised by adhesive-dots."""
@@ -40,6 +67,19 @@ class BaselineNotFoundError(AdhesiveError, LookupError):
     """No spontaneous segment qualifies as a baseline in a recording."""
 
 
+class DataNotPresentError(FormatError):
+    """A run's data file is a placeholder (0 bytes, a broken git-annex link): its sidecars can be
+    read, its samples cannot."""
+
+
+class TimestampsError(DataError):
+    """A series' timestamps are non-finite, not increasing or irregular, so it cannot be read by time."""
+
+
+class UnitsBinWidthRequired(DataError):
+    """A file holds spike times only and no bin width was given to read them as rates."""
+
+
 class AdhesiveWarning(UserWarning):
     """Base class of warnings issued by adhesive-dots."""
 
@@ -49,9 +89,13 @@ __all__ = [
     "AdhesiveWarning",
     "BaselineNotFoundError",
     "DataError",
+    "DataNotPresentError",
     "FormatError",
     "MetadataError",
     "RemoteError",
     "SourceNotFoundError",
+    "TimestampsError",
+    "UnitsBinWidthRequired",
     "UnsupportedSourceError",
+    "option",
 ]

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adhesive_dots.errors import MetadataError
 
-SCHEMA_VERSION = "0.1.0"
+SCHEMA_VERSION = "0.2.0"
 """Version of the DotMetadata schema (semantic versioning; bump on any field change)."""
 
 #: NCBI taxonomy ids of the species most often recorded (filled in when only the name is given).
@@ -186,6 +186,12 @@ class RecordingInfo(_Record):
     indicator: str | None = Field(None, description="Calcium or voltage indicator, e.g. 'GCaMP6s'.")
     apparatus: Apparatus = Field(default_factory=Apparatus)
     software: str | None = Field(None, description="Acquisition and preprocessing software with versions.")
+    series: str | None = Field(
+        None, description="The series read as the data (an NWB series name or path, 'units'); adhesive-dots reads it."
+    )
+    units_bin_width: float | None = Field(
+        None, gt=0, description="s; spike times binned at this width into rates (how adhesive-dots reads Units)."
+    )
 
 
 class SegmentInfo(_Record):

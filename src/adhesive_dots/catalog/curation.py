@@ -16,15 +16,15 @@ and ``computed_at``.
 * :func:`export_manifest` writes the selected dots to Parquet for a training pipeline
   (columns in :data:`MANIFEST_SCHEMA`).
 
-:func:`check_sources` does the same duplicate search on files named directly, with no
-catalog (``adots duplicates``).
+The same duplicate search on files named directly, with no catalog (``adots duplicates``), is
+:func:`adhesive_dots.workflows.curate.check_sources`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from adhesive_dots.baselines import find_baselines
 from adhesive_dots.catalog.store import Catalog, CatalogError
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.curate.duplicates import DuplicateSearch, LoadedBaseline, find_duplicates
@@ -43,10 +42,11 @@ from adhesive_dots.curate.quality import QualityConfig, compute_quality
 from adhesive_dots.curate.selection import balance_report, select_dots
 from adhesive_dots.curate.sketch import Sketch, SketchParams, compute_sketch
 from adhesive_dots.curate.verify import VerifyParams
-from adhesive_dots.errors import BaselineNotFoundError, SourceNotFoundError
+from adhesive_dots.errors import SourceNotFoundError
 from adhesive_dots.io._atomic import atomic_output
-from adhesive_dots.io.discover import SourceItem, bids_rest_runs, expand_sources
-from adhesive_dots.io.read import open_recording
+from adhesive_dots.io.remote import is_remote
+from adhesive_dots.io.sources import SourceSpec, resolve
+from adhesive_dots.metadata import DotMetadata
 
 MANIFEST_SCHEMA = pa.schema(
     [
@@ -89,40 +89,30 @@ DotMetadata). File metadata: ``adots_manifest`` (JSON: selection options, counts
 # -- opening sources ------------------------------------------------------------------------
 
 
-def spec_for_source(source: str) -> SourceItem:
-    """The :class:`~adhesive_dots.io.discover.SourceItem` that opens catalog ``source``.
+def spec_for_dot(source: str, metadata_json: str | None = None) -> SourceSpec:
+    """The :class:`~adhesive_dots.io.sources.SourceSpec` that reads catalog dot of ``source`` again.
 
-    ``source`` is what ingest stored: a file, or a BIDS run's data file (then the run is
-    opened through its dataset root with its entities).
+    ``source`` is what ingest stored (a file, a BIDS run's data file, a URL); the dot's metadata
+    (``metadata_json``) records how it was read (a table's rate, an NWB file's series and bin
+    width, the modality), so no option has to be given again.
     """
-    path = Path(source)
-    if not path.exists():
+    if not is_remote(source) and not Path(source).exists():
         raise SourceNotFoundError(f"{source}: the source of this dot is gone (moved or deleted); re-ingest it")
-    if path.is_file():
-        for parent in path.parents:
-            if (parent / "dataset_description.json").is_file():
-                items, _ = bids_rest_runs(parent)
-                for item in items:
-                    if Path(item.key) == path:
-                        return item
-                break
-    return SourceItem(str(path))
+    if not metadata_json:
+        return SourceSpec(source)
+    metadata = DotMetadata.from_json(metadata_json, source=f"catalog dot of {source}")
+    return SourceSpec.for_dot(metadata, source=source).replace(start=None, stop=None)
 
 
-def load_baseline(
-    spec: SourceItem, *, segment: Segment | None = None, whole_if_unmarked: bool = False
-) -> tuple[LoadedBaseline, str, Baseline | None]:
-    """Read one baseline's samples: the given segment, or the first baseline ``find_baselines`` finds.
+def load_baseline(spec: SourceSpec, *, segment: Segment | None = None) -> tuple[LoadedBaseline, str, Baseline]:
+    """Read one baseline's samples: the given segment, or the baseline ``spec`` names.
 
     Parameters
     ----------
-    spec : SourceItem
-        What to open.
+    spec : SourceSpec
+        What to open and which baseline (``whole=True`` for the whole recording).
     segment : Segment, optional
-        The segment to read (as the catalog stores it).
-    whole_if_unmarked : bool
-        When no baseline is marked, read the whole recording instead of raising (the
-        returned baseline's segment evidence then says so).
+        The segment to read (as the catalog stores it, gaps included), instead of the spec's baseline.
 
     Returns
     -------
@@ -130,107 +120,19 @@ def load_baseline(
         Samples ``(n_channels, n_times)`` in the recording's units, ``fs``, channel names.
     units : str
         The recording's units.
-    baseline : Baseline or None
-        The baseline read (``None`` when ``segment`` was given).
+    baseline : Baseline
+        The baseline read (its segment's evidence says what marked it).
 
     Raises
     ------
     BaselineNotFoundError
-        Nothing marks a baseline and ``whole_if_unmarked`` is false.
+        Nothing marks a baseline in the source (the message says how to name one).
     """
-    recording = open_recording(spec.source, **spec.options)
-    try:
-        if segment is not None:
-            baseline = Baseline(recording, segment, recording.metadata)
-            found = None
-        else:
-            baselines = find_baselines(recording)
-            if baselines:
-                baseline = found = baselines[0]
-            elif whole_if_unmarked:
-                whole = Segment.between(recording.t0, recording.t0 + recording.duration,
-                                        evidence="whole recording (no baseline marked)")  # fmt: skip
-                baseline = found = Baseline(recording, whole, recording.metadata)
-            else:
-                raise BaselineNotFoundError(
-                    f"{spec.key}: no spontaneous segment found (no adhesive_baseline table, no interval labelled "
-                    "rest/spontaneous/baseline); annotate one with `adots annotate`, or compare whole "
-                    "recordings (adots duplicates --whole)"
-                )
+    with resolve(spec) as resolved:
+        recording = resolved.recording
+        baseline = Baseline(recording, segment, recording.metadata) if segment is not None else resolved.baseline
         data = baseline.load()
-        return LoadedBaseline(data, recording.fs, recording.channel_names), recording.units, found
-    finally:
-        recording.close()
-
-
-# -- direct mode: files named on the command line -------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceCheck:
-    """What :func:`check_sources` found.
-
-    Attributes
-    ----------
-    sources : DataFrame
-        One row per source: ``source``, ``fs``, ``n_channels``, ``duration_s``, ``units``,
-        ``canonical_hash``, ``n_tokens``, ``segment`` (what marked the baseline read),
-        ``error`` (why a source could not be used, else ``""``).
-    search : DuplicateSearch
-        Duplicate pairs (keys are the sources) and rejected candidates.
-    """
-
-    sources: pd.DataFrame
-    search: DuplicateSearch
-
-
-def check_sources(
-    targets: Iterable[str | Path],
-    *,
-    sketch_params: SketchParams | None = None,
-    verify_params: VerifyParams | None = None,
-    whole_if_unmarked: bool = False,
-    progress: Callable[[str], None] | None = None,
-) -> SourceCheck:
-    """Find duplicates among the baselines of files, folders and BIDS datasets (no catalog).
-
-    Each source's first baseline is read once to sketch and hash it; candidate pairs are
-    re-read for verification. A source that cannot be read is listed with its error and
-    skipped, never stopping the others. With ``whole_if_unmarked``, a recording with no
-    marked baseline is compared on its whole length (its ``segment`` column says so).
-    """
-    specs, problems = expand_sources(targets)
-    if not specs and not problems:
-        raise SourceNotFoundError("no NWB file, raw file or BIDS rest run found among the given targets")
-    by_key = {spec.key: spec for spec in specs}
-    rows: list[dict[str, Any]] = [{"source": p.source, "error": p.message} for p in problems]
-    sketches, hashes = {}, {}
-    for spec in specs:
-        if progress is not None:
-            progress(spec.key)
-        try:
-            loaded, units, baseline = load_baseline(spec, whole_if_unmarked=whole_if_unmarked)
-            sketch = compute_sketch(loaded.data, loaded.fs, params=sketch_params)
-        except (OSError, ValueError, LookupError) as err:  # unreadable, no baseline, or too slow to sketch
-            rows.append({"source": spec.key, "error": str(err)})
-            continue
-        sketches[spec.key] = sketch
-        hashes[spec.key] = compute_content_hash(loaded.data, loaded.fs, units=units)
-        rows.append(
-            {"source": spec.key, "fs": loaded.fs, "n_channels": loaded.data.shape[0],
-             "duration_s": loaded.data.shape[1] / loaded.fs, "units": units, "canonical_hash": hashes[spec.key],
-             "n_tokens": sketch.n_tokens, "segment": baseline.segment.evidence, "error": ""}
-        )  # fmt: skip
-
-    def load(key: str) -> LoadedBaseline:
-        return load_baseline(by_key[key], whole_if_unmarked=whole_if_unmarked)[0]
-
-    search = find_duplicates(list(sketches), sketches, load=load, content_hashes=hashes, params=verify_params)
-    frame = pd.DataFrame(rows)
-    for column in ("fs", "n_channels", "duration_s", "units", "canonical_hash", "n_tokens", "segment"):
-        if column not in frame.columns:
-            frame[column] = None
-    return SourceCheck(frame, search)
+        return LoadedBaseline(data, recording.fs, recording.channel_names), recording.units, baseline
 
 
 # -- the catalog ------------------------------------------------------------------------------
@@ -293,7 +195,7 @@ def compute_catalog_sketches(
         if progress is not None:
             progress(row.dot_id)
         try:
-            loaded, units, _ = load_baseline(spec_for_source(row.source), segment=_segment_of(row))
+            loaded, units, _ = load_baseline(spec_for_dot(row.source, row.metadata_json), segment=_segment_of(row))
             sketch = compute_sketch(loaded.data, loaded.fs, params=params)
         except (OSError, ValueError, LookupError) as err:  # unreadable, gone, or too slow to sketch
             report.append((row.dot_id, "failed", str(err)))
@@ -357,7 +259,7 @@ def find_catalog_duplicates(
 
     def load(dot_id: str) -> LoadedBaseline:
         row = by_id[dot_id]
-        return load_baseline(spec_for_source(row.source), segment=_segment_of(row))[0]
+        return load_baseline(spec_for_dot(row.source, row.metadata_json), segment=_segment_of(row))[0]
 
     search = find_duplicates(keys, usable, load=load, content_hashes=hashes, params=params, progress=progress)
     with catalog.connect() as con:

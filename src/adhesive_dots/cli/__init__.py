@@ -7,6 +7,7 @@ traceback).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.markup import escape
@@ -27,11 +28,12 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     validate,
 )
 from adhesive_dots.cli._app import app, err_console, state
-from adhesive_dots.errors import AdhesiveError
+from adhesive_dots.errors import OPTION_STYLE_ENV, AdhesiveError
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``adots`` console script."""
+    os.environ[OPTION_STYLE_ENV] = "cli"  # messages name options as flags (also in worker processes)
     try:
         app(args=argv, prog_name="adots")
     except (AdhesiveError, OSError) as err:

@@ -7,17 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from adhesive_dots.cli._app import app, console
-
-
-def render_frame(frame, title: str) -> Table:
-    """A rich table of a DataFrame (floats to 3 significant digits)."""
-    table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
-    return table
+from adhesive_dots.cli._app import app, console, render_frame
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""``adots inspect SOURCE``: what a recording holds and where its baselines are."""
+"""``adots inspect SOURCE``: what a recording, a BIDS dataset or a folder holds, and where the baselines are."""
 
 from __future__ import annotations
 
@@ -6,75 +6,68 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from adhesive_dots.cli._app import app, console, print_json
-from adhesive_dots.cli.demo import render_frame
+from adhesive_dots.cli._app import app, console, plain, print_json, print_notes, render_frame
+from adhesive_dots.cli._options import JSON_OPTION, SourceOptions, source_options
 
 
 @app.command()
+@source_options
 def inspect(
-    source: str = typer.Argument(..., help="NWB file, URL, dandi:/openneuro: id, BIDS root, raw file or table."),
-    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    subject: str | None = typer.Option(None, help="BIDS subject (without 'sub-')."),
-    session: str | None = typer.Option(None, help="BIDS session."),
-    task: str | None = typer.Option(None, help="BIDS task (default: rest)."),
-    run: str | None = typer.Option(None, help="BIDS run."),
-    acquisition: str | None = typer.Option(None, help="BIDS acquisition."),
-    series: str | None = typer.Option(None, help="NWB series to read ('units' for the Units table)."),
-    units_bin_width: float | None = typer.Option(
-        None, "--units-bin-width", help="Bin spike times at this width (s); needed when a file holds only Units."
+    source: str = typer.Argument(
+        ..., help="A file (NWB, EDF/BDF/FIF/BrainVision/EEGLAB, TSV/CSV/NPY), a folder, a BIDS root, a URL."
     ),
-    fs: float | None = typer.Option(None, "--fs", help="Sampling rate (Hz) of a plain table (TSV/CSV/NPY)."),
-    also: list[str] = typer.Option([], "--also", help="Extra word marking spontaneous intervals (e.g. wake)."),
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
-    """Summarise SOURCE: modality, channels, rate, duration, metadata and candidate baselines."""
-    from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY
-    from adhesive_dots.io.inspect import inspect_source
+    """Describe SOURCE: a recording (modality, channels, rate, metadata, candidate baselines), a BIDS dataset
+    (subjects, tasks, runs with durations and whether their data are present) or a folder (its recordings)."""
+    from adhesive_dots.workflows.inspect import inspect_target
 
-    options = {
-        "subject": subject,
-        "session": session,
-        "task": task,
-        "run": run,
-        "acquisition": acquisition,
-        "series": series,
-        "units_bin_width": units_bin_width,
-        "fs": fs,
-    }
-    summary = inspect_source(
-        source, vocabulary=(*SPONTANEOUS_VOCABULARY, *also), **{k: v for k, v in options.items() if v is not None}
-    )
-    if json_out:
+    summary = inspect_target(source, template=given.template())
+    if as_json:
         print_json(summary)
         return
-    _render(summary)
+    {"recording": _render_recording, "bids-dataset": _render_bids, "folder": _render_folder}[summary["kind"]](summary)
 
 
-def _render(summary: dict) -> None:
-    table = Table(title=f"[bold]{summary['source']}[/]", title_justify="left", show_header=False)
+def _render_recording(summary: dict) -> None:
+    table = Table(title=plain(summary["source"]), title_justify="left", show_header=False)
     table.add_column("field", style="dim")
     table.add_column("value")
-    table.add_row("modality", summary["modality"])
-    channels = ", ".join(summary["channels"]) + (" ..." if summary["n_channels"] > len(summary["channels"]) else "")
-    table.add_row("channels", f"{summary['n_channels']} ({channels})")
-    table.add_row("sampling rate", f"{summary['fs_hz']:g} Hz")
-    table.add_row("duration", f"{summary['duration_s']:.1f} s (from {summary['t0_s']:.3f} s)")
-    table.add_row("units", summary["units"] or "-")
-    if summary["spikes"]:
-        table.add_row("spike times", f"{summary['spikes']['n_units']} units, {summary['spikes']['n_spikes']} spikes")
+    rows = [("modality", summary["modality"])]
+    if summary["spikes_only"]:
+        spikes = summary["spikes"]
+        rows.append(("data", f"spike times of {spikes['n_units']} units ({spikes['n_spikes']} spikes); no bin width"))
+        rows.append(("span", f"{summary['duration_s']:.1f} s"))
+    else:
+        channels = ", ".join(summary["channels"]) + (" ..." if summary["n_channels"] > len(summary["channels"]) else "")
+        rows.append(("channels", f"{summary['n_channels']} ({channels})"))
+        rows.append(("sampling rate", f"{summary['fs_hz']:g} Hz"))
+        rows.append(("duration", f"{summary['duration_s']:.1f} s (from {summary['t0_s']:.3f} s)"))
+        rows.append(("units", summary["units"] or "-"))
+        spikes = summary["spikes"]
+        if spikes:
+            rows.append(("spike times", f"{spikes['n_units']} units, {spikes['n_spikes']} spikes"))
+    if not summary["data_present"]:
+        rows.append(("data", "NOT PRESENT (placeholder files): described from the sidecars"))
     probe = summary["probe"]
-    if probe["min"] is not None:
-        table.add_row(
-            "first samples",
-            f"{probe['seconds']:.1f} s: {probe['min']:.3g} .. {probe['max']:.3g}, "
-            f"{100 * probe['nan_fraction']:.1f} % NaN",
+    if probe["min"] is not None and not summary["spikes_only"]:
+        rows.append(
+            (
+                "first samples",
+                f"{probe['seconds']:.1f} s: {probe['min']:.3g} .. {probe['max']:.3g}, "
+                f"{100 * probe['nan_fraction']:.1f} % NaN",
+            )
         )
     for name, signal in summary["signals"].items():
-        table.add_row(f"signal {name}", f"{signal['fs_hz']:g} Hz, {signal['duration_s']:.1f} s, {signal['units']}")
+        rows.append((f"signal {name}", f"{signal['fs_hz']:g} Hz, {signal['duration_s']:.1f} s, {signal['units']}"))
     meta = summary["metadata"]
     for group in ("identity", "subject", "paradigm", "recording"):
         values = {k: v for k, v in meta.get(group, {}).items() if v not in ([], {}, None) and k != "source_uri"}
         if values:
-            table.add_row(f"metadata {group}", ", ".join(f"{k}={v}" for k, v in values.items()))
+            rows.append((f"metadata {group}", ", ".join(f"{k}={v}" for k, v in values.items())))
+    for field, value in rows:
+        table.add_row(field, plain(value))
     console.print(table)
     if summary["intervals"]:
         frame = pd.DataFrame(summary["intervals"])
@@ -84,4 +77,24 @@ def _render(summary: dict) -> None:
         frame = pd.DataFrame(summary["baselines"])[["start_s", "stop_s", "duration_s", "contiguous", "evidence"]]
         console.print(render_frame(frame, "Candidate baselines (best first)"))
     else:
-        console.print(f"[yellow]no candidate baseline:[/] {summary['no_baseline']}")
+        console.print("[yellow]no candidate baseline:[/]", plain(summary["no_baseline"]))
+    print_notes(summary["notes"])
+
+
+def _render_bids(summary: dict) -> None:
+    console.print(plain(f"BIDS dataset {summary['name'] or ''} at {summary['source']}"))
+    console.print(plain(f"subjects ({len(summary['subjects'])}): {', '.join(summary['subjects']) or 'none'}"))
+    if summary["sessions"]:
+        console.print(plain(f"sessions: {', '.join(summary['sessions'])}"))
+    console.print(plain(f"tasks: {', '.join(summary['tasks']) or 'none'}; {summary['n_runs']} runs in all"))
+    if not summary["runs"]:
+        console.print(f"[yellow]no run matches ({summary['selected']})[/]; name a task with --task")
+        return
+    frame = pd.DataFrame(summary["runs"])[["file", "task", "datatype", "duration_s", "fs_hz", "data_present"]]
+    console.print(render_frame(frame, f"Runs ({summary['selected']}; narrow with --subject/--session/--run)"))
+
+
+def _render_folder(summary: dict) -> None:
+    if summary["recordings"]:
+        console.print(render_frame(pd.DataFrame(summary["recordings"]), f"Recordings in {summary['source']}"))
+    print_notes(summary["problems"], label="nothing read")

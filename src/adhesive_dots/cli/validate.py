@@ -11,7 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from adhesive_dots.cli._app import app, console, err_console, print_json
+from adhesive_dots.cli._app import app, console, plain, print_json
+from adhesive_dots.cli._options import JSON_OPTION, SourceOptions, source_options
 
 SEVERITY_STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "dim"}
 
@@ -24,30 +25,26 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 @app.command()
+@source_options
 def validate(
     sources: list[str] = typer.Argument(
-        None, help="NWB files, folders (searched recursively), BIDS roots, raw files (EDF, ...), URLs."
+        None, help="Files, folders (searched recursively), BIDS roots, globs, URLs, dandi:/openneuro: ids."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON (stable shape, see docs)."),
+    as_json: bool = JSON_OPTION,
     select: list[str] = typer.Option(None, "--select", help="Check ids or groups to run (comma-separated)."),
     ignore: list[str] = typer.Option(None, "--ignore", help="Check ids or groups to skip (comma-separated)."),
     min_severity: str = typer.Option("info", "--min-severity", help="Show findings at this severity or above."),
     min_duration: float = typer.Option(600.0, "--min-duration", help="Shortest compliant baseline, s."),
-    start: float = typer.Option(None, "--start", help="Baseline start, s (you say where it is; default: found)."),
-    stop: float = typer.Option(None, "--stop", help="Baseline stop, s (with --start; default: recording end)."),
-    vocabulary: list[str] = typer.Option(
-        None, "--vocabulary", help="Extra words marking spontaneous intervals (comma-separated), e.g. T0."
-    ),
-    units_bin_width: float = typer.Option(None, "--units-bin-width", help="Read NWB units as counts in bins of S s."),
     list_checks: bool = typer.Option(False, "--list-checks", help="Print the checks and their thresholds, then exit."),
+    given: SourceOptions = None,
 ) -> None:
     """Validate the spontaneous baseline of each session: duration, metadata, signal quality, arousal."""
-    from adhesive_dots.io.validate_sources import report_to_dict, validate_sources
     from adhesive_dots.validate import checks_table, parse_severity
+    from adhesive_dots.workflows.validate import report_to_dict, validate_sources
 
     if list_checks:
         rows = checks_table()
-        if json_output:
+        if as_json:
             print_json(rows)
             return
         console.print(f"[bold]adots validate checks[/] ({len(rows)}; ids for --select/--ignore)\n")
@@ -59,23 +56,18 @@ def validate(
                 console.print(f"    thresholds: {escape(row['thresholds'])}", highlight=False)
             console.print(f"    why: {escape(row['rationale'])}", style="dim", highlight=False)
         return
-    if not sources:
-        err_console.print("[bold red]error:[/] give at least one SOURCE (file, folder, BIDS root or URL)")
-        raise typer.Exit(2)
+    targets = given.require(sources)
     severity = parse_severity(min_severity)
-    select_list, ignore_list = _split(select), _split(ignore)
-    options = dict(min_duration=min_duration, select=select_list, ignore=ignore_list, start=start, stop=stop,
-                   vocabulary=_split(vocabulary) or (), units_bin_width=units_bin_width)  # fmt: skip
-
-    if json_output:
-        reports = validate_sources(sources, **options)
+    options = dict(template=given.template(), min_duration=min_duration, select=_split(select), ignore=_split(ignore))
+    if as_json:
+        reports = validate_sources(targets, **options)
     else:
         with console.status("validating ...") as status:
             reports = validate_sources(
-                sources, **options, progress=lambda label: status.update(f"validating {escape(label)}")
+                targets, **options, progress=lambda label: status.update(f"validating {escape(label)}")
             )
     payload = report_to_dict(reports, min_duration=min_duration, min_severity=severity)
-    if json_output:
+    if as_json:
         print_json(payload)
     else:
         _render(payload)
@@ -89,15 +81,20 @@ def _render(payload: dict) -> None:
         summary.add_column(column, justify="left" if column in ("source", "baseline", "status") else "right")
     for entry in payload["sources"]:
         baseline = entry["baseline"]
-        where = "none" if baseline is None else (
-            f"{baseline['start']:.1f}-{baseline['stop']:.1f} s ({baseline['duration']:.1f} s"
-            + ("" if baseline["contiguous"] else f", {len(baseline['gaps'])} gaps") + ")"
-        )  # fmt: skip
+        where = (
+            "none"
+            if baseline is None
+            else (
+                f"{baseline['start']:.1f}-{baseline['stop']:.1f} s ({baseline['duration']:.1f} s"
+                + ("" if baseline["contiguous"] else f", {len(baseline['gaps'])} gaps")
+                + ")"
+            )
+        )
         counts = {s: 0 for s in SEVERITY_STYLE}
         for finding in entry["findings"]:
             counts[finding["severity"]] += 1
         status = "[green]compliant[/]" if entry["compliant"] else "[bold red]non-compliant[/]"
-        summary.add_row(escape(entry["source"]), where, status, *(str(counts[s]) for s in SEVERITY_STYLE))
+        summary.add_row(plain(entry["source"]), where, status, *(str(counts[s]) for s in SEVERITY_STYLE))
     console.print(summary)
     findings = [f for entry in payload["sources"] for f in entry["findings"]]
     if findings:
@@ -106,9 +103,15 @@ def _render(payload: dict) -> None:
             table.add_column(column, overflow="fold")
         for finding in findings:
             style = SEVERITY_STYLE[finding["severity"]]
-            table.add_row(f"[{style}]{finding['severity']}[/]", finding["code"], escape(finding["message"]),
-                          escape(finding["fix"]))  # fmt: skip
+            table.add_row(
+                f"[{style}]{finding['severity']}[/]", finding["code"], plain(finding["message"]), plain(finding["fix"])
+            )
         console.print(table)
+    notes = [f"{entry['source']}: {note}" for entry in payload["sources"] for note in entry["notes"]]
+    if notes:
+        from adhesive_dots.cli._app import print_notes
+
+        print_notes(notes)
     s = payload["summary"]
     console.print(
         f"{s['sources']} source(s): [green]{s['compliant']} compliant[/], "

@@ -157,13 +157,14 @@ def build_metadata(
         inferred["behaviour"].append({"name": name, "kind": "timeseries", "location": location})
     inferred["arousal"] = {"measures": [m.value for m in measures], "locations": locations}
     base = validated(inferred, source=source).model_dump(mode="json", exclude_none=True)
-    stored = _stored_dot(nwbfile, dot_table, source)
+    stored = stored_dot(nwbfile, dot_table, source)
     merged = overlay(base, stored) if stored else base
     merged.setdefault("identity", {})["source_uri"] = source
     return DotMetadata.from_dict(merged, source=source)
 
 
-def _stored_dot(nwbfile: Any, dot_table: str, source: str) -> dict[str, Any]:
+def stored_dot(nwbfile: Any, dot_table: str, source: str) -> dict[str, Any]:
+    """The dot stored in an NWB file's ``adhesive_baseline`` table, as a JSON-like dict (empty when none)."""
     table = nwbfile.intervals.get(dot_table) if nwbfile.intervals is not None else None
     if table is None or len(table) == 0:
         return {}

@@ -28,9 +28,16 @@ import numpy as np
 import pandas as pd
 
 from adhesive_dots.core import Recording
-from adhesive_dots.errors import AdhesiveError, DataError, FormatError
+from adhesive_dots.errors import (
+    AdhesiveError,
+    DataError,
+    FormatError,
+    TimestampsError,
+    UnitsBinWidthRequired,
+    option,
+)
 from adhesive_dots.io._checks import check_not_all_nan
-from adhesive_dots.io._meta import build_metadata
+from adhesive_dots.io._meta import build_metadata, stored_dot
 from adhesive_dots.io.nwb_write import DOT_TABLE
 from adhesive_dots.metadata import ArousalMeasure, Modality
 
@@ -309,6 +316,9 @@ def _build_recording(
     close: Callable[[], None],
 ) -> Recording:
     spikes = _spike_trains(nwbfile, source)
+    stored = stored_dot(nwbfile, DOT_TABLE, source).get("recording", {})  # how the dot's author read the file
+    series = series if series is not None else stored.get("series")
+    units_bin_width = units_bin_width if units_bin_width is not None else stored.get("units_bin_width")
     main = _select_series(nwbfile, source, series=series, has_units=spikes is not None, units_bin_width=units_bin_width)
     intervals = _intervals(nwbfile)
     signals = _signals(nwbfile, source, exclude=main, on_error=on_error)
@@ -368,7 +378,10 @@ def _select_series(
             if not has_units:
                 raise DataError(f"{source}: series='units' asked for, but the file has no Units table")
             if units_bin_width is None:
-                raise DataError(f"{source}: series='units' needs units_bin_width (s), e.g. units_bin_width=0.01")
+                raise UnitsBinWidthRequired(
+                    f"{source}: reading the Units table as the data needs a bin width in s, e.g. "
+                    f"{option('units_bin_width', 0.01)}"
+                )
             return "units"
         for ts in all_series:
             if ts.name == series or _path(ts) == series:
@@ -391,10 +404,10 @@ def _select_series(
     if electrical:
         return electrical[0]
     if has_units:
-        raise DataError(
-            f"{source}: the file holds spike times (a Units table) and no continuous neural series; "
-            "pass units_bin_width (s), e.g. open_recording(..., units_bin_width=0.01) or "
-            "'adots inspect --units-bin-width 0.01', to bin them into rates"
+        raise UnitsBinWidthRequired(
+            f"{source}: the file holds spike times (a Units table) and no continuous neural series; give a bin "
+            f"width in s to read them as rates, e.g. {option('units_bin_width', 0.01)} (adots annotate records it "
+            "with the dot, so later commands need no flag)"
         )
     generic = [ts for ts in all_series if arousal_measure(ts.name) is None]
     if generic:
@@ -486,7 +499,7 @@ def _timing(ts: Any, source: str, name: str, *, n_times: int) -> tuple[float, fl
 
 
 def check_timestamps(stamps: Any, *, source: str, name: str, fs: float | None = None) -> None:
-    """Raise :class:`DataError` unless ``stamps`` (s) are finite, strictly increasing and regular.
+    """Raise :class:`~adhesive_dots.errors.TimestampsError` unless ``stamps`` (s) are finite, increasing, regular.
 
     Regular: with ``fs`` given, every timestamp lies within half a sample of the uniform grid
     ``stamps[0] + i / fs`` (a recording is read by sample index, so a series whose clock
@@ -499,11 +512,11 @@ def check_timestamps(stamps: Any, *, source: str, name: str, fs: float | None = 
         block = np.asarray(stamps[i0 : i0 + _TIMESTAMP_BLOCK], dtype=np.float64)
         if not np.all(np.isfinite(block)):
             bad = i0 + int(np.flatnonzero(~np.isfinite(block))[0])
-            raise DataError(f"{source}: series {name} has a non-finite timestamp at sample {bad}")
+            raise TimestampsError(f"{source}: series {name} has a non-finite timestamp at sample {bad}")
         steps = np.diff(np.concatenate([[previous], block]))
         if np.any(steps <= 0):
             bad = i0 + int(np.flatnonzero(steps <= 0)[0])
-            raise DataError(
+            raise TimestampsError(
                 f"{source}: timestamps of series {name} are not monotonic (strictly increasing): "
                 f"sample {bad} at {block[bad - i0]!r} s does not follow the previous one; "
                 "fix the acquisition export (sort the samples or repair the clock) before using this series"
@@ -513,7 +526,7 @@ def check_timestamps(stamps: Any, *, source: str, name: str, fs: float | None = 
             deviation = np.abs(block - (first + (i0 + np.arange(block.size)) / fs))
             if np.any(deviation > 0.5 / fs):
                 bad = i0 + int(np.argmax(deviation > 0.5 / fs))
-                raise DataError(
+                raise TimestampsError(
                     f"{source}: timestamps of series {name} are irregular: sample {bad} is "
                     f"{deviation[bad - i0]:.4g} s off the uniform {fs:.6g} Hz grid (more than half a sample); "
                     "resample the series onto a regular clock before using it"

@@ -28,7 +28,7 @@ from typing import Any
 from adhesive_dots.core import Recording
 from adhesive_dots.errors import AdhesiveError, DataError, FormatError, UnsupportedSourceError
 from adhesive_dots.io._checks import check_local_file
-from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids
+from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids, read_bids_run
 from adhesive_dots.io.nwb import read_nwb
 from adhesive_dots.io.raw import RAW_SUFFIXES, read_raw
 from adhesive_dots.io.remote import DEFAULT_BLOCK_SIZE, is_remote, open_url, remote_error_factory, resolve_url
@@ -84,6 +84,10 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     if path.is_dir() and path.suffix.lower() == ".zarr":
         _reject(text, options, allowed=NWB_OPTIONS, kind="an NWB Zarr store")
         return read_nwb(str(path), source=text, **{k: v for k, v in options.items() if k in NWB_OPTIONS})
+    run = bids_run_of_file(path) if path.name.startswith("sub-") and path.suffix.lower() != ".nwb" else None
+    if run is not None:  # a run's data file (or CTF/MEF folder) inside a BIDS dataset: read as that run
+        _reject(text, options, allowed=ENTITIES, kind="a BIDS run")
+        return read_bids_run(run)
     if path.is_dir():
         _reject(text, options, allowed=ENTITIES, kind="a BIDS folder")
         return read_bids(path, **bids_options)
@@ -93,11 +97,7 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
         _check_hdf5(path, text)
         return read_nwb(str(path), source=text, **{k: v for k, v in options.items() if k in NWB_OPTIONS})
     if suffix in RAW_SUFFIXES or suffix == ".fif.gz":
-        _reject(text, options, allowed=ENTITIES, kind="a raw file")
-        inside = bids_run_of_file(path)
-        if inside is not None:
-            root, entities = inside
-            return read_bids(root, **{**entities, **bids_options})
+        _reject(text, options, allowed=(), kind="a raw file")
         return read_raw(path, source=text)
     if suffix in TABLE_SUFFIXES:
         _reject(text, options, allowed=TABLE_OPTIONS, kind="a table")

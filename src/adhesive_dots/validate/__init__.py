@@ -34,6 +34,7 @@ signal.drift               warning   power or mean rate ratio last/first third >
 arousal.coverage           error     a declared arousal signal covers < ``min_arousal_coverage``
 source.unreadable          critical  (adots validate) a source could not be opened or read
 source.empty               error     (adots validate) a folder holds no recording
+data.present               error     (adots validate) a run's data files are placeholders (not fetched)
 =========================  ========  ============================================================
 
 Examples
@@ -66,6 +67,7 @@ from adhesive_dots.validate._registry import (
     UnknownCheckError,
     ValidationOptionError,
     at_least,
+    batch_finding,
     is_compliant,
     parse_severity,
     register_check,
@@ -175,6 +177,33 @@ def validate_recording(
     )  # fmt: skip
 
 
+def validate_metadata_only(
+    recording: Recording,
+    *,
+    baselines: Sequence[Baseline],
+    min_duration: float = 600.0,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[Finding]:
+    """The checks that need no samples (baseline, metadata, sampling rate) on a recording described by its
+    metadata alone (e.g. a BIDS run whose data were not fetched); the others are left out.
+
+    Parameters as :func:`validate_recording`; ``baselines`` are the candidates found from the metadata.
+    """
+    chosen = [
+        c
+        for c in select_checks(select, ignore)
+        if not c.needs_signal and c.id.split(".")[0] in ("baseline", "metadata", "recording")
+    ]
+    limits = _thresholds(thresholds, min_duration)
+    baseline = baselines[0] if baselines else None
+    findings = _run(CheckContext(recording, baseline, limits), chosen)
+    if baseline is not None:
+        baseline.findings = findings
+    return findings
+
+
 def checks_table(thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
     """One row per registered check: id, severity, summary, thresholds (current values), rationale, fix."""
     thresholds = thresholds or Thresholds()
@@ -203,6 +232,7 @@ __all__ = [
     "UnknownCheckError",
     "ValidationOptionError",
     "at_least",
+    "batch_finding",
     "checks_table",
     "compute_signal_quality",
     "compute_timestamp_report",
@@ -211,5 +241,6 @@ __all__ = [
     "register_check",
     "select_checks",
     "validate_baseline",
+    "validate_metadata_only",
     "validate_recording",
 ]

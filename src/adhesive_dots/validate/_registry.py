@@ -175,6 +175,22 @@ CHECKS: dict[str, Check] = {}
 """Every registered check by id, in registration order."""
 
 
+def batch_finding(
+    code: str, source: str, message: str, *, fix: str = "", value: Any = None, location: str = ""
+) -> Finding:
+    """A finding of check ``code`` emitted by batch work (an unreadable source, a placeholder run, ...)."""
+    check = CHECKS[code]
+    return Finding(
+        code=code,
+        severity=check.severity,
+        message=message,
+        source=source,
+        fix=fix or check.fix,
+        value=value,
+        location=location,
+    )
+
+
 def register_check(
     id: str,
     *,

@@ -748,3 +748,14 @@ register_check(
     fix="point adots validate at the folder holding the .nwb files or the BIDS root",
     nwb=False,
 )(_emitted_by_batch)
+register_check(
+    "data.present",
+    severity="error",
+    summary="The run's data files hold their samples (emitted by adots validate for placeholders).",
+    rationale=(
+        "A DataLad or git-annex clone whose content was never fetched has 0-byte or dangling data files: its "
+        "sidecars are validated, its signal cannot be; compliance cannot be established."
+    ),
+    fix="fetch the data (datalad get PATH, or git annex get PATH), then validate again",
+    nwb=False,
+)(_emitted_by_batch)

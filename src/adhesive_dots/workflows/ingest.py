@@ -1,6 +1,9 @@
-"""Ingest: open -> find baselines -> validate -> fingerprint -> store, for many sources on Dask.
+"""Ingest: resolve -> validate -> fingerprint -> store, for many sources on Dask.
 
-Workers run :func:`analyse_source` (pure: it reads a source and returns a
+Targets are expanded and each source is resolved through the one road
+(:mod:`adhesive_dots.io.sources`); every distinct candidate baseline becomes a dot, fingerprinted
+with the shared parameters (:func:`~adhesive_dots.workflows.fingerprint.fingerprint_baseline`, the
+same numbers as ``adots fingerprint``). Workers run :func:`analyse_source` (pure: it reads a source and returns a
 :class:`~adhesive_dots.catalog.store.SourceRecord`, writing only the fingerprints' NetCDF
 files, each atomically); the calling process alone commits records to the catalog, one
 transaction per source, as they complete. Hence:
@@ -24,15 +27,14 @@ from typing import Any
 import numpy as np
 
 from adhesive_dots import __version__
-from adhesive_dots.baselines import find_baselines
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
-from adhesive_dots.errors import AdhesiveError
-from adhesive_dots.fingerprint import SUMMARY_NAMES, fingerprint
-from adhesive_dots.io.discover import SourceItem, expand_sources
-from adhesive_dots.io.read import open_recording
+from adhesive_dots.errors import AdhesiveError, BaselineNotFoundError
+from adhesive_dots.fingerprint import SUMMARY_NAMES
+from adhesive_dots.io.sources import SourceSpec, expand_sources, resolve
 from adhesive_dots.parallel import run_tasks
-from adhesive_dots.validate import validate_baseline
+from adhesive_dots.validate import batch_finding, validate_baseline
+from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
 
 @dataclass
@@ -50,12 +52,16 @@ class IngestSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "catalog": self.catalog, "sources": self.sources, "ingested": self.ingested,
-            "unchanged": self.unchanged, "failed": self.failed, "dots": self.dots,
+            "catalog": self.catalog,
+            "sources": self.sources,
+            "ingested": self.ingested,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "dots": self.dots,
             "seconds": round(self.seconds, 3),
             "sources_per_minute": round(60 * self.ingested / self.seconds, 2) if self.seconds > 0 else None,
             "failures": self.failures,
-        }  # fmt: skip
+        }
 
 
 def dot_id_for(source_key: str, start: float, stop: float) -> str:
@@ -64,82 +70,92 @@ def dot_id_for(source_key: str, start: float, stop: float) -> str:
     return f"dot-{digest[:16]}"
 
 
-def _distinct(baselines: list[Baseline]) -> list[Baseline]:
-    """Candidates in order of preference, dropping any that overlaps one already kept."""
-    kept: list[Baseline] = []
-    for baseline in baselines:
-        a0, a1 = baseline.segment.start, baseline.segment.stop
-        if all(a1 <= b.segment.start or a0 >= b.segment.stop for b in kept):
-            kept.append(baseline)
-    return kept
-
-
 def _samples_hash(data: np.ndarray) -> str:
     """Same digest as :meth:`Baseline.content_hash` (float32 little-endian samples, pieces in order)."""
     return "sha256:" + hashlib.sha256(np.ascontiguousarray(data, dtype="<f4").tobytes()).hexdigest()
 
 
 def analyse_source(
-    spec: SourceItem,
+    spec: SourceSpec,
     *,
     fingerprint_dir: str,
     source_hash: str = "",
     min_duration: float = 600.0,
+    window_s: float | None = None,
+    seed: int = 0,
 ) -> SourceRecord:
     """Read one source and return everything the catalog stores about it (runs on a worker).
 
     Every distinct candidate baseline becomes a dot: it is validated, its samples are read
     once for the fingerprint and the content hash, and the fingerprint is saved as NetCDF
     in ``fingerprint_dir``. Any error becomes a failed record with a ``source.unreadable``
-    finding instead of an exception.
+    finding (``data.present`` for a run whose data were not fetched) instead of an exception.
     """
     source_hash = source_hash or spec.content_hash()
     try:
-        with open_recording(spec.source, **spec.options) as recording:
-            baselines = _distinct(find_baselines(recording))
+        with resolve(spec) as resolved:
+            if not resolved.present:
+                message = f"{resolved.key}: data not present (placeholders or broken links); nothing to fingerprint"
+                finding = batch_finding("data.present", resolved.key, message)
+                return SourceRecord(spec.key, source_hash, findings=(finding,), failed=True, tool_version=__version__)
+            baselines = resolved.distinct()
             if not baselines:
-                tables = sorted(set(recording.intervals["table"])) or ["none"]
-                finding = Finding(
-                    "baseline.exists", Severity.ERROR,
-                    f"{spec.key}: no spontaneous segment found (interval tables: {', '.join(tables)})",
-                    source=spec.key, fix="mark the baseline with `adots annotate`",
-                )  # fmt: skip
+                try:
+                    resolved.baseline  # noqa: B018  (raises the error that says how to name one)
+                except BaselineNotFoundError as err:
+                    finding = batch_finding("baseline.exists", spec.key, str(err))
                 return SourceRecord(spec.key, source_hash, findings=(finding,), tool_version=__version__)
-            dots = tuple(_analyse_baseline(spec, b, fingerprint_dir, min_duration) for b in baselines)
+            dots = tuple(
+                _analyse_baseline(resolved.spec, b, fingerprint_dir, min_duration, window_s, seed) for b in baselines
+            )
         return SourceRecord(spec.key, source_hash, dots=dots, tool_version=__version__)
     except (AdhesiveError, OSError, ValueError, KeyError, RuntimeError) as err:
         message = str(err) if spec.key in str(err) else f"{spec.key}: {err}"
         finding = Finding(
-            "source.unreadable", Severity.CRITICAL, message, source=spec.key,
+            "source.unreadable",
+            Severity.CRITICAL,
+            message,
+            source=spec.key,
             fix="check the file (adots inspect SOURCE --debug shows the traceback)",
-        )  # fmt: skip
+        )
         return SourceRecord(spec.key, source_hash, findings=(finding,), failed=True, tool_version=__version__)
 
 
-def _analyse_baseline(spec: SourceItem, baseline: Baseline, fingerprint_dir: str, min_duration: float) -> DotRecord:
+def _analyse_baseline(
+    spec: SourceSpec, baseline: Baseline, fingerprint_dir: str, min_duration: float, window_s: float | None, seed: int
+) -> DotRecord:
     findings = validate_baseline(baseline, min_duration=min_duration)
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
     vector, netcdf_path = None, None
     try:
-        # reproducible surrogates per dot
-        fp = fingerprint(baseline, data=data, source=spec.key, rng=np.random.default_rng(int(dot_id[4:12], 16)))
+        fp = fingerprint_baseline(baseline, data=data, window_s=window_s, seed=seed)
     except AdhesiveError as err:  # e.g. a NaN stretch: the dot is kept with its findings, without a fingerprint
-        findings = [*findings, Finding(
-            "fingerprint.unavailable", Severity.ERROR, str(err), source=spec.key,
-            fix="repair the samples named in the validation findings, then re-ingest",
-        )]  # fmt: skip
+        findings = [
+            *findings,
+            Finding(
+                "fingerprint.unavailable",
+                Severity.ERROR,
+                str(err),
+                source=spec.key,
+                fix="repair the samples named in the validation findings, then re-ingest",
+            ),
+        ]
     else:
+        fp.dataset.attrs["source"] = spec.key
         netcdf = Path(fingerprint_dir) / f"{dot_id}.nc"
         fp.to_netcdf(netcdf, overwrite=True)
         vector, netcdf_path = fp.summary_vector(), str(netcdf)
     metadata = baseline.metadata.merged(
         identity={"source_uri": spec.key, "content_hash": _samples_hash(data)},
         segment={
-            "start": baseline.segment.start, "stop": baseline.segment.stop, "duration": baseline.duration,
-            "contiguous": baseline.segment.contiguous, "gaps": [list(g) for g in baseline.segment.gaps],
+            "start": baseline.segment.start,
+            "stop": baseline.segment.stop,
+            "duration": baseline.duration,
+            "contiguous": baseline.segment.contiguous,
+            "gaps": [list(g) for g in baseline.segment.gaps],
         },
-    )  # fmt: skip
+    )
     return DotRecord(
         dot_id=dot_id,
         metadata=metadata,
@@ -153,20 +169,29 @@ def _analyse_baseline(spec: SourceItem, baseline: Baseline, fingerprint_dir: str
 
 
 def ingest(
-    targets: Iterable[str | Path],
+    targets: Iterable[str | Path | SourceSpec],
     catalog: Catalog,
     *,
+    template: SourceSpec | None = None,
     workers: int = 2,
     scheduler: str | None = None,
     min_duration: float = 600.0,
+    window_s: float | None = None,
+    seed: int = 0,
     on_progress: Callable[[IngestSummary, SourceRecord | None], None] | None = None,
 ) -> IngestSummary:
     """Ingest every source named by ``targets`` into ``catalog``.
 
     Parameters
     ----------
-    targets : iterable of str or Path
-        Files, folders (searched recursively), BIDS roots, URLs, ``dandi:``/``openneuro:`` ids.
+    targets : iterable of str, Path or SourceSpec
+        Files, folders (searched recursively), BIDS roots, globs, URLs, ``dandi:``/``openneuro:`` ids.
+    template : SourceSpec, optional
+        Reading options and baseline choice of every source.
+    window_s : float, optional
+        Window of the dynamics (default: the shared rule, as ``adots fingerprint``).
+    seed : int
+        Seed of the fingerprints' surrogates (as ``adots fingerprint --seed``).
     workers : int
         Worker processes of the local Dask cluster; 0 runs in this process without Dask.
     scheduler : str, optional
@@ -175,7 +200,7 @@ def ingest(
         Called with the running summary after each source is committed (and once at start).
     """
     started = time.perf_counter()
-    specs, problems = expand_sources(targets)
+    specs, problems = expand_sources(targets, template=template)
     summary = IngestSummary(catalog=str(catalog.path), sources=len(specs) + len(problems))
     fingerprint_dir = catalog.path.with_name(catalog.path.name + ".fingerprints")
     fingerprint_dir.mkdir(parents=True, exist_ok=True)
@@ -193,9 +218,15 @@ def ingest(
         finding = Finding(problem.code, Severity.CRITICAL, problem.message, source=problem.source, fix=problem.fix)
         _commit(catalog, summary, SourceRecord(problem.source, "", findings=(finding,), failed=True), on_progress)
     outcomes = run_tasks(
-        _analyse_item, todo, workers=workers, scheduler=scheduler,
-        fingerprint_dir=str(fingerprint_dir), min_duration=min_duration,
-    )  # fmt: skip
+        _analyse_item,
+        todo,
+        workers=workers,
+        scheduler=scheduler,
+        fingerprint_dir=str(fingerprint_dir),
+        min_duration=min_duration,
+        window_s=window_s,
+        seed=seed,
+    )
     for outcome in outcomes:
         spec, source_hash = outcome.item
         record = outcome.result
@@ -220,6 +251,6 @@ def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_p
         on_progress(summary, record)
 
 
-def _analyse_item(item: tuple[SourceItem, str], **kwargs: Any) -> SourceRecord:
+def _analyse_item(item: tuple[SourceSpec, str], **kwargs: Any) -> SourceRecord:
     spec, source_hash = item
     return analyse_source(spec, source_hash=source_hash, **kwargs)

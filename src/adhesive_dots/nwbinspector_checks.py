@@ -3,14 +3,15 @@
 Load it with nwbinspector's ``--modules`` option (or import it before calling nwbinspector's
 Python API)::
 
-    nwbinspector --modules adhesive_dots.io.nwbinspector_checks session.nwb
+    nwbinspector --modules adhesive_dots.nwbinspector_checks session.nwb
 
 Importing this module registers one nwbinspector check per adhesive-dots check (those with
 ``Check.nwb``), named ``check_adots_<group>_<name>`` (``check_adots_baseline_duration``, ...),
 so nwbinspector's ``--select``/``--ignore`` and ``--threshold`` work on them. Each applies
 to the ``NWBFile`` object; the first one to run opens the file, finds the baseline and runs
-the validation once through :func:`~adhesive_dots.io.validate_sources.validate_item` (the same checks and thresholds as
-``adots validate``; the result is cached per file), and each check reports its own findings.
+the validation once through :func:`~adhesive_dots.workflows.validate.validate_spec` (the same checks and
+thresholds as ``adots validate``; the result is cached per file), and each check reports its own findings.
+It is a face of the validate workflow (the top layer, like the command line).
 
 Severities map to nwbinspector importances: critical and error (a non-compliant baseline)
 -> ``CRITICAL``, warning -> ``BEST_PRACTICE_VIOLATION``, info -> ``BEST_PRACTICE_SUGGESTION``.
@@ -26,8 +27,9 @@ from nwbinspector import Severity as InspectorSeverity
 from pynwb import NWBFile
 
 from adhesive_dots.core import Finding, Severity
-from adhesive_dots.io.validate_sources import SourceItem, validate_item
+from adhesive_dots.io.sources import SourceSpec
 from adhesive_dots.validate import CHECKS, Check, Thresholds
+from adhesive_dots.workflows.validate import validate_spec
 
 IMPORTANCE = {
     Severity.CRITICAL: Importance.CRITICAL,
@@ -55,7 +57,7 @@ def findings_for(nwbfile: NWBFile, *, thresholds: Thresholds | None = None) -> l
     if source is None:
         findings = [_unreadable("<in-memory NWBFile>", "it was not read from a file or URL (container_source is None)")]
     else:  # opened, found and validated exactly as adots validate does (a failure becomes source.unreadable)
-        findings = validate_item(SourceItem(str(source)), thresholds=thresholds).findings
+        findings = validate_spec(SourceSpec(str(source)), thresholds=thresholds).findings
     _CACHE[key] = findings
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

@@ -1,20 +1,21 @@
 """Compare, task effects, prediction and identification on sources (what ``adots compare``,
 ``adots effects``, ``adots predict`` and ``adots identify`` run).
 
-This is the io-aware side of :mod:`adhesive_dots.compare`: it expands targets (files, folders,
-BIDS roots; :func:`~adhesive_dots.io.discover.expand_sources`), opens each session, finds its
-baseline (:func:`~adhesive_dots.baselines.find_baselines`), fingerprints it and computes its task
-effects, then hands arrays and tables to the numerics.
+Targets are expanded and resolved through the one road (:mod:`adhesive_dots.io.sources`): each
+session's baseline is what its source spec says. Each baseline is fingerprinted with the shared
+parameters (:func:`~adhesive_dots.workflows.fingerprint.fingerprint_baseline`) and its task
+effects are computed, then arrays and tables go to the numerics (:mod:`adhesive_dots.compare`).
 
 Task segments: an NWB session's own intervals outside the baseline (``trials`` rows by condition,
-the ``epochs`` row ``task``); a BIDS session's task run, opened separately with ``task=task_run``
-(same subject and session as the rest run), whose annotations are the conditions.
+the ``epochs`` row ``task``); a BIDS session's task run, opened separately with ``task_run``
+(same subject and session as the rest run), whose annotations are the conditions. A ``.nc``
+target is a stored fingerprint (``adots fingerprint -o``) and compares as it is.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adhesive_dots.baselines import find_baselines
 from adhesive_dots.compare import (
     BaselineComparison,
     IdentificationResult,
@@ -36,11 +36,12 @@ from adhesive_dots.compare import (
     identify_subjects,
     predict_task_from_rest,
 )
-from adhesive_dots.core import Baseline, Recording, Segment
-from adhesive_dots.errors import BaselineNotFoundError, DataError, SourceNotFoundError
-from adhesive_dots.fingerprint import SUMMARY_NAMES, Fingerprint, fingerprint, read_fingerprint
-from adhesive_dots.io.discover import SourceItem, expand_sources
-from adhesive_dots.io.read import open_recording
+from adhesive_dots.core import Baseline, Segment
+from adhesive_dots.errors import AdhesiveError, DataError, option
+from adhesive_dots.fingerprint import SUMMARY_NAMES, Fingerprint, read_fingerprint
+from adhesive_dots.io.bids import sibling_run
+from adhesive_dots.io.sources import SourceSpec, expand_one, expand_sources, open_baseline, resolve, source_kind
+from adhesive_dots.workflows.fingerprint import default_window_s, fingerprint_baseline
 
 
 @dataclass
@@ -56,85 +57,72 @@ class SessionRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def expand(targets: Iterable[str | Path]) -> tuple[list[SourceItem], list[str]]:
-    """Sources of ``targets`` and one line per target that yields none; a target that is a
-    ``.nc`` fingerprint passes as it is."""
-    items: list[SourceItem] = []
-    rest: list[str] = []
-    for target in targets:
-        if str(target).endswith(".nc"):
-            items.append(SourceItem(str(target)))
-        else:
-            rest.append(str(target))
-    found, problems = expand_sources(rest)
-    return items + found, [p.message for p in problems]
-
-
-def _single(target: str | Path, name: str) -> SourceItem:
-    items, problems = expand([target])
-    if problems and not items:
-        raise SourceNotFoundError(problems[0])
-    if len(items) != 1:
-        labels = ", ".join(item.label for item in items[:5])
-        raise DataError(
-            f"{name}={target} names {len(items)} sessions ({labels}{' ...' if len(items) > 5 else ''}); "
-            "name one file (an NWB file, a BIDS run's data file, a .nc fingerprint)"
-        )
-    return items[0]
-
-
-def _open(item: SourceItem, stack: ExitStack, **options: Any) -> Recording:
-    return stack.enter_context(open_recording(item.source, **{**item.options, **options}))
-
-
-def _baseline(recording: Recording) -> Baseline:
-    found = find_baselines(recording)
-    if not found:
-        raise BaselineNotFoundError(
-            f"{recording.source}: no interval marks spontaneous activity; annotate the baseline first "
-            "(adots annotate) or name a session that has one"
-        )
-    return found[0]
+def _is_fingerprint(target: Any) -> bool:
+    return isinstance(target, str | Path) and str(target).lower().endswith(".nc")
 
 
 def compare_sources(
-    a: str | Path, b: str | Path, *, window_s: float = 30.0, n_boot: int = 1000, seed: int = 0
+    a: str | Path | SourceSpec,
+    b: str | Path | SourceSpec,
+    *,
+    template: SourceSpec | None = None,
+    window_s: float | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> tuple[BaselineComparison, list[str]]:
-    """:func:`~adhesive_dots.compare.compare_baselines` of two sessions (or ``.nc`` fingerprints); also their labels."""
-    items = [_single(a, "A"), _single(b, "B")]
+    """:func:`~adhesive_dots.compare.compare_baselines` of two sessions (or ``.nc`` fingerprints); also their labels.
+
+    The window of the dynamics is ``window_s``, else the shared rule applied to the shorter
+    baseline (both are cut into windows of one length); stored fingerprints keep their own.
+    """
     with ExitStack() as stack:
         inputs: list[Fingerprint | Baseline] = []
-        for item in items:
-            if item.source.endswith(".nc"):
-                inputs.append(read_fingerprint(item.source))
-            else:
-                inputs.append(_baseline(_open(item, stack)))
-        result = compare_baselines(inputs[0], inputs[1], window_s=window_s, n_boot=n_boot, rng=seed)
-    return result, [item.label for item in items]
+        labels = []
+        for target, name in ((a, "A"), (b, "B")):
+            if _is_fingerprint(target):
+                inputs.append(read_fingerprint(target))
+                labels.append(str(target))
+                continue
+            resolved, baseline = open_baseline(expand_one(target, template=template, name=name))
+            stack.enter_context(resolved)
+            inputs.append(baseline)
+            labels.append(resolved.spec.label)
+        baselines = [x for x in inputs if isinstance(x, Baseline)]
+        if window_s is None and baselines:
+            window_s = min(default_window_s(x) for x in baselines)
+        options = {} if window_s is None else {"window_s": window_s}
+        result = compare_baselines(inputs[0], inputs[1], n_boot=n_boot, rng=seed, **options)
+    return result, labels
 
 
-def _identity(item: SourceItem, baseline: Baseline) -> tuple[str, str]:
+def _identity(spec: SourceSpec, baseline: Baseline) -> tuple[str, str]:
     identity = baseline.metadata.identity
-    subject = identity.subject_id or item.options.get("subject") or Path(item.key).stem
-    session = identity.session_id or item.options.get("session") or Path(item.key).stem
+    stem = Path(spec.key).stem
+    subject = identity.subject_id or baseline.metadata.subject.subject_id or spec.subject or stem
+    session = identity.session_id or spec.session or stem
     return str(subject), str(session)
 
 
 def session_records(
-    targets: Iterable[str | Path],
+    targets: Iterable[str | Path | SourceSpec],
     *,
+    template: SourceSpec | None = None,
     effects: bool = True,
     summary: bool = True,
     task_run: str | None = None,
     labels: Sequence[str] | None = None,
     halves: bool = False,
+    window_s: float | None = None,
     n_boot: int = 500,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[list[SessionRecord], list[str]]:
     """Fingerprint summary (and task effects) of every session of ``targets``.
 
     Parameters
     ----------
+    template : SourceSpec, optional
+        Reading options and baseline choice of every source.
     effects : bool
         Compute task effects (:func:`~adhesive_dots.compare.compute_task_effects`).
     summary : bool
@@ -145,49 +133,84 @@ def session_records(
         Interval labels that are task segments (default every label outside the baseline).
     halves : bool
         Also fingerprint the two halves of each baseline (``extra["halves"]``: two summaries).
+    window_s : float, optional
+        Window of the dynamics (default: the shared rule).
+    progress : callable, optional
+        Called with each source's label before it is opened.
 
     Returns
     -------
     records, notes
         One record per session that has a baseline; one note per target or session left out and why.
     """
-    from adhesive_dots.errors import AdhesiveError
-
-    items, notes = expand(targets)
+    specs, problems = expand_sources([t for t in targets if not _is_fingerprint(t)], template=template)
+    notes = [p.message for p in problems]
+    notes += [
+        f"{t}: a fingerprint file holds no task segments; name the recording instead"
+        for t in targets
+        if _is_fingerprint(t)
+    ]
     records = []
-    for item in items:
-        if item.source.endswith(".nc"):
-            notes.append(f"{item.source}: a fingerprint file holds no task segments; name the recording instead")
-            continue
+    for spec in specs:
+        if progress is not None:
+            progress(spec.label)
         try:
-            with ExitStack() as stack:
-                recording = _open(item, stack)
-                baseline = _baseline(recording)
-                subject, session = _identity(item, baseline)
-                values = fingerprint(baseline, rng=seed).summary_dict() if summary else {}
-                record = SessionRecord(item.label, subject, session, values)
-                if halves:
-                    mid = 0.5 * (baseline.segment.start + baseline.segment.stop)
-                    parts = [Segment.between(baseline.segment.start, mid, evidence="first half"),
-                             Segment.between(mid, baseline.segment.stop, evidence="second half")]  # fmt: skip
-                    record.extra["halves"] = [
-                        fingerprint(Baseline(recording, part, baseline.metadata), rng=seed).summary_dict()
-                        for part in parts
-                    ]
-                if effects:
-                    task_recording = recording
-                    if item.options:  # a BIDS run: the task run is another recording
-                        if task_run is None:
-                            record.note = "BIDS run: pass --task-run NAME (the BIDS task holding the task segments)"
-                            records.append(record)
-                            continue
-                        task_recording = _open(item, stack, task=task_run)
-                    record.effects = compute_task_effects(task_recording, baseline=baseline, labels=labels,
-                                                          n_boot=n_boot, rng=seed)  # fmt: skip
-                records.append(record)
+            records.append(
+                _session_record(
+                    spec,
+                    effects=effects,
+                    summary=summary,
+                    task_run=task_run,
+                    labels=labels,
+                    halves=halves,
+                    window_s=window_s,
+                    n_boot=n_boot,
+                    seed=seed,
+                )
+            )
         except AdhesiveError as err:
-            notes.append(f"{item.label}: {err}")
+            notes.append(f"{spec.label}: {err}")
     return records, notes
+
+
+def _session_record(
+    spec: SourceSpec, *, effects, summary, task_run, labels, halves, window_s, n_boot, seed
+) -> SessionRecord:
+    with ExitStack() as stack:
+        resolved, baseline = open_baseline(spec)
+        stack.enter_context(resolved)
+        subject, session = _identity(resolved.spec, baseline)
+        window = default_window_s(baseline) if window_s is None else window_s
+        values = fingerprint_baseline(baseline, window_s=window, seed=seed).summary_dict() if summary else {}
+        record = SessionRecord(resolved.spec.label, subject, session, values)
+        if halves:
+            mid = 0.5 * (baseline.segment.start + baseline.segment.stop)
+            parts = [
+                Segment.between(baseline.segment.start, mid, evidence="first half"),
+                Segment.between(mid, baseline.segment.stop, evidence="second half"),
+            ]
+            record.extra["halves"] = [
+                fingerprint_baseline(
+                    Baseline(resolved.recording, part, baseline.metadata), window_s=window, seed=seed
+                ).summary_dict()
+                for part in parts
+            ]
+        if effects:
+            task_recording = resolved.recording
+            if source_kind(resolved.spec) == "bids-run":  # a BIDS run: the task run is another recording
+                if task_run is None:
+                    record.note = (
+                        f"BIDS run: pass {option('task_run', 'NAME')} (the BIDS task holding the task segments)"
+                    )
+                    return record
+                task = stack.enter_context(
+                    resolve(SourceSpec(str(sibling_run(resolved.key, task=task_run).data_path), whole=True))
+                )
+                task_recording = task.recording
+            record.effects = compute_task_effects(
+                task_recording, baseline=baseline, labels=labels, n_boot=n_boot, rng=seed
+            )
+        return record
 
 
 def effects_frame(records: Sequence[SessionRecord], *, feature: str | None = None) -> pd.DataFrame:

@@ -1,0 +1,255 @@
+"""The options every command shares, defined once.
+
+Sources: every command that takes sources is decorated with :func:`source_options`, which adds
+the same reading options (``--fs``, ``--modality``, ``--series``, ``--units-bin-width``,
+``--channels``, ``--subject/--session/--task/--run/--acquisition``), baseline options
+(``--label``, ``--start``, ``--stop``, ``--whole``) and ``--sources-from FILE``, and hands the
+command one :class:`SourceOptions` (as its ``given`` argument) that builds the
+:class:`~adhesive_dots.io.sources.SourceSpec` template and the list of targets.
+
+Output options are shared constants (``JSON_OPTION``, ``SEED_OPTION``, ``WINDOW_OPTION``,
+``OVERWRITE_OPTION``, ``OUT_OPTION``) so they are named and explained alike everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adhesive_dots.io.sources import SourceSpec, read_sources_table
+
+READING = "Reading the sources"
+BASELINE = "Which segment is the baseline"
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts (no colour, no progress bar).")
+SEED_OPTION = typer.Option(0, "--seed", help="Seed of the surrogates, bootstraps and channel subsets.")
+WINDOW_OPTION = typer.Option(
+    None,
+    "--window-s",
+    metavar="S",
+    help="Window of the sliding-window dynamics in s (default: 30 s, shortened for baselines under 10 min so "
+    "that they have enough windows; the same rule in every command).",
+)
+OVERWRITE_OPTION = typer.Option(False, "--overwrite", help="Replace an existing output file.")
+
+
+def out_option(help: str, *, required: bool = False) -> Any:
+    """The ``-o/--out FILE`` option of a command (what it writes is in ``help``)."""
+    return typer.Option(... if required else None, "--out", "-o", metavar="FILE", help=help)
+
+
+@dataclass(frozen=True)
+class _Param:
+    name: str
+    annotation: Any
+    option: Any
+
+
+_SOURCE_PARAMS = (
+    _Param(
+        "fs",
+        float | None,
+        typer.Option(
+            None,
+            "--fs",
+            metavar="HZ",
+            rich_help_panel=READING,
+            help="Sampling rate of tables (TSV/CSV/NPY) in Hz (other files carry their own).",
+        ),
+    ),
+    _Param(
+        "modality",
+        str | None,
+        typer.Option(
+            None,
+            "--modality",
+            metavar="NAME",
+            rich_help_panel=READING,
+            help="eeg, meg, ieeg, lfp, spikes, calcium, fmri or other (overrides what the file says).",
+        ),
+    ),
+    _Param(
+        "series",
+        str | None,
+        typer.Option(
+            None,
+            "--series",
+            metavar="NAME",
+            rich_help_panel=READING,
+            help="NWB: the series to read (its name or path; 'units' for the Units table).",
+        ),
+    ),
+    _Param(
+        "units_bin_width",
+        float | None,
+        typer.Option(
+            None,
+            "--units-bin-width",
+            metavar="S",
+            rich_help_panel=READING,
+            help="NWB spike times: read them as rates in bins of S seconds.",
+        ),
+    ),
+    _Param(
+        "channels",
+        str | None,
+        typer.Option(
+            None,
+            "--channels",
+            metavar="A,B,...",
+            rich_help_panel=READING,
+            help="Read only these channels (comma-separated names).",
+        ),
+    ),
+    _Param(
+        "subject",
+        str | None,
+        typer.Option(
+            None,
+            "--subject",
+            rich_help_panel=READING,
+            help="BIDS subject (without 'sub-'); outside BIDS, the subject of the dot.",
+        ),
+    ),
+    _Param(
+        "session",
+        str | None,
+        typer.Option(
+            None, "--session", rich_help_panel=READING, help="BIDS session; outside BIDS, the session of the dot."
+        ),
+    ),
+    _Param(
+        "task",
+        str | None,
+        typer.Option(
+            None, "--task", rich_help_panel=READING, help="BIDS task (default: the runs whose task contains 'rest')."
+        ),
+    ),
+    _Param("run", str | None, typer.Option(None, "--run", rich_help_panel=READING, help="BIDS run.")),
+    _Param(
+        "acquisition",
+        str | None,
+        typer.Option(None, "--acquisition", rich_help_panel=READING, help="BIDS acquisition."),
+    ),
+    _Param(
+        "label",
+        list[str],
+        typer.Option(
+            [],
+            "--label",
+            metavar="WORD",
+            rich_help_panel=BASELINE,
+            help="An interval label that marks the baseline (repeatable; added to rest, spontaneous, baseline ...), "
+            "e.g. --label T0, --label wake.",
+        ),
+    ),
+    _Param(
+        "start",
+        float | None,
+        typer.Option(
+            None,
+            "--start",
+            metavar="S",
+            rich_help_panel=BASELINE,
+            help="Baseline start in s (default: its found start).",
+        ),
+    ),
+    _Param(
+        "stop",
+        float | None,
+        typer.Option(
+            None,
+            "--stop",
+            metavar="S",
+            rich_help_panel=BASELINE,
+            help="Baseline stop in s (default: the recording's end).",
+        ),
+    ),
+    _Param(
+        "whole",
+        bool,
+        typer.Option(False, "--whole", rich_help_panel=BASELINE, help="The whole recording is the baseline."),
+    ),
+    _Param(
+        "sources_from",
+        Path | None,
+        typer.Option(
+            None,
+            "--sources-from",
+            metavar="FILE",
+            rich_help_panel=READING,
+            help="A TSV/CSV table of sources: a 'source' column plus any of these options as columns, one row per "
+            "source (empty cells take the flags).",
+        ),
+    ),
+)
+
+
+@dataclass
+class SourceOptions:
+    """The source options one command was given: :meth:`template` and :meth:`targets`."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def template(self) -> SourceSpec:
+        """The spec every source starts from (its ``source`` is empty)."""
+        v = self.values
+        return SourceSpec(
+            "",
+            fs=v["fs"],
+            modality=v["modality"],
+            series=v["series"],
+            units_bin_width=v["units_bin_width"],
+            channels=v["channels"],
+            subject=v["subject"],
+            session=v["session"],
+            task=v["task"],
+            run=v["run"],
+            acquisition=v["acquisition"],
+            labels=tuple(w for text in v["label"] for w in text.split(",")),
+            start=v["start"],
+            stop=v["stop"],
+            whole=v["whole"],
+        )
+
+    def targets(self, positional: Sequence[str | Path] | None = ()) -> list[str | SourceSpec]:
+        """The sources named on the command line, then the rows of ``--sources-from``."""
+        out: list[str | SourceSpec] = [str(t) for t in positional or ()]
+        if self.values.get("sources_from") is not None:
+            out.extend(read_sources_table(self.values["sources_from"], template=self.template()))
+        return out
+
+    def require(self, positional: Sequence[str | Path] | None, *, what: str = "SOURCE") -> list[str | SourceSpec]:
+        """:meth:`targets`, or a usage error when there are none."""
+        targets = self.targets(positional)
+        if not targets:
+            from adhesive_dots.errors import DataError
+
+            raise DataError(f"give at least one {what} (a file, folder, BIDS root or URL) or --sources-from FILE")
+        return targets
+
+
+def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the shared source options to a Typer command; it receives them as ``given: SourceOptions``."""
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "given"]
+    added = [
+        inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.option, annotation=p.annotation)
+        for p in _SOURCE_PARAMS
+    ]
+    names = [p.name for p in _SOURCE_PARAMS]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = SourceOptions({name: kwargs.pop(name) for name in names})
+        return command(*args, given=given, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
+    return wrapper
