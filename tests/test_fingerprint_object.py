@@ -273,17 +273,17 @@ def test_float32_input_and_many_channel_path(eeg_like):
     """float32 data (as NWB often stores) give the float64 results to 1e-5 (input rounding only: every
     computation is promoted block by block); the many-channel path of the windowed correlations
     (direct per window) equals the per-block path to 1e-10."""
-    import adhesive_dots.fingerprint._compute as compute
+    import adhesive_dots.fingerprint.stages as stages
 
     a = compute_fingerprint_array(eeg_like, FS, modality="eeg", rng=0)
     b = compute_fingerprint_array(eeg_like.astype(np.float32), FS, modality="eeg", rng=0)
     np.testing.assert_allclose(a.summary_vector(), b.summary_vector(), rtol=1e-5, atol=1e-6)
-    original = compute.WINDOW_BLOCK_CHANNELS
-    compute.WINDOW_BLOCK_CHANNELS = 2
+    original = stages.WINDOW_BLOCK_CHANNELS
+    stages.WINDOW_BLOCK_CHANNELS = 2
     try:
         c = compute_fingerprint_array(eeg_like, FS, modality="eeg", rng=0)
     finally:
-        compute.WINDOW_BLOCK_CHANNELS = original
+        stages.WINDOW_BLOCK_CHANNELS = original
     np.testing.assert_allclose(c.dataset["window_mean_abs_correlation"], a.dataset["window_mean_abs_correlation"],
                                atol=1e-10)  # fmt: skip
     np.testing.assert_allclose(c.dataset["eigenvalues"], a.dataset["eigenvalues"], atol=1e-10)

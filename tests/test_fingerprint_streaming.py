@@ -210,7 +210,7 @@ def test_bad_input_is_refused(population, tmp_path):
         fingerprint_streaming(population, spike_times=[np.array([1.0])])
     with pytest.raises(DataError, match="Baseline or a StreamSource"):
         fingerprint_streaming(np.zeros((3, 100)))
-    bad = StreamSource(read_block=lambda c0, c1: np.zeros((1, 100)), fs=10.0, n_channels=3, n_times=100)
+    bad = StreamSource(read_block=lambda c0, c1: np.zeros((1, 1000)), fs=10.0, n_channels=3, n_times=1000)
     with pytest.raises(DataError, match=r"read_block\(0, 3\) returned 1 channels, expected 3"):
         fingerprint_streaming(bad)
     with pytest.raises(SourceNotFoundError, match="no such file"):
