@@ -48,8 +48,10 @@ def test_block_bootstrap_indices_are_circular_blocks():
     assert default_block(39) == 4 and default_block(3) == 1
 
 
-@pytest.mark.parametrize(("n", "kw", "match"), [(1, {}, "at least 2 windows"), (10, {"block": 11}, "block must be"),
-                                                (10, {"n_boot": 0}, "n_boot")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("n", "kw", "match"),
+    [(1, {}, "at least 2 windows"), (10, {"block": 11}, "block must be"), (10, {"n_boot": 0}, "n_boot")],
+)
 def test_block_bootstrap_errors(n, kw, match):
     with pytest.raises(DataError, match=match):
         block_bootstrap_indices(n, **{"n_boot": 5, **kw})
@@ -113,8 +115,16 @@ def test_same_arousal_is_within_baseline_variability(eeg_sessions, seed):
     assert result.verdict == WITHIN
     assert result.energy_p >= 0.05 and result.riemann_p >= 0.05
     assert np.isfinite(result.riemann_distance) and len(result.parameters["channels"]) == 4
-    assert set(result.features.columns) >= {"feature", "value_a", "value_b", "difference", "ci_low", "ci_high", "z",
-                                            "flagged"}  # fmt: skip
+    assert set(result.features.columns) >= {
+        "feature",
+        "value_a",
+        "value_b",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "z",
+        "flagged",
+    }
 
 
 def test_arousal_shift_is_different_and_flags_the_moved_features(eeg_sessions):
@@ -149,7 +159,7 @@ def test_compare_baselines_errors(eeg_sessions):
         compare_baselines(a.baseline, a.baseline, alpha=0.7)
     short = Baseline.from_array(np.random.default_rng(0).standard_normal((2, 250 * 40)), 250.0)
     with pytest.raises(DataError, match="at least 4"):
-        compare_baselines(short, short)
+        compare_baselines(short, short, window_s=30.0)
 
 
 # -- task effects in baseline units -------------------------------------------------------------
@@ -239,8 +249,9 @@ def test_compare_task_effects_errors():
 
 def _predict(structured: bool):
     corpus = sim_rest_task_corpus(20, structured=structured, rng=1)
-    return predict_task_from_rest(corpus, features=corpus.attrs["feature_names"],
-                                  responses=corpus.attrs["response_names"], n_perm=40, rng=0)  # fmt: skip
+    return predict_task_from_rest(
+        corpus, features=corpus.attrs["feature_names"], responses=corpus.attrs["response_names"], n_perm=40, rng=0
+    )
 
 
 def test_prediction_beats_group_mean_on_structured_corpus():
@@ -274,8 +285,14 @@ def test_identification_of_simulated_subjects():
     for s in range(6):
         subject = sim_eeg_subject(s, rng=10 + s)
         for k in (0, 1):
-            session = sim_eeg_baseline(subject, session_index=k, arousal_level=float(rng.normal(0, 0.3)),
-                                       duration=120.0, task_duration=10.0, rng=1000 * s + k)  # fmt: skip
+            session = sim_eeg_baseline(
+                subject,
+                session_index=k,
+                arousal_level=float(rng.normal(0, 0.3)),
+                duration=120.0,
+                task_duration=10.0,
+                rng=1000 * s + k,
+            )
             vectors[k].append(fingerprint(session.baseline, window_s=10.0, rng=0).summary_vector())
     a = pd.DataFrame(vectors[0], columns=list(SUMMARY_NAMES), index=[f"S{s}" for s in range(6)])
     b = pd.DataFrame(vectors[1], columns=list(SUMMARY_NAMES), index=a.index)
@@ -375,16 +392,30 @@ def _signal_corpus_table(structured: bool) -> pd.DataFrame:
         starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
         states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
         means = dict(zip(states["state_feature"].values, states.mean("window").values, strict=True))
-        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=20,
-                                             rng=0).table.set_index("feature")  # fmt: skip
+        effects = compute_task_effects_array(
+            session.baseline, {"task": session.trials}, session.fs, n_boot=20, rng=0
+        ).table.set_index("feature")
         beta = effects.loc["log_power_beta"]
-        rows.append({"subject": session.subject, **means, "response": beta["z"], "delta": beta["delta"],
-                     "expected": 2 * np.log10(session.gain)})  # fmt: skip
+        rows.append(
+            {
+                "subject": session.subject,
+                **means,
+                "response": beta["z"],
+                "delta": beta["delta"],
+                "expected": 2 * np.log10(session.gain),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-SIGNAL_FEATURES = ["log_power_delta", "log_power_theta", "log_power_alpha", "log_power_beta", "log_power_gamma",
-                   "aperiodic_exponent"]  # fmt: skip
+SIGNAL_FEATURES = [
+    "log_power_delta",
+    "log_power_theta",
+    "log_power_alpha",
+    "log_power_beta",
+    "log_power_gamma",
+    "aperiodic_exponent",
+]
 
 
 @pytest.mark.slow
@@ -411,11 +442,17 @@ def _arousal_task_table(amplitudes, arousal_shift) -> pd.DataFrame:
     for session in sim_arousal_task_sessions(16, amplitudes=amplitudes, arousal_shift=arousal_shift, rng=4):
         starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
         states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
-        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=10,
-                                             rng=0).table.set_index("feature")  # fmt: skip
-        rows.append({"subject": session.subject, "condition": f"task{session.session[-1]}",
-                     "delta": effects.loc["log_power_beta", "delta"],
-                     "baseline_beta": float(states.sel(state_feature="log_power_beta").mean())})  # fmt: skip
+        effects = compute_task_effects_array(
+            session.baseline, {"task": session.trials}, session.fs, n_boot=10, rng=0
+        ).table.set_index("feature")
+        rows.append(
+            {
+                "subject": session.subject,
+                "condition": f"task{session.session[-1]}",
+                "delta": effects.loc["log_power_beta", "delta"],
+                "baseline_beta": float(states.sel(state_feature="log_power_beta").mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -251,9 +251,13 @@ def test_real_rat_lfp_sufficiency_table(real_data):
     # every feature with a value gets a verdict; only one-channel or near-zero features stay undetermined
     decided = table[table["status"] != "undetermined"]
     assert set(table.index[table["status"] == "undetermined"]) <= {
-        "mean_abs_correlation", "participation_fraction", "eigenspectrum_exponent", "nonstationarity", "drift",
+        "mean_abs_correlation",
+        "participation_fraction",
+        "eigenspectrum_exponent",
+        "nonstationarity",
+        "drift",
         "arousal_coupling",
-    }  # fmt: skip
+    }
     assert len(decided) >= 10
     needs_more = decided[~decided["within_horizon"]]
     # "needs more" is an extrapolation (labelled) or a feature whose estimate still moves with length
