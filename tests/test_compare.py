@@ -16,6 +16,7 @@ from adhesive_dots.compare import (
     DIFFERENT,
     WITHIN,
     block_bootstrap_indices,
+    check_comparable,
     compare_baselines,
     compare_task_effects,
     compute_task_effects,
@@ -26,8 +27,9 @@ from adhesive_dots.compare import (
     identify_subjects,
     predict_task_from_rest,
 )
-from adhesive_dots.errors import BaselineNotFoundError, DataError
-from adhesive_dots.fingerprint import SUMMARY_NAMES, compute_fingerprint_array, fingerprint
+from adhesive_dots.errors import BaselineNotFoundError, DataError, ParameterMismatchError
+from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams, compute_fingerprint_array, fingerprint
+from adhesive_dots.sim import sim_powerlaw
 from adhesive_dots.sim.tasks import (
     AROUSAL_FEATURES,
     sim_arousal_confound,
@@ -160,6 +162,67 @@ def test_compare_baselines_errors(eeg_sessions):
     short = Baseline.from_array(np.random.default_rng(0).standard_normal((2, 250 * 40)), 250.0)
     with pytest.raises(DataError, match="at least 4"):
         compare_baselines(short, short, window_s=30.0)
+
+
+# -- one set of parameters: the same window in fingerprint and compare --------------------------
+
+
+@pytest.fixture(scope="module")
+def short_pair():
+    """Two 60 s and one 120 s baseline of 4 channels of 1/f noise at 160 Hz (PhysioNet runs' shape)."""
+
+    def make(seconds, seed):
+        data = sim_powerlaw(int(160 * seconds), 160.0, 1.5, f_flat=0.5, n_signals=4, rng=seed)
+        return Baseline.from_array(data, 160.0, channel_names=["O1", "O2", "Pz", "Cz"], modality="eeg")
+
+    return make(60.0, 1), make(60.0, 2), make(120.0, 3)
+
+
+def test_sixty_seconds_get_the_same_window_in_fingerprint_and_compare(short_pair):
+    """The bug: 30 s windows (3 of them) in `fingerprint`, 3 s in `report`. Now the rule gives 3 s (39 windows)
+    to fingerprint() and to compare_baselines() of Baselines, and the two fingerprints compare without a flag;
+    a 60 s and a 120 s baseline are compared in the shorter one's window."""
+    a, b, long = short_pair
+    fa, fb = fingerprint(a, rng=0), fingerprint(b, rng=0)
+    assert fa.params.window_s == fb.params.window_s == 3.0 and fa.dataset.sizes["window"] == 39
+    from_data = compare_baselines(a, b, n_boot=100, rng=0)
+    assert from_data.parameters["window_s"] == 3.0 and from_data.parameters["n_windows"] == [39, 39]
+    from_fingerprints = compare_baselines(fa, fb, n_boot=100, rng=0)
+    assert from_fingerprints.parameters["window_s"] == 3.0 and from_fingerprints.parameters["n_windows"] == [39, 39]
+    # the states of a Baseline are those its fingerprint stores (same window, segments, bands; tolerance 1e-9)
+    mixed = compare_baselines(fa, b, n_boot=100, rng=0)
+    np.testing.assert_allclose(mixed.features["value_b"], from_fingerprints.features["value_b"], rtol=1e-9)
+    assert compare_baselines(a, long, n_boot=100, rng=0).parameters["n_windows"] == [39, 79]
+
+
+def test_fingerprints_made_with_different_windows_are_refused_with_the_fix(short_pair):
+    """A 60 s (3 s windows) and a 120 s (6 s) fingerprint: ParameterMismatchError (a DataError) naming window_s,
+    both values and the flag; fingerprinted both with --window-s 3 they compare. A comparison asking for
+    another window than the fingerprints' says so too."""
+    a, _, long = short_pair
+    fa, flong = fingerprint(a, rng=0), fingerprint(long, rng=0)
+    with pytest.raises(ParameterMismatchError, match=r"different window_s \(3 s vs 6 s\).*--window-s 3") as info:
+        compare_baselines(fa, flong)
+    assert info.value.parameters == ("window_s",) and isinstance(info.value, DataError)
+    with pytest.raises(ParameterMismatchError, match=r"FingerprintParams\(window_s=3\)"):
+        check_comparable(fa, flong)
+    fixed = fingerprint(long, params=FingerprintParams(window_s=3.0), rng=0)
+    assert compare_baselines(fa, fixed, n_boot=100, rng=0).parameters["n_windows"] == [39, 79]
+    with pytest.raises(ParameterMismatchError, match=r"asks for window_s 10 s but a was fingerprinted with 3 s"):
+        compare_baselines(fa, fixed, window_s=10.0)
+
+
+def test_sampling_rates_with_different_default_fit_ranges_are_refused():
+    """250 Hz (1-40 Hz aperiodic fit) vs 30 Hz (1-12 Hz): the exponents of the window states would not be the
+    same quantity. The error names the common range; set, the baselines compare."""
+    a = Baseline.from_array(sim_powerlaw(250 * 120, 250.0, 1.5, n_signals=3, rng=0), 250.0)
+    b = Baseline.from_array(sim_powerlaw(30 * 120, 30.0, 1.5, n_signals=3, rng=1), 30.0)
+    with pytest.raises(ParameterMismatchError, match=r"at their sampling rates \(250 Hz, 30 Hz\).*aperiodic_range"):
+        compare_baselines(a, b)
+    with pytest.raises(ParameterMismatchError, match=r"FingerprintParams\(aperiodic_range=\(1, 12\)\)"):
+        compare_baselines(a, b)
+    result = compare_baselines(a, b, aperiodic_range=(1.0, 12.0), n_boot=100, rng=0)
+    assert result.parameters["fingerprint_params"]["aperiodic_range"] == [1.0, 12.0]
 
 
 # -- task effects in baseline units -------------------------------------------------------------

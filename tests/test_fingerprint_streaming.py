@@ -56,6 +56,7 @@ def test_streamed_equals_in_memory_below_max_channels(population, population_mem
     """Every variable and the summary vector equal the in-memory fingerprint (blocks of 64 channels)."""
     streamed = fingerprint_streaming(population, block_neurons=48, rng=0)
     _assert_same_fingerprint(population_memory, streamed)
+    assert streamed.params == population_memory.params  # resolved once, by the same rule
     assert streamed.dataset.attrs["segment_evidence"] == population_memory.dataset.attrs["segment_evidence"]
 
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy.spatial.distance import cdist
 
 from adhesive_dots.compare.windows import (
     block_bootstrap_indices,
-    compute_window_features_array,
     covariance_to_correlation,
     default_block,
     fingerprint_states,
@@ -45,6 +45,8 @@ from adhesive_dots.fingerprint import (
     shared_window_s,
     sliding_windows,
 )
+from adhesive_dots.fingerprint._checks import _check_data
+from adhesive_dots.fingerprint.stages import compute_window_states
 
 WITHIN = "within baseline variability"
 DIFFERENT = "different"
@@ -310,28 +312,21 @@ def _check_requested(fp: Fingerprint, requested: FingerprintParams, label: str) 
             )
 
 
-def _states(x: Fingerprint | Baseline, name: str, data: np.ndarray | None, params: ResolvedParams | None) -> tuple:
-    """Window states of a fingerprint, or computed from a baseline's data with ``params`` (the same features)."""
+def _states(
+    x: Fingerprint | Baseline, name: str, data: np.ndarray | None, params: ResolvedParams, rng: np.random.Generator
+) -> xr.DataArray:
+    """Window states of a fingerprint, or computed from a baseline's data with ``params``: the same stages, so
+    the same values as the fingerprint's ``state`` (all-NaN features dropped)."""
     if isinstance(x, Fingerprint):
         return fingerprint_states(x, name=name)
-    window_s = params.window_s
-    starts, length = sliding_windows(data.shape[1], x.fs, window_s=window_s, overlap=params.window_overlap)
-    if starts.size < 4:
+    data = _check_data(data, name=f"{name} ({x.source}) data", min_times=4)
+    states = compute_window_states(data, x.fs, params, rng=rng)
+    if states.sizes["window"] < 4:
         raise DataError(
-            f"{name} ({x.source}): {starts.size} sliding windows of {window_s:g} s in a {x.duration:.1f} s "
-            "baseline; at least 4 are needed (use a shorter window: --window-s, or window_s=; or a longer baseline)"
+            f"{name} ({x.source}): {states.sizes['window']} sliding windows of {params.window_s:g} s in a "
+            f"{x.duration:.1f} s baseline; at least 4 are needed (use a shorter window: --window-s, or window_s=; "
+            "or a longer baseline)"
         )
-    states = compute_window_features_array(
-        data,
-        x.fs,
-        starts=starts,
-        length=length,
-        bands=params.band_dict,
-        aperiodic_range=params.aperiodic_range,
-        segment_s=params.segment_s,
-        segment_overlap=params.segment_overlap,
-        taper=params.taper,
-    )
     keep = np.isfinite(states.values).all(axis=0)
     return states.isel(state_feature=np.flatnonzero(keep))
 
@@ -393,9 +388,10 @@ def compare_baselines(
     ----------
     a, b : Fingerprint or Baseline
         Fingerprints (their ``state`` trajectories are used; they must share :data:`COMPARED_PARAMETERS`,
-        see :func:`check_comparable`) or Baselines (the same window states are computed from their data,
-        see :func:`~adhesive_dots.compare.windows.compute_window_features_array`; the data also give the
-        Riemannian distance). A Baseline compared with a Fingerprint gets the fingerprint's parameters.
+        see :func:`check_comparable`) or Baselines (the same window states are computed from their data by
+        the fingerprint's own stages, :func:`~adhesive_dots.fingerprint.stages.compute_window_states`; the
+        data also give the Riemannian distance). A Baseline compared with a Fingerprint gets the
+        fingerprint's parameters.
     params : FingerprintParams, optional
         Windows and spectral settings for Baselines (default: the rule, with one window for both: the
         shorter baseline's, :func:`~adhesive_dots.fingerprint.shared_window_s`). With Fingerprints, any
@@ -444,8 +440,8 @@ def compare_baselines(
     requested = make_params(params, **settings)
     rng = np.random.default_rng(rng)
     data, resolved = _resolve_pair(a, b, requested)
-    sa = _states(a, "a", data[0], resolved[0])
-    sb = _states(b, "b", data[1], resolved[1])
+    sa = _states(a, "a", data[0], resolved[0], rng)
+    sb = _states(b, "b", data[1], resolved[1], rng)
     base_a, base_b = (x if isinstance(x, Baseline) else None for x in (a, b))
     window_s, window_overlap = resolved[0].window_s, resolved[0].window_overlap
     common = [f for f in sa["state_feature"].values if f in set(sb["state_feature"].values)]

@@ -17,6 +17,8 @@ Both :func:`~adhesive_dots.fingerprint.compute_fingerprint_array` and
    streamed path computes the same :class:`~adhesive_dots.fingerprint.correlation.CorrelationResult`
    from its passes).
 4. :func:`compute_population_dfa` -- the DFA of the population signal.
+   (:func:`compute_window_states` runs only what the state trajectory needs: what
+   :func:`~adhesive_dots.compare.compare_baselines` computes for a Baseline.)
 5. :func:`assemble_fingerprint` -- the dataset: the channel features, the structure, the population
    DFA, spiking statistics, the dynamics across channels (:func:`compute_state_dynamics`: state
    trajectory, drift of the windows' ``|r|``, arousal coupling), the summary vector
@@ -28,6 +30,7 @@ never depend on the number of threads.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -315,13 +318,7 @@ def compute_channel_features(
     positive = _positive_spectra(freqs, spectra.psd, params.aperiodic_range)
     aperiodic_future = pool.submit(_aperiodic_or_nan, freqs, spectra.psd, positive, params.aperiodic_range, params.knee)
     n_windows = layout.n_windows
-    window_futures = [
-        pool.submit(
-            _aperiodic_or_nan, freqs, spectra.window_psd[part], positive[None, :], params.aperiodic_range, False
-        )
-        for part in np.array_split(np.arange(n_windows), max(1, min(pool.workers, n_windows)))
-        if part.size
-    ]
+    window_futures = _submit_window_fits(pool, freqs, spectra.window_psd, positive, params)
     slow_options = {"scales": params.slow_scales, "fit_range": params.slow_fit_range, "overlap": params.dfa_overlap}
     envelope_futures = {
         name: _submit_dfa(pool, spectra.envelopes[name], layout.envelope_fs[name], parts, slow_options)
@@ -331,11 +328,7 @@ def compute_channel_features(
     dfa = _join_dfa(dfa_futures)
     aperiodic = aperiodic_future.result()
     envelope_dfa = {name: _join_dfa(futures) for name, futures in envelope_futures.items()}
-    if n_windows:
-        fits = [f.result() for f in window_futures]
-        window_exponent = np.concatenate([fit["exponent"] for fit in fits])
-    else:
-        window_exponent = np.zeros((0, n_channels))
+    window_exponent = _join_window_fits(window_futures, n_channels)
 
     # spectra: band powers, peak
     bands = params.band_dict
@@ -353,15 +346,12 @@ def compute_channel_features(
         peak_frequency = peak_height = np.full(n_channels, np.nan)
 
     # per-channel dynamics: windowed band powers, non-stationarity, drift
+    window_log_power = _window_log_power(spectra, layout, bands)
     if n_windows:
-        window_bp = compute_band_power_array(freqs, spectra.window_psd, bands=bands)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            window_log_power = np.log10(window_bp.absolute)  # (W, C, B)
         nonstationarity = compute_nonstationarity_array(
             spectra.segment_band_power, layout.membership, n_surrogates=params.n_surrogates, rng=rng
         )
     else:
-        window_log_power = np.zeros((0, n_channels, len(bp.bands)))
         nonstationarity = np.full((n_channels, len(bp.bands)), np.nan)
 
     ds = xr.Dataset(
@@ -521,33 +511,36 @@ class StateDynamics:
 
 
 def compute_state_dynamics(
-    channels: xr.Dataset,
+    window_log_power: np.ndarray,
+    window_exponent: np.ndarray,
     layout: Layout,
     *,
     window_corr: np.ndarray | None,
     arousal: Mapping[str, tuple[np.ndarray, float]] | None = None,
 ) -> StateDynamics:
-    """State trajectory, drift of the windows' mean ``|r|`` and arousal coupling, from the channel features.
+    """State trajectory, drift of the windows' mean ``|r|`` and arousal coupling, from the per-channel windows.
 
     Parameters
     ----------
-    channels : xarray.Dataset
-        From :func:`compute_channel_features` (all channels).
+    window_log_power : ndarray, shape (n_windows, n_channels, n_bands)
+        log10 band power of every window and channel (bands ``layout.band_names``).
+    window_exponent : ndarray, shape (n_windows, n_channels)
+        Aperiodic exponent of every window and channel.
     layout : Layout
     window_corr : ndarray, shape (n_windows,), or None
         The windows' mean ``|r|`` (None: not computed).
     arousal : dict of str to (values, fs), optional
         Arousal signals over the same span.
     """
-    log_power = channels["window_log_band_power"].values
-    exponent = channels["window_aperiodic_exponent"].values
-    n_windows, n_channels = exponent.shape
-    names = tuple(f"log_power_{b}" for b in channels["band"].values) + ("aperiodic_exponent", "mean_abs_correlation")
+    n_windows, n_channels = window_exponent.shape
+    names = tuple(f"log_power_{b}" for b in layout.band_names) + ("aperiodic_exponent", "mean_abs_correlation")
     corr = np.full(n_windows, np.nan) if window_corr is None else np.asarray(window_corr, dtype=float)
     if n_windows:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices (flat channels) give NaN
-            state = np.column_stack([np.nanmedian(log_power, axis=1), np.nanmedian(exponent, axis=1), corr])
+            state = np.column_stack(
+                [np.nanmedian(window_log_power, axis=1), np.nanmedian(window_exponent, axis=1), corr]
+            )
     else:
         state = np.zeros((0, len(names)))
     drift = None
@@ -561,6 +554,67 @@ def compute_state_dynamics(
         windows[i] = window_average(values, signal_fs, starts_s, length_s)
         coupling[i] = compute_arousal_coupling_array(state, windows[i])
     return StateDynamics(names, state, drift, tuple(arousal), windows, coupling)
+
+
+def compute_window_states(
+    data: np.ndarray,
+    fs: float,
+    params: ResolvedParams,
+    *,
+    workers: int = 1,
+    rng: np.random.Generator | int | None = None,
+) -> xr.DataArray:
+    """The state trajectory a fingerprint with ``params`` stores (its ``state``), without the rest of it.
+
+    The same stages on the same windows: the spectral pass (no envelopes), the windows' aperiodic fits,
+    band powers and mean ``|r|`` (:func:`compute_structure`), so the values equal the fingerprint's.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        Finite samples at ``fs`` Hz.
+    fs : float
+    params : ResolvedParams
+        Resolved for this record.
+    workers : int
+        Threads (results do not depend on it).
+    rng : Generator, int or None
+        As the fingerprint's ``rng`` (the channel subset of the windows' ``|r|`` above ``max_channels``).
+
+    Returns
+    -------
+    xarray.DataArray, dims (window, state_feature)
+        With coordinate ``window_time`` (s, window centres).
+    """
+    n_channels, n_times = data.shape
+    params = dataclasses.replace(params, envelope_bands=())
+    layout = compute_layout(params, fs, n_times)
+    rng_correlation, _ = fingerprint_streams(rng)
+    spectra = SpectralPass.empty(n_channels, layout)
+    with TaskPool(workers) as pool:
+        structure = pool.submit(compute_structure, data, params, layout, rng=rng_correlation)
+        for c0 in range(0, n_channels, params.block_channels):
+            pool.submit(spectral_pass, data, params, layout, spectra, channels=slice(c0, c0 + params.block_channels))
+        pool.wait()
+        positive = _positive_spectra(layout.freqs, spectra.psd, params.aperiodic_range)
+        window_fits = _submit_window_fits(pool, layout.freqs, spectra.window_psd, positive, params)
+        pool.wait()
+    dynamics = compute_state_dynamics(
+        _window_log_power(spectra, layout, params.band_dict),
+        _join_window_fits(window_fits, n_channels),
+        layout,
+        window_corr=structure.result()[1],
+    )
+    return xr.DataArray(
+        dynamics.state,
+        dims=("window", "state_feature"),
+        coords={
+            "window": np.arange(layout.n_windows),
+            "window_time": ("window", layout.window_times, {"units": "s"}),
+            "state_feature": list(dynamics.state_names),
+        },
+        name="state",
+    )
 
 
 def assemble_fingerprint(
@@ -602,7 +656,13 @@ def assemble_fingerprint(
         See :func:`~adhesive_dots.fingerprint.compute_fingerprint_array`.
     """
     ds = channels.copy()
-    dynamics = compute_state_dynamics(channels, layout, window_corr=window_corr, arousal=arousal)
+    dynamics = compute_state_dynamics(
+        channels["window_log_band_power"].values,
+        channels["window_aperiodic_exponent"].values,
+        layout,
+        window_corr=window_corr,
+        arousal=arousal,
+    )
     ds = ds.assign_coords(
         state_feature=list(dynamics.state_names),
         arousal=list(dynamics.arousal_names),
@@ -739,6 +799,36 @@ def on_scales(result: DfaResult, scales: Sequence[float]) -> np.ndarray:
     return out
 
 
+def _submit_window_fits(
+    pool: TaskPool, freqs: np.ndarray, window_psd: np.ndarray | None, positive: np.ndarray, params: ResolvedParams
+) -> list[Future]:
+    """Aperiodic fits (no knee) of the windows' spectra, in ``pool.workers`` parts of windows."""
+    if window_psd is None:
+        return []
+    n_windows = window_psd.shape[0]
+    return [
+        pool.submit(_aperiodic_or_nan, freqs, window_psd[part], positive[None, :], params.aperiodic_range, False)
+        for part in np.array_split(np.arange(n_windows), max(1, min(pool.workers, n_windows)))
+        if part.size
+    ]
+
+
+def _join_window_fits(futures: list[Future], n_channels: int) -> np.ndarray:
+    """The windows' aperiodic exponents ``(n_windows, n_channels)`` from :func:`_submit_window_fits`."""
+    if not futures:
+        return np.zeros((0, n_channels))
+    return np.concatenate([future.result()["exponent"] for future in futures])
+
+
+def _window_log_power(spectra: SpectralPass, layout: Layout, bands: Mapping[str, tuple[float, float]]) -> np.ndarray:
+    """log10 band powers of the windows ``(n_windows, n_channels, n_bands)``."""
+    if spectra.window_psd is None:
+        return np.zeros((0, spectra.psd.shape[0], len(layout.band_names)))
+    window_bp = compute_band_power_array(layout.freqs, spectra.window_psd, bands=bands)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(window_bp.absolute)
+
+
 def _putter(ds: xr.Dataset) -> Callable[..., None]:
     def put(name: str, dims: tuple[str, ...], values: Any, **attrs: Any) -> None:
         ds[name] = (dims, np.asarray(values, dtype=float), attrs)
@@ -806,6 +896,7 @@ __all__ = [
     "compute_population_dfa",
     "compute_state_dynamics",
     "compute_structure",
+    "compute_window_states",
     "fingerprint_streams",
     "join_channel_features",
     "on_scales",
