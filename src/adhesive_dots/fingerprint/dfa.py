@@ -22,7 +22,7 @@ the exact envelope of the band-limited signal at ``envelope_fs`` without filteri
 Defaults follow Hardstone et al. (2012): 20 scales log-spaced up to a tenth of the record (about
 60 s of ten minutes) with 50% window overlap, from 0.1 s (at least 10 samples) for broadband
 signals; the fingerprint starts envelope scales at ``max(1 s, ENVELOPE_MIN_CYCLES / f_low)`` and
-fits them from 5 s (``adhesive_dots.fingerprint._compute.SLOW_FIT_MIN_S``). Fit range and R^2 are
+fits them from 5 s (:data:`adhesive_dots.fingerprint.params.SLOW_FIT_MIN_S`). Fit range and R^2 are
 reported with every exponent.
 """
 
