@@ -212,17 +212,25 @@ def test_fingerprints_made_with_different_windows_are_refused_with_the_fix(short
         compare_baselines(fa, fixed, window_s=10.0)
 
 
-def test_sampling_rates_with_different_default_fit_ranges_are_refused():
-    """250 Hz (1-40 Hz aperiodic fit) vs 30 Hz (1-12 Hz): the exponents of the window states would not be the
-    same quantity. The error names the common range; set, the baselines compare."""
+def test_sampling_rates_share_a_fit_range_or_are_refused():
+    """250 Hz (default fit 1-40 Hz) vs 30 Hz (1-12 Hz): Baselines are compared on the common 1-12 Hz (the
+    exponents must be the same quantity); their fingerprints, made with their own defaults, are refused with
+    that range as the fix, and made with it they compare (same states as the Baselines', 1e-9). BOLD (0.01-0.56
+    Hz) and EEG share no range: refused, naming both rates."""
     a = Baseline.from_array(sim_powerlaw(250 * 120, 250.0, 1.5, n_signals=3, rng=0), 250.0)
     b = Baseline.from_array(sim_powerlaw(30 * 120, 30.0, 1.5, n_signals=3, rng=1), 30.0)
-    with pytest.raises(ParameterMismatchError, match=r"at their sampling rates \(250 Hz, 30 Hz\).*aperiodic_range"):
-        compare_baselines(a, b)
-    with pytest.raises(ParameterMismatchError, match=r"FingerprintParams\(aperiodic_range=\(1, 12\)\)"):
-        compare_baselines(a, b)
-    result = compare_baselines(a, b, aperiodic_range=(1.0, 12.0), n_boot=100, rng=0)
+    result = compare_baselines(a, b, n_boot=100, rng=0)
     assert result.parameters["fingerprint_params"]["aperiodic_range"] == [1.0, 12.0]
+    with pytest.raises(ParameterMismatchError, match=r"FingerprintParams\(aperiodic_range=\(1, 12\)\)"):
+        compare_baselines(fingerprint(a, rng=0), fingerprint(b, rng=0))
+    common = FingerprintParams(window_s=6.0, aperiodic_range=(1.0, 12.0))
+    fa, fb = fingerprint(a, params=common, rng=0), fingerprint(b, params=common, rng=0)
+    np.testing.assert_allclose(
+        compare_baselines(fa, fb, n_boot=100, rng=0).features["difference"], result.features["difference"], rtol=1e-9
+    )
+    bold = Baseline.from_array(sim_powerlaw(1200, 1 / 0.72, 1.0, n_signals=3, rng=2), 1 / 0.72, modality="fmri")
+    with pytest.raises(ParameterMismatchError, match=r"at their sampling rates \(250 Hz, 1.38889 Hz\)"):
+        compare_baselines(a, bold)
 
 
 # -- task effects in baseline units -------------------------------------------------------------

@@ -3,8 +3,9 @@ distance between their window-state distributions, a Riemannian distance between
 covariances, each judged against the variability inside each baseline (split-half null).
 
 Both baselines are cut into the same sliding windows with the same spectral settings: one
-:class:`~adhesive_dots.fingerprint.FingerprintParams`, the window by default the rule's for the
-shorter baseline (:func:`~adhesive_dots.fingerprint.shared_window_s`). Fingerprints carry the
+:class:`~adhesive_dots.fingerprint.FingerprintParams`, by default the rule's for the shorter
+baseline, with a segment and an aperiodic range both sampling rates allow
+(:func:`~adhesive_dots.fingerprint.shared_params`). Fingerprints carry the
 parameters they were made with; two made with different ones (:data:`COMPARED_PARAMETERS`) are not
 compared: :func:`check_comparable` raises :class:`~adhesive_dots.errors.ParameterMismatchError` naming
 the parameter, both values and the setting that fixes it.
@@ -42,7 +43,7 @@ from adhesive_dots.fingerprint import (
     FingerprintParams,
     ResolvedParams,
     make_params,
-    shared_window_s,
+    shared_params,
     sliding_windows,
 )
 from adhesive_dots.fingerprint._checks import _check_data
@@ -347,8 +348,7 @@ def _resolve_pair(a, b, requested: FingerprintParams) -> tuple[list, list[Resolv
     if fingerprints:  # the baseline's states with the fingerprint's parameters
         params = make_params(fingerprints[0].params)
     else:
-        window = shared_window_s([a.fs, b.fs], [d.shape[1] for d in data], params=requested)
-        params = requested.replace(window_s=window)
+        params = shared_params([a.fs, b.fs], [d.shape[1] for d in data], params=requested)
     resolved = [
         x.params
         if isinstance(x, Fingerprint)
@@ -393,9 +393,9 @@ def compare_baselines(
         data also give the Riemannian distance). A Baseline compared with a Fingerprint gets the
         fingerprint's parameters.
     params : FingerprintParams, optional
-        Windows and spectral settings for Baselines (default: the rule, with one window for both: the
-        shorter baseline's, :func:`~adhesive_dots.fingerprint.shared_window_s`). With Fingerprints, any
-        setting given must be the one they were made with.
+        Windows and spectral settings for Baselines (default: the rule, with one window, segment and
+        aperiodic range for both: :func:`~adhesive_dots.fingerprint.shared_params`). With Fingerprints,
+        any setting given must be the one they were made with.
     n_boot : int
         Block-bootstrap replicates of each baseline's windows.
     block : int, optional
@@ -420,7 +420,7 @@ def compare_baselines(
     ------
     ParameterMismatchError
         Fingerprints made with different window or spectral parameters (or made otherwise than ``params``
-        asks); Baselines whose sampling rates give them different default spectral parameters.
+        asks); Baselines whose sampling rates allow no common aperiodic range (e.g. BOLD and EEG).
 
     Examples
     --------

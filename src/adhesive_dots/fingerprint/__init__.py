@@ -50,6 +50,7 @@ from adhesive_dots.fingerprint.params import (
     ResolvedParams,
     default_window_s,
     make_params,
+    shared_params,
     shared_window_s,
 )
 from adhesive_dots.fingerprint.spectral import (
@@ -95,6 +96,7 @@ __all__ = [
     "fit_specparam_array",
     "make_params",
     "read_fingerprint",
+    "shared_params",
     "shared_window_s",
     "sliding_windows",
     "summary_from_dataset",

@@ -624,6 +624,34 @@ def shared_window_s(fs: Sequence[float], n_times: Sequence[int], *, params: Fing
     return min(windows)
 
 
+def shared_params(
+    fs: Sequence[float], n_times: Sequence[int], *, params: FingerprintParams | None = None
+) -> FingerprintParams:
+    """One set of parameters for baselines analysed together (compared, or pooled in a corpus).
+
+    What ``params`` leaves to the rule and the rule would set differently for different sampling rates or
+    lengths is fixed to a value every baseline can use: the longest default Welch segment, the common part
+    of the default aperiodic ranges (left to each baseline when they do not overlap, e.g. BOLD and EEG),
+    then the shortest default window (:func:`shared_window_s`). For baselines of one sampling rate this is
+    the rule for the shortest of them.
+
+    >>> p = shared_params([250.0, 30.0], [250 * 600, 30 * 120])
+    >>> p.segment_s, p.aperiodic_range, p.window_s
+    (2.0, (1.0, 12.0), 6.0)
+    """
+    params = FingerprintParams() if params is None else params
+    settings: dict[str, Any] = {}
+    if params.segment_s is None:
+        settings["segment_s"] = max(default_segment_s(rate) for rate in fs)
+    if params.aperiodic_range is None:
+        ranges = [default_aperiodic_range(rate) for rate in fs]
+        low, high = max(r[0] for r in ranges), min(r[1] for r in ranges)
+        if low < high:
+            settings["aperiodic_range"] = (low, high)
+    params = params.replace(**settings)
+    return params.replace(window_s=shared_window_s(fs, n_times, params=params))
+
+
 def _window_series(base: float) -> list[float]:
     """The 1-1.5-2-...-8 x 10**k series from ``base`` down to 1 ms, descending."""
     values = {round(m * 10.0**k, 6) for k in range(-3, 4) for m in WINDOW_SERIES}
@@ -691,5 +719,6 @@ __all__ = [
     "default_segment_s",
     "default_window_s",
     "make_params",
+    "shared_params",
     "shared_window_s",
 ]

@@ -6,8 +6,8 @@ with the same parameters), and every sub-segment is fingerprinted with those res
 window, segments, bands and fit ranges, so a feature means the same thing at every length -- except the DFA
 scales and fit ranges the caller left to the rule, which follow each sub-segment (a tenth of its length):
 how the DFA exponent changes with that range is part of what the curves show. In a corpus, every baseline
-is resolved on its own record, with one window for all (the shortest baseline's,
-:func:`~adhesive_dots.fingerprint.shared_window_s`).
+is resolved on its own record, with one window, segment and aperiodic range for all
+(:func:`~adhesive_dots.fingerprint.shared_params`: the shortest baseline's window).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from adhesive_dots.fingerprint import (
     ResolvedParams,
     compute_fingerprint_array,
     make_params,
-    shared_window_s,
+    shared_params,
 )
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs
 from adhesive_dots.fingerprint.dfa import DEFAULT_MAX_FRACTION
@@ -625,7 +625,7 @@ def compute_corpus_sufficiency_array(
         Sampling rate(s) in Hz.
     lengths, target, max_segments, params, rng, **settings
         As in :func:`compute_sufficiency_array`; every baseline's parameters are resolved on its own record,
-        with one window for all (the shortest baseline's).
+        with one window, segment and aperiodic range for all (the shortest baseline's window).
     horizon_s : float
         The planning horizon in s.
     modality : Modality or str, or one per baseline
@@ -656,9 +656,8 @@ def compute_corpus_sufficiency_array(
     for data, rate, src in zip(datasets, rates, sources, strict=True):
         data = _check_data(data, name=f"{src} data", min_times=4)
         checked.append((data[np.newaxis] if data.ndim == 1 else data, _check_fs(rate)))
-    requested = make_params(params, **settings)
-    requested = requested.replace(
-        window_s=shared_window_s([r for _, r in checked], [d.shape[-1] for d, _ in checked], params=requested)
+    requested = shared_params(
+        [r for _, r in checked], [d.shape[-1] for d, _ in checked], params=make_params(params, **settings)
     )
     per_baseline, skipped, durations = [], {}, []
     for (data, rate), mod, src, child in zip(checked, modalities, sources, rng.spawn(n), strict=True):
