@@ -16,6 +16,7 @@ from adhesive_dots.compare import (
     DIFFERENT,
     WITHIN,
     block_bootstrap_indices,
+    check_comparable,
     compare_baselines,
     compare_task_effects,
     compute_task_effects,
@@ -26,8 +27,9 @@ from adhesive_dots.compare import (
     identify_subjects,
     predict_task_from_rest,
 )
-from adhesive_dots.errors import BaselineNotFoundError, DataError
-from adhesive_dots.fingerprint import SUMMARY_NAMES, compute_fingerprint_array, fingerprint
+from adhesive_dots.errors import BaselineNotFoundError, DataError, ParameterMismatchError
+from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams, compute_fingerprint_array, fingerprint
+from adhesive_dots.sim import sim_powerlaw
 from adhesive_dots.sim.tasks import (
     AROUSAL_FEATURES,
     sim_arousal_confound,
@@ -48,8 +50,10 @@ def test_block_bootstrap_indices_are_circular_blocks():
     assert default_block(39) == 4 and default_block(3) == 1
 
 
-@pytest.mark.parametrize(("n", "kw", "match"), [(1, {}, "at least 2 windows"), (10, {"block": 11}, "block must be"),
-                                                (10, {"n_boot": 0}, "n_boot")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("n", "kw", "match"),
+    [(1, {}, "at least 2 windows"), (10, {"block": 11}, "block must be"), (10, {"n_boot": 0}, "n_boot")],
+)
 def test_block_bootstrap_errors(n, kw, match):
     with pytest.raises(DataError, match=match):
         block_bootstrap_indices(n, **{"n_boot": 5, **kw})
@@ -113,8 +117,16 @@ def test_same_arousal_is_within_baseline_variability(eeg_sessions, seed):
     assert result.verdict == WITHIN
     assert result.energy_p >= 0.05 and result.riemann_p >= 0.05
     assert np.isfinite(result.riemann_distance) and len(result.parameters["channels"]) == 4
-    assert set(result.features.columns) >= {"feature", "value_a", "value_b", "difference", "ci_low", "ci_high", "z",
-                                            "flagged"}  # fmt: skip
+    assert set(result.features.columns) >= {
+        "feature",
+        "value_a",
+        "value_b",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "z",
+        "flagged",
+    }
 
 
 def test_arousal_shift_is_different_and_flags_the_moved_features(eeg_sessions):
@@ -149,7 +161,76 @@ def test_compare_baselines_errors(eeg_sessions):
         compare_baselines(a.baseline, a.baseline, alpha=0.7)
     short = Baseline.from_array(np.random.default_rng(0).standard_normal((2, 250 * 40)), 250.0)
     with pytest.raises(DataError, match="at least 4"):
-        compare_baselines(short, short)
+        compare_baselines(short, short, window_s=30.0)
+
+
+# -- one set of parameters: the same window in fingerprint and compare --------------------------
+
+
+@pytest.fixture(scope="module")
+def short_pair():
+    """Two 60 s and one 120 s baseline of 4 channels of 1/f noise at 160 Hz (PhysioNet runs' shape)."""
+
+    def make(seconds, seed):
+        data = sim_powerlaw(int(160 * seconds), 160.0, 1.5, f_flat=0.5, n_signals=4, rng=seed)
+        return Baseline.from_array(data, 160.0, channel_names=["O1", "O2", "Pz", "Cz"], modality="eeg")
+
+    return make(60.0, 1), make(60.0, 2), make(120.0, 3)
+
+
+def test_sixty_seconds_get_the_same_window_in_fingerprint_and_compare(short_pair):
+    """The bug: 30 s windows (3 of them) in `fingerprint`, 3 s in `report`. Now the rule gives 3 s (39 windows)
+    to fingerprint() and to compare_baselines() of Baselines, and the two fingerprints compare without a flag;
+    a 60 s and a 120 s baseline are compared in the shorter one's window."""
+    a, b, long = short_pair
+    fa, fb = fingerprint(a, rng=0), fingerprint(b, rng=0)
+    assert fa.params.window_s == fb.params.window_s == 3.0 and fa.dataset.sizes["window"] == 39
+    from_data = compare_baselines(a, b, n_boot=100, rng=0)
+    assert from_data.parameters["window_s"] == 3.0 and from_data.parameters["n_windows"] == [39, 39]
+    from_fingerprints = compare_baselines(fa, fb, n_boot=100, rng=0)
+    assert from_fingerprints.parameters["window_s"] == 3.0 and from_fingerprints.parameters["n_windows"] == [39, 39]
+    # the states of a Baseline are those its fingerprint stores (same window, segments, bands; tolerance 1e-9)
+    mixed = compare_baselines(fa, b, n_boot=100, rng=0)
+    np.testing.assert_allclose(mixed.features["value_b"], from_fingerprints.features["value_b"], rtol=1e-9)
+    assert compare_baselines(a, long, n_boot=100, rng=0).parameters["n_windows"] == [39, 79]
+
+
+def test_fingerprints_made_with_different_windows_are_refused_with_the_fix(short_pair):
+    """A 60 s (3 s windows) and a 120 s (6 s) fingerprint: ParameterMismatchError (a DataError) naming window_s,
+    both values and the flag; fingerprinted both with --window-s 3 they compare. A comparison asking for
+    another window than the fingerprints' says so too."""
+    a, _, long = short_pair
+    fa, flong = fingerprint(a, rng=0), fingerprint(long, rng=0)
+    with pytest.raises(ParameterMismatchError, match=r"different window_s \(3 s vs 6 s\).*--window-s 3") as info:
+        compare_baselines(fa, flong)
+    assert info.value.parameters == ("window_s",) and isinstance(info.value, DataError)
+    with pytest.raises(ParameterMismatchError, match=r"FingerprintParams\(window_s=3\)"):
+        check_comparable(fa, flong)
+    fixed = fingerprint(long, params=FingerprintParams(window_s=3.0), rng=0)
+    assert compare_baselines(fa, fixed, n_boot=100, rng=0).parameters["n_windows"] == [39, 79]
+    with pytest.raises(ParameterMismatchError, match=r"asks for window_s 10 s but a was fingerprinted with 3 s"):
+        compare_baselines(fa, fixed, window_s=10.0)
+
+
+def test_sampling_rates_share_a_fit_range_or_are_refused():
+    """250 Hz (default fit 1-40 Hz) vs 30 Hz (1-12 Hz): Baselines are compared on the common 1-12 Hz (the
+    exponents must be the same quantity); their fingerprints, made with their own defaults, are refused with
+    that range as the fix, and made with it they compare (same states as the Baselines', 1e-9). BOLD (0.01-0.56
+    Hz) and EEG share no range: refused, naming both rates."""
+    a = Baseline.from_array(sim_powerlaw(250 * 120, 250.0, 1.5, n_signals=3, rng=0), 250.0)
+    b = Baseline.from_array(sim_powerlaw(30 * 120, 30.0, 1.5, n_signals=3, rng=1), 30.0)
+    result = compare_baselines(a, b, n_boot=100, rng=0)
+    assert result.parameters["fingerprint_params"]["aperiodic_range"] == [1.0, 12.0]
+    with pytest.raises(ParameterMismatchError, match=r"FingerprintParams\(aperiodic_range=\(1, 12\)\)"):
+        compare_baselines(fingerprint(a, rng=0), fingerprint(b, rng=0))
+    common = FingerprintParams(window_s=6.0, aperiodic_range=(1.0, 12.0))
+    fa, fb = fingerprint(a, params=common, rng=0), fingerprint(b, params=common, rng=0)
+    np.testing.assert_allclose(
+        compare_baselines(fa, fb, n_boot=100, rng=0).features["difference"], result.features["difference"], rtol=1e-9
+    )
+    bold = Baseline.from_array(sim_powerlaw(1200, 1 / 0.72, 1.0, n_signals=3, rng=2), 1 / 0.72, modality="fmri")
+    with pytest.raises(ParameterMismatchError, match=r"at their sampling rates \(250 Hz, 1.38889 Hz\)"):
+        compare_baselines(a, bold)
 
 
 # -- task effects in baseline units -------------------------------------------------------------
@@ -239,8 +320,9 @@ def test_compare_task_effects_errors():
 
 def _predict(structured: bool):
     corpus = sim_rest_task_corpus(20, structured=structured, rng=1)
-    return predict_task_from_rest(corpus, features=corpus.attrs["feature_names"],
-                                  responses=corpus.attrs["response_names"], n_perm=40, rng=0)  # fmt: skip
+    return predict_task_from_rest(
+        corpus, features=corpus.attrs["feature_names"], responses=corpus.attrs["response_names"], n_perm=40, rng=0
+    )
 
 
 def test_prediction_beats_group_mean_on_structured_corpus():
@@ -274,8 +356,14 @@ def test_identification_of_simulated_subjects():
     for s in range(6):
         subject = sim_eeg_subject(s, rng=10 + s)
         for k in (0, 1):
-            session = sim_eeg_baseline(subject, session_index=k, arousal_level=float(rng.normal(0, 0.3)),
-                                       duration=120.0, task_duration=10.0, rng=1000 * s + k)  # fmt: skip
+            session = sim_eeg_baseline(
+                subject,
+                session_index=k,
+                arousal_level=float(rng.normal(0, 0.3)),
+                duration=120.0,
+                task_duration=10.0,
+                rng=1000 * s + k,
+            )
             vectors[k].append(fingerprint(session.baseline, window_s=10.0, rng=0).summary_vector())
     a = pd.DataFrame(vectors[0], columns=list(SUMMARY_NAMES), index=[f"S{s}" for s in range(6)])
     b = pd.DataFrame(vectors[1], columns=list(SUMMARY_NAMES), index=a.index)
@@ -375,16 +463,30 @@ def _signal_corpus_table(structured: bool) -> pd.DataFrame:
         starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
         states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
         means = dict(zip(states["state_feature"].values, states.mean("window").values, strict=True))
-        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=20,
-                                             rng=0).table.set_index("feature")  # fmt: skip
+        effects = compute_task_effects_array(
+            session.baseline, {"task": session.trials}, session.fs, n_boot=20, rng=0
+        ).table.set_index("feature")
         beta = effects.loc["log_power_beta"]
-        rows.append({"subject": session.subject, **means, "response": beta["z"], "delta": beta["delta"],
-                     "expected": 2 * np.log10(session.gain)})  # fmt: skip
+        rows.append(
+            {
+                "subject": session.subject,
+                **means,
+                "response": beta["z"],
+                "delta": beta["delta"],
+                "expected": 2 * np.log10(session.gain),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-SIGNAL_FEATURES = ["log_power_delta", "log_power_theta", "log_power_alpha", "log_power_beta", "log_power_gamma",
-                   "aperiodic_exponent"]  # fmt: skip
+SIGNAL_FEATURES = [
+    "log_power_delta",
+    "log_power_theta",
+    "log_power_alpha",
+    "log_power_beta",
+    "log_power_gamma",
+    "aperiodic_exponent",
+]
 
 
 @pytest.mark.slow
@@ -411,11 +513,17 @@ def _arousal_task_table(amplitudes, arousal_shift) -> pd.DataFrame:
     for session in sim_arousal_task_sessions(16, amplitudes=amplitudes, arousal_shift=arousal_shift, rng=4):
         starts, length = sliding_windows(session.baseline.shape[1], session.fs, window_s=10.0, overlap=0.5)
         states = compute_window_features_array(session.baseline, session.fs, starts=starts, length=length)
-        effects = compute_task_effects_array(session.baseline, {"task": session.trials}, session.fs, n_boot=10,
-                                             rng=0).table.set_index("feature")  # fmt: skip
-        rows.append({"subject": session.subject, "condition": f"task{session.session[-1]}",
-                     "delta": effects.loc["log_power_beta", "delta"],
-                     "baseline_beta": float(states.sel(state_feature="log_power_beta").mean())})  # fmt: skip
+        effects = compute_task_effects_array(
+            session.baseline, {"task": session.trials}, session.fs, n_boot=10, rng=0
+        ).table.set_index("feature")
+        rows.append(
+            {
+                "subject": session.subject,
+                "condition": f"task{session.session[-1]}",
+                "delta": effects.loc["log_power_beta", "delta"],
+                "baseline_beta": float(states.sel(state_feature="log_power_beta").mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -125,8 +125,9 @@ def test_envelope_dfa_recovers_the_hurst_exponent_of_the_modulation():
     amplitude = sim_fgn_envelope(N_10MIN, FS, 0.75, rng=rng)
     x = sim_oscillation(N_10MIN, FS, 10.0, envelope=amplitude, rng=rng) + 0.2 * rng.standard_normal(N_10MIN)
     envelope, rate = compute_envelope_array(x, FS, band=(8, 12))
-    result = compute_dfa_array(envelope, rate, scales=default_scales(rate, envelope.size, min_scale=1.0),
-                               fit_range=(5.0, 60.0))  # fmt: skip
+    result = compute_dfa_array(
+        envelope, rate, scales=default_scales(rate, envelope.size, min_scale=1.0), fit_range=(5.0, 60.0)
+    )
     assert abs(float(result.exponent) - 0.75) <= 0.1
 
 

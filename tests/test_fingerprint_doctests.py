@@ -12,7 +12,9 @@ MODULES = [
     "adhesive_dots.fingerprint.aperiodic",
     "adhesive_dots.fingerprint.correlation",
     "adhesive_dots.fingerprint.dfa",
+    "adhesive_dots.fingerprint.params",
     "adhesive_dots.fingerprint.spectral",
+    "adhesive_dots.fingerprint.streaming",
 ]
 
 

@@ -79,8 +79,9 @@ def test_permuting_channels_permutes_results(eeg_like):
     participation ratio, eigenvalues) are unchanged to 1e-10."""
     order = np.array([2, 0, 3, 1])
     a = compute_fingerprint_array(eeg_like, FS, modality="eeg", rng=0)
-    b = compute_fingerprint_array(eeg_like[order], FS, modality="eeg", channel_names=[f"ch{i:03d}" for i in order],
-                                  rng=0)  # fmt: skip
+    b = compute_fingerprint_array(
+        eeg_like[order], FS, modality="eeg", channel_names=[f"ch{i:03d}" for i in order], rng=0
+    )
     for name in ("psd", "aperiodic_exponent", "dfa_exponent", "peak_frequency", "relative_power"):
         xr.testing.assert_allclose(a.dataset[name].sel(channel=b.dataset.channel), b.dataset[name], rtol=1e-12)
     xr.testing.assert_allclose(
@@ -95,8 +96,14 @@ def test_amplitude_scaling_changes_no_exponent(eeg_like):
     correlation and the whole summary vector unchanged (1e-8)."""
     a = compute_fingerprint_array(eeg_like, FS, modality="eeg", rng=0)
     b = compute_fingerprint_array(eeg_like * 1e6, FS, modality="eeg", rng=0)
-    for name in ("aperiodic_exponent", "dfa_exponent", "envelope_dfa_exponent", "relative_power",
-                 "eigenspectrum_exponent", "peak_frequency"):  # fmt: skip
+    for name in (
+        "aperiodic_exponent",
+        "dfa_exponent",
+        "envelope_dfa_exponent",
+        "relative_power",
+        "eigenspectrum_exponent",
+        "peak_frequency",
+    ):
         np.testing.assert_allclose(a.dataset[name], b.dataset[name], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(a.summary_vector(), b.summary_vector(), rtol=1e-8, atol=1e-10)
 
@@ -228,8 +235,20 @@ def test_cli_fingerprint_nwb_and_bids(small_corpus, tmp_path):
     assert "aperiodic_exponent" in result.output and out.exists()
     assert read_fingerprint(out).dataset.attrs["modality"] == "lfp"
     eeg = next(e for e in small_corpus.entries if e.kind == "eeg")
-    result = runner.invoke(app, ["fingerprint", str(small_corpus.root / eeg.path), "--subject", eeg.subject,
-                                 "--session", eeg.session, "--task", "rest", "--json"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "fingerprint",
+            str(small_corpus.root / eeg.path),
+            "--subject",
+            eeg.subject,
+            "--session",
+            eeg.session,
+            "--task",
+            "rest",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["modality"] == "eeg" and payload["n_channels"] == 19
@@ -273,19 +292,20 @@ def test_float32_input_and_many_channel_path(eeg_like):
     """float32 data (as NWB often stores) give the float64 results to 1e-5 (input rounding only: every
     computation is promoted block by block); the many-channel path of the windowed correlations
     (direct per window) equals the per-block path to 1e-10."""
-    import adhesive_dots.fingerprint._compute as compute
+    import adhesive_dots.fingerprint.stages as stages
 
     a = compute_fingerprint_array(eeg_like, FS, modality="eeg", rng=0)
     b = compute_fingerprint_array(eeg_like.astype(np.float32), FS, modality="eeg", rng=0)
     np.testing.assert_allclose(a.summary_vector(), b.summary_vector(), rtol=1e-5, atol=1e-6)
-    original = compute.WINDOW_BLOCK_CHANNELS
-    compute.WINDOW_BLOCK_CHANNELS = 2
+    original = stages.WINDOW_BLOCK_CHANNELS
+    stages.WINDOW_BLOCK_CHANNELS = 2
     try:
         c = compute_fingerprint_array(eeg_like, FS, modality="eeg", rng=0)
     finally:
-        compute.WINDOW_BLOCK_CHANNELS = original
-    np.testing.assert_allclose(c.dataset["window_mean_abs_correlation"], a.dataset["window_mean_abs_correlation"],
-                               atol=1e-10)  # fmt: skip
+        stages.WINDOW_BLOCK_CHANNELS = original
+    np.testing.assert_allclose(
+        c.dataset["window_mean_abs_correlation"], a.dataset["window_mean_abs_correlation"], atol=1e-10
+    )
     np.testing.assert_allclose(c.dataset["eigenvalues"], a.dataset["eigenvalues"], atol=1e-10)
 
 

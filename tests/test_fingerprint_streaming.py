@@ -56,6 +56,7 @@ def test_streamed_equals_in_memory_below_max_channels(population, population_mem
     """Every variable and the summary vector equal the in-memory fingerprint (blocks of 64 channels)."""
     streamed = fingerprint_streaming(population, block_neurons=48, rng=0)
     _assert_same_fingerprint(population_memory, streamed)
+    assert streamed.params == population_memory.params  # resolved once, by the same rule
     assert streamed.dataset.attrs["segment_evidence"] == population_memory.dataset.attrs["segment_evidence"]
 
 
@@ -75,8 +76,9 @@ def test_randomised_low_rank_agrees_with_the_exact_eigenspectrum(population, pop
     (the subset, not the sketch, limits it); mean |r| within 10 %. Per-channel features stay exact.
     """
     timings: dict[str, float] = {}
-    streamed = fingerprint_streaming(population, block_neurons=48, max_channels=60, n_components=64, rng=0,
-                                     timings=timings)  # fmt: skip
+    streamed = fingerprint_streaming(
+        population, block_neurons=48, max_channels=60, n_components=64, rng=0, timings=timings
+    )
     ds, exact = streamed.dataset, population_memory.dataset
     assert int(ds["eigenvalues"].attrs["exact"]) == 0 and "correlation" not in ds
     assert ds.sizes["component"] == 64
@@ -94,8 +96,13 @@ def test_options_pass_through_like_in_memory():
     """Options of compute_fingerprint_array (population off, other bands, fewer surrogates) give the same result."""
     data, _ = sim_powerlaw_eigenspectrum(30 * 90, 24, 1.0, rng=2)
     baseline = Baseline.from_array(data, 30.0, modality="calcium")
-    options = {"population": False, "bands": {"slow": (0.1, 1.0), "fast": (1.0, 10.0)}, "n_surrogates": 5,
-               "window_s": 20.0, "rng": 4}  # fmt: skip
+    options = {
+        "population": False,
+        "bands": {"slow": (0.1, 1.0), "fast": (1.0, 10.0)},
+        "n_surrogates": 5,
+        "window_s": 20.0,
+        "rng": 4,
+    }
     memory = fingerprint(baseline, **options)
     assert "population_dfa_exponent" not in memory.dataset
     _assert_same_fingerprint(memory, fingerprint_streaming(baseline, block_neurons=10, **options))
@@ -118,8 +125,7 @@ def large_file(tmp_path_factory):
     """A small instance of the large simulator (2,500 ROIs x 1,500 frames) written block by block."""
     sim = sim_large_calcium(2500, 1500, 30.0, n_components=256, rng=3)
     path = tmp_path_factory.mktemp("large") / "large.nwb"
-    write_large_calcium_nwb(path, sim.block, n_rois=2500, n_times=1500, fs=30.0, block_neurons=1024,
-                            chunks=(500, 512))  # fmt: skip
+    write_large_calcium_nwb(path, sim.block, n_rois=2500, n_times=1500, fs=30.0, block_neurons=1024, chunks=(500, 512))
     return sim, path
 
 
@@ -145,8 +151,7 @@ def test_nwb_zarr_store_streams_like_the_hdf5_file(large_file, tmp_path):
     store is written atomically (no overwrite)."""
     sim, path = large_file
     store = tmp_path / "large.nwb.zarr"
-    write_large_calcium_nwb(store, sim.block, n_rois=2500, n_times=1500, fs=30.0, block_neurons=1024,
-                            chunks=(500, 512))  # fmt: skip
+    write_large_calcium_nwb(store, sim.block, n_rois=2500, n_times=1500, fs=30.0, block_neurons=1024, chunks=(500, 512))
     assert store.is_dir() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     with pytest.raises(FileExistsError):
         write_large_calcium_nwb(store, sim.block, n_rois=2500, n_times=1500, fs=30.0)
@@ -210,7 +215,7 @@ def test_bad_input_is_refused(population, tmp_path):
         fingerprint_streaming(population, spike_times=[np.array([1.0])])
     with pytest.raises(DataError, match="Baseline or a StreamSource"):
         fingerprint_streaming(np.zeros((3, 100)))
-    bad = StreamSource(read_block=lambda c0, c1: np.zeros((1, 100)), fs=10.0, n_channels=3, n_times=100)
+    bad = StreamSource(read_block=lambda c0, c1: np.zeros((1, 1000)), fs=10.0, n_channels=3, n_times=1000)
     with pytest.raises(DataError, match=r"read_block\(0, 3\) returned 1 channels, expected 3"):
         fingerprint_streaming(bad)
     with pytest.raises(SourceNotFoundError, match="no such file"):
@@ -284,8 +289,11 @@ def test_cli_streams_when_asked_or_when_the_segment_is_large(small_corpus, tmp_p
     path = str(small_corpus.root / entry.path)
     runner = CliRunner()
     runs = {}
-    for name, flags in {"memory": ["--in-memory"], "stream": ["--stream", "--threads", "2"],
-                        "auto": ["--max-memory", "0.000001", "-o", str(tmp_path / "auto.nc")]}.items():  # fmt: skip
+    for name, flags in {
+        "memory": ["--in-memory"],
+        "stream": ["--stream", "--threads", "2"],
+        "auto": ["--max-memory", "0.000001", "-o", str(tmp_path / "auto.nc")],
+    }.items():
         result = runner.invoke(app, ["fingerprint", path, "--json", *flags])
         assert result.exit_code == 0, result.output
         runs[name] = json.loads(result.output)["summary"]

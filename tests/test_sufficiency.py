@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -215,6 +217,38 @@ def test_precision_criterion_and_extrapolation():
     assert str(tight["basis"].sel(feature="mean_abs_correlation").values) == "none"  # one channel
 
 
+def test_one_set_of_parameters_for_the_whole_record_and_its_sub_segments():
+    """The whole-record values equal compute_fingerprint_array's with the same parameters (deterministic
+    features to 1e-12; the non-stationarity surrogates draw from another stream); the parameters are stored;
+    sub-segments keep the whole record's window, segments and ranges, with DFA scales following their length
+    unless given."""
+    from adhesive_dots.fingerprint import FingerprintParams
+    from adhesive_dots.sufficiency import segment_params
+
+    fs = 100.0
+    data = np.vstack([sim_powerlaw(12000, fs, e, rng=i) for i, e in enumerate((1.0, 1.5, 2.0))])
+    params = FingerprintParams(bands={"slow": (1.0, 8.0), "fast": (8.0, 30.0)})
+    result = compute_sufficiency_array(data, fs, lengths=(20, 40), params=params, rng=0).dataset
+    fp = compute_fingerprint_array(data, fs, params=params, rng=0)
+    full = result["full_value"].to_series()
+    summary = fp.summary_dict()
+    for name in ("aperiodic_exponent", "dfa_broadband", "drift", "exponent_variability", "mean_abs_correlation"):
+        assert full[name] == pytest.approx(summary[name], rel=1e-12), name
+    assert full["channel:aperiodic_exponent"] == pytest.approx(float(fp["aperiodic_exponent"].median()), rel=1e-12)
+    assert json.loads(result.attrs["parameters"]) == fp.params.to_dict()
+    whole = fp.params
+    assert whole.window_s == 6.0  # 120 s: the rule's window, kept by every sub-segment
+    sub = segment_params(params, whole)
+    assert (sub.window_s, sub.segment_s, sub.aperiodic_range, sub.bands) == (
+        whole.window_s,
+        whole.segment_s,
+        whole.aperiodic_range,
+        whole.bands,
+    )
+    assert sub.dfa_scales is None and sub.resolve(fs=fs, n_times=2000).dfa_scales[-1] == pytest.approx(2.0)
+    assert segment_params(params.replace(dfa_scales=(0.5, 1.0, 2.0)), whole).dfa_scales == (0.5, 1.0, 2.0)
+
+
 def test_bad_input_messages():
     x = sim_powerlaw(2000, 100.0, 1.5, rng=0)
     with pytest.raises(DataError, match="too short for two disjoint sub-segments"):
@@ -251,9 +285,13 @@ def test_real_rat_lfp_sufficiency_table(real_data):
     # every feature with a value gets a verdict; only one-channel or near-zero features stay undetermined
     decided = table[table["status"] != "undetermined"]
     assert set(table.index[table["status"] == "undetermined"]) <= {
-        "mean_abs_correlation", "participation_fraction", "eigenspectrum_exponent", "nonstationarity", "drift",
+        "mean_abs_correlation",
+        "participation_fraction",
+        "eigenspectrum_exponent",
+        "nonstationarity",
+        "drift",
         "arousal_coupling",
-    }  # fmt: skip
+    }
     assert len(decided) >= 10
     needs_more = decided[~decided["within_horizon"]]
     # "needs more" is an extrapolation (labelled) or a feature whose estimate still moves with length

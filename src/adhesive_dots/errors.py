@@ -47,6 +47,22 @@ class DataError(AdhesiveError, ValueError):
     """Signal data are unusable (all NaN, wrong shape, non-monotonic timestamps, ...)."""
 
 
+class ParameterMismatchError(DataError):
+    """Two results were computed with different analysis parameters where they must agree (e.g. two
+    fingerprints compared whose sliding windows differ); the message names the parameter, both values
+    and the setting that makes them agree.
+
+    Attributes
+    ----------
+    parameters : tuple of str
+        The names of the parameters that differ.
+    """
+
+    def __init__(self, message: str, *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.parameters = tuple(parameters)
+
+
 class SourceNotFoundError(AdhesiveError, FileNotFoundError):
     """A path, URL or archive identifier points at nothing."""
 
@@ -92,6 +108,7 @@ __all__ = [
     "DataNotPresentError",
     "FormatError",
     "MetadataError",
+    "ParameterMismatchError",
     "RemoteError",
     "SourceNotFoundError",
     "TimestampsError",

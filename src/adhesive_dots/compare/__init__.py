@@ -2,7 +2,8 @@
 
 * :func:`compare_baselines` -- two baselines: per-feature differences with block-bootstrap CIs,
   energy distance of the window states and Riemannian distance of channel covariances against
-  split-half nulls, and a verdict ("within baseline variability" / "different").
+  split-half nulls, and a verdict ("within baseline variability" / "different"); both cut into the same
+  windows (:func:`check_comparable` refuses fingerprints made with different parameters).
 * :func:`compute_task_effects` / :func:`compute_task_effects_array` -- each task segment's change of
   each window-level feature relative to the session's own baseline, in units of the baseline's
   window-to-window sd (z), with CIs.
@@ -15,9 +16,11 @@
 """
 
 from adhesive_dots.compare.baselines import (
+    COMPARED_PARAMETERS,
     DIFFERENT,
     WITHIN,
     BaselineComparison,
+    check_comparable,
     compare_baselines,
     energy_distance_array,
 )
@@ -45,6 +48,7 @@ from adhesive_dots.compare.windows import (
 )
 
 __all__ = [
+    "COMPARED_PARAMETERS",
     "DIFFERENT",
     "MAX_WINDOW_S",
     "WITHIN",
@@ -60,6 +64,7 @@ __all__ = [
     "predict_task_from_rest",
     "task_segments",
     "block_bootstrap_indices",
+    "check_comparable",
     "compare_baselines",
     "compute_window_features_array",
     "default_block",

@@ -2,6 +2,14 @@
 distance between their window-state distributions, a Riemannian distance between their channel
 covariances, each judged against the variability inside each baseline (split-half null).
 
+Both baselines are cut into the same sliding windows with the same spectral settings: one
+:class:`~adhesive_dots.fingerprint.FingerprintParams`, by default the rule's for the shorter
+baseline, with a segment and an aperiodic range both sampling rates allow
+(:func:`~adhesive_dots.fingerprint.shared_params`). Fingerprints carry the
+parameters they were made with; two made with different ones (:data:`COMPARED_PARAMETERS`) are not
+compared: :func:`check_comparable` raises :class:`~adhesive_dots.errors.ParameterMismatchError` naming
+the parameter, both values and the setting that fixes it.
+
 The split-half null: a baseline's windows ``0..n-1`` are cut into two contiguous halves on a
 circle (windows ``k..k+n/2-1`` against the rest, for every rotation ``k``), and the same
 statistic is computed between the halves. Contiguous halves keep the slow fluctuations and
@@ -18,25 +26,45 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy.spatial.distance import cdist
 
 from adhesive_dots.compare.windows import (
     block_bootstrap_indices,
-    compute_window_features_array,
     covariance_to_correlation,
     default_block,
     fingerprint_states,
     window_covariance,
 )
 from adhesive_dots.core import Baseline
-from adhesive_dots.errors import DataError
-from adhesive_dots.fingerprint import Fingerprint, sliding_windows
-from adhesive_dots.fingerprint.spectral import DEFAULT_SEGMENT_S
+from adhesive_dots.errors import DataError, ParameterMismatchError
+from adhesive_dots.fingerprint import (
+    Fingerprint,
+    FingerprintParams,
+    ResolvedParams,
+    make_params,
+    shared_params,
+    sliding_windows,
+)
+from adhesive_dots.fingerprint._checks import _check_data
+from adhesive_dots.fingerprint.stages import compute_window_states
 
 WITHIN = "within baseline variability"
 DIFFERENT = "different"
 MAX_RIEMANN_CHANNELS = 64
 """At most this many matched channels (the first, in ``a``'s order) enter the Riemannian distance."""
+COMPARED_PARAMETERS = (
+    "window_s",
+    "window_overlap",
+    "bands",
+    "segment_s",
+    "segment_overlap",
+    "taper",
+    "aperiodic_range",
+)
+"""Fingerprint parameters that shape the window states: two baselines are compared only when these agree."""
+CLI_FLAGS = {"window_s": "--window-s"}
+"""Command-line flags of the fingerprint parameters (the others are set in Python)."""
 
 
 @dataclass(frozen=True)
@@ -161,50 +189,213 @@ def _riemann(cov_a: np.ndarray, cov_b: np.ndarray, kind: str) -> tuple[float, np
         return c + 1e-10 * np.trace(c) / c.shape[0] * np.eye(c.shape[0])
 
     observed = float(distance_riemann(summary(cov_a), summary(cov_b)))
-    null = [float(distance_riemann(summary(cov, m), summary(cov, ~m))) for cov in (cov_a, cov_b)
-            for m in _halves(cov.shape[0])]  # fmt: skip
+    null = [
+        float(distance_riemann(summary(cov, m), summary(cov, ~m)))
+        for cov in (cov_a, cov_b)
+        for m in _halves(cov.shape[0])
+    ]
     return observed, np.asarray(null)
 
 
-def _states(x: Fingerprint | Baseline, name: str, window_s: float, overlap: float) -> tuple:
-    """Window states of a fingerprint, or computed from a baseline's data (the same features)."""
-    if isinstance(x, Fingerprint):
-        return fingerprint_states(x, name=name), None
-    if isinstance(x, Baseline):
-        data = x.load()
-        starts, length = sliding_windows(data.shape[1], x.fs, window_s=window_s, overlap=overlap)
-        if starts.size < 4:
-            raise DataError(
-                f"{name} ({x.source}): {starts.size} sliding windows of {window_s:g} s in a {x.duration:.1f} s "
-                "baseline; at least 4 are needed (use a shorter window_s or a longer baseline)"
+def _show(name: str, value: Any) -> str:
+    """A parameter value as a person reads it (``3 s``, ``(1, 40) Hz``)."""
+    if name in ("window_s", "segment_s"):
+        return f"{value:g} s"
+    if name == "aperiodic_range":
+        return f"({value[0]:g}, {value[1]:g}) Hz"
+    if name == "bands":
+        return "{" + ", ".join(f"{k}: ({lo:g}, {hi:g})" for k, (lo, hi) in value) + "} Hz"
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _agreed(name: str, a: Any, b: Any) -> Any:
+    """A value both baselines can use: the shorter window or segment, the common fit range, else ``a``'s."""
+    if name == "window_s":
+        return min(a, b)
+    if name == "segment_s":
+        return max(a, b)
+    if name == "aperiodic_range" and max(a[0], b[0]) < min(a[1], b[1]):
+        return max(a[0], b[0]), min(a[1], b[1])
+    return a
+
+
+def _python(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        return "{" + ", ".join(f"{k!r}: ({lo:g}, {hi:g})" for k, (lo, hi) in value) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(f"{v:g}" for v in value) + ")"
+    return repr(value)
+
+
+def check_comparable(
+    a: Fingerprint | ResolvedParams,
+    b: Fingerprint | ResolvedParams,
+    *,
+    labels: tuple[str, str] = ("a", "b"),
+    parameters: tuple[str, ...] = COMPARED_PARAMETERS,
+) -> None:
+    """Raise :class:`~adhesive_dots.errors.ParameterMismatchError` unless ``a`` and ``b`` share ``parameters``.
+
+    Parameters
+    ----------
+    a, b : Fingerprint or ResolvedParams
+        Two fingerprints (their :attr:`~adhesive_dots.fingerprint.Fingerprint.params`) or resolved parameters.
+    labels : (str, str)
+        Names of ``a`` and ``b`` in the message (e.g. their files).
+    parameters : tuple of str
+        The parameters that must agree (default :data:`COMPARED_PARAMETERS`: those shaping the window states).
+
+    Raises
+    ------
+    ParameterMismatchError
+        Naming every differing parameter with both values and the fix: the command-line flag where there
+        is one (``--window-s 3``) and the Python setting (``FingerprintParams(window_s=3)``).
+
+    Examples
+    --------
+    >>> from adhesive_dots.fingerprint import FingerprintParams
+    >>> short = FingerprintParams().resolve(fs=160.0, n_times=9600)
+    >>> long = FingerprintParams().resolve(fs=160.0, n_times=96000)
+    >>> try:
+    ...     check_comparable(short, long)
+    ... except ParameterMismatchError as err:
+    ...     print(err.parameters, "--window-s 3" in str(err))
+    ('window_s',) True
+    """
+    pa, pb = (x.params if isinstance(x, Fingerprint) else x for x in (a, b))
+    for x, label in ((pa, labels[0]), (pb, labels[1])):
+        if not isinstance(x, ResolvedParams):
+            raise DataError(f"{label} must be a Fingerprint or ResolvedParams, got {type(x).__name__}")
+    differing = []
+    for name in parameters:
+        va, vb = getattr(pa, name), getattr(pb, name)
+        same = np.allclose(va, vb, rtol=1e-9, atol=0) if isinstance(va, float | tuple) and name != "bands" else va == vb
+        if not same:
+            differing.append((name, va, vb))
+    if not differing:
+        return
+    shown = "; ".join(f"{name} ({_show(name, va)} vs {_show(name, vb)})" for name, va, vb in differing)
+    fixes = []
+    for name, va, vb in differing:
+        value = _agreed(name, va, vb)
+        flag = f"{CLI_FLAGS[name]} {value:g}; " if name in CLI_FLAGS else ""
+        fixes.append(f"{flag}in Python FingerprintParams({name}={_python(value)})")
+    names = ", ".join(name for name, _, _ in differing)
+    raise ParameterMismatchError(
+        f"{labels[0]} and {labels[1]} were fingerprinted with different {shown}; fingerprint both with the same "
+        f"{names} ({'; '.join(fixes)})",
+        parameters=tuple(name for name, _, _ in differing),
+    )
+
+
+def _check_requested(fp: Fingerprint, requested: FingerprintParams, label: str) -> None:
+    """The comparison's explicit settings must be those ``fp`` was made with."""
+    default = FingerprintParams()
+    for name in COMPARED_PARAMETERS:
+        asked = getattr(requested, name)
+        if asked == getattr(default, name):
+            continue
+        made = getattr(fp.params, name)
+        same = (
+            np.allclose(asked, made, rtol=1e-9, atol=0)
+            if isinstance(made, float | tuple) and name != "bands"
+            else (asked == made)
+        )
+        if not same:
+            flag = f"{CLI_FLAGS[name]} {_python(made)}, or " if name in CLI_FLAGS else ""
+            raise ParameterMismatchError(
+                f"the comparison asks for {name} {_show(name, asked)} but {label} was fingerprinted with "
+                f"{_show(name, made)}; ask for the fingerprint's value ({flag}leave {name} to the default) or "
+                f"fingerprint {label} again with {name}={_python(asked)}",
+                parameters=(name,),
             )
-        states = compute_window_features_array(data, x.fs, starts=starts, length=length, segment_s=DEFAULT_SEGMENT_S)
-        keep = np.isfinite(states.values).all(axis=0)
-        return states.isel(state_feature=np.flatnonzero(keep)), x
-    raise DataError(f"{name} must be a Fingerprint or a Baseline, got {type(x).__name__}")
+
+
+def _states(
+    x: Fingerprint | Baseline, name: str, data: np.ndarray | None, params: ResolvedParams, rng: np.random.Generator
+) -> xr.DataArray:
+    """Window states of a fingerprint, or computed from a baseline's data with ``params``: the same stages, so
+    the same values as the fingerprint's ``state`` (all-NaN features dropped)."""
+    if isinstance(x, Fingerprint):
+        return fingerprint_states(x, name=name)
+    data = _check_data(data, name=f"{name} ({x.source}) data", min_times=4)
+    states = compute_window_states(data, x.fs, params, rng=rng)
+    if states.sizes["window"] < 4:
+        raise DataError(
+            f"{name} ({x.source}): {states.sizes['window']} sliding windows of {params.window_s:g} s in a "
+            f"{x.duration:.1f} s baseline; at least 4 are needed (use a shorter window: --window-s, or window_s=; "
+            "or a longer baseline)"
+        )
+    keep = np.isfinite(states.values).all(axis=0)
+    return states.isel(state_feature=np.flatnonzero(keep))
+
+
+def _resolve_pair(a, b, requested: FingerprintParams) -> tuple[list, list[ResolvedParams | None]]:
+    """The data of the Baselines among ``a``, ``b`` and the resolved parameters of both (one window)."""
+    labels = ("a", "b")
+    for x, label in zip((a, b), labels, strict=True):
+        if not isinstance(x, Fingerprint | Baseline):
+            raise DataError(f"{label} must be a Fingerprint or a Baseline, got {type(x).__name__}")
+        if isinstance(x, Fingerprint):
+            _check_requested(x, requested, label)
+    data = [x.load() if isinstance(x, Baseline) else None for x in (a, b)]
+    fingerprints = [x for x in (a, b) if isinstance(x, Fingerprint)]
+    if len(fingerprints) == 2:
+        check_comparable(a, b)
+        return data, [a.params, b.params]
+    if fingerprints:  # the baseline's states with the fingerprint's parameters
+        params = make_params(fingerprints[0].params)
+    else:
+        params = shared_params([a.fs, b.fs], [d.shape[1] for d in data], params=requested)
+    resolved = [
+        x.params
+        if isinstance(x, Fingerprint)
+        else params.resolve(
+            fs=x.fs,
+            n_times=d.shape[1],
+            n_channels=d.shape[0],
+            modality=x.metadata.recording.modality or x.recording.modality,
+        )
+        for x, d in zip((a, b), data, strict=True)
+    ]
+    try:
+        check_comparable(*resolved)
+    except ParameterMismatchError as err:  # the rule differs with the sampling rate: say so
+        raise ParameterMismatchError(
+            f"at their sampling rates ({a.fs:g} Hz, {b.fs:g} Hz) {err}".replace("were fingerprinted with", "get"),
+            parameters=err.parameters,
+        ) from None
+    return data, resolved
 
 
 def compare_baselines(
     a: Fingerprint | Baseline,
     b: Fingerprint | Baseline,
     *,
+    params: FingerprintParams | None = None,
     n_boot: int = 1000,
     block: int | None = None,
     alpha: float = 0.05,
-    window_s: float = 30.0,
-    window_overlap: float = 0.5,
     covariance: str = "correlation",
     rng: np.random.Generator | int | None = None,
+    **settings: Any,
 ) -> BaselineComparison:
     """Compare baseline ``a`` with baseline ``b`` against the variability inside each.
 
     Parameters
     ----------
     a, b : Fingerprint or Baseline
-        Fingerprints (their ``state`` trajectories are used) or Baselines (the same window states are
-        computed from their data with ``window_s``/``window_overlap``, see
-        :func:`~adhesive_dots.compare.windows.compute_window_features_array`; the data also give the
-        Riemannian distance).
+        Fingerprints (their ``state`` trajectories are used; they must share :data:`COMPARED_PARAMETERS`,
+        see :func:`check_comparable`) or Baselines (the same window states are computed from their data by
+        the fingerprint's own stages, :func:`~adhesive_dots.fingerprint.stages.compute_window_states`; the
+        data also give the Riemannian distance). A Baseline compared with a Fingerprint gets the
+        fingerprint's parameters.
+    params : FingerprintParams, optional
+        Windows and spectral settings for Baselines (default: the rule, with one window, segment and
+        aperiodic range for both: :func:`~adhesive_dots.fingerprint.shared_params`). With Fingerprints,
+        any setting given must be the one they were made with.
     n_boot : int
         Block-bootstrap replicates of each baseline's windows.
     block : int, optional
@@ -213,16 +404,23 @@ def compare_baselines(
         with 30 s windows at 50% overlap).
     alpha : float
         Level of the CIs (``1 - alpha``) and of the verdict's tests.
-    window_s, window_overlap : float
-        Sliding windows (s, fraction) when fingerprinting Baselines and for the covariances.
     covariance : {"correlation", "covariance"}
         Matrices of the Riemannian distance: correlations (gain-invariant, default) or covariances.
     rng : Generator or int, optional
         Randomness of the bootstrap.
+    **settings
+        Fields of :class:`~adhesive_dots.fingerprint.FingerprintParams` overriding ``params``
+        (e.g. ``window_s=10.0``).
 
     Returns
     -------
     BaselineComparison
+
+    Raises
+    ------
+    ParameterMismatchError
+        Fingerprints made with different window or spectral parameters (or made otherwise than ``params``
+        asks); Baselines whose sampling rates allow no common aperiodic range (e.g. BOLD and EEG).
 
     Examples
     --------
@@ -239,9 +437,13 @@ def compare_baselines(
         raise DataError(f"alpha must be in (0, 0.5), got {alpha!r}")
     if covariance not in ("correlation", "covariance"):
         raise DataError(f"covariance must be 'correlation' or 'covariance', got {covariance!r}")
+    requested = make_params(params, **settings)
     rng = np.random.default_rng(rng)
-    sa, base_a = _states(a, "a", window_s, window_overlap)
-    sb, base_b = _states(b, "b", window_s, window_overlap)
+    data, resolved = _resolve_pair(a, b, requested)
+    sa = _states(a, "a", data[0], resolved[0], rng)
+    sb = _states(b, "b", data[1], resolved[1], rng)
+    base_a, base_b = (x if isinstance(x, Baseline) else None for x in (a, b))
+    window_s, window_overlap = resolved[0].window_s, resolved[0].window_overlap
     common = [f for f in sa["state_feature"].values if f in set(sb["state_feature"].values)]
     if not common:
         raise DataError("a and b share no finite window-level feature; were they fingerprinted with the same bands?")
@@ -250,9 +452,9 @@ def compare_baselines(
         n_null = len(_halves(states.sizes["window"]))
         if (1 + 2 * n_null) * alpha / n_tests < 1:
             raise DataError(
-                f"{name}: {states.sizes['window']} windows give a split-half null of about {2 * n_null} values, "
-                f"too few to reach alpha={alpha} over {n_tests} test(s); use shorter windows (window_s) or a "
-                "longer baseline"
+                f"{name}: {states.sizes['window']} windows of {window_s:g} s give a split-half null of about "
+                f"{2 * n_null} values, too few to reach alpha={alpha} over {n_tests} test(s); use shorter windows "
+                "(--window-s, or window_s=; by default the rule leaves 39) or a longer baseline"
             )
     xa = sa.sel(state_feature=common).values
     xb = sb.sel(state_feature=common).values
@@ -273,9 +475,19 @@ def compare_baselines(
         z = np.where(boot_sd > 0, difference / boot_sd, np.nan)
     flagged = ((lo > 0) | (hi < 0)) & (np.abs(difference) > split_q)
     table = pd.DataFrame(
-        {"feature": common, "value_a": mean_a, "value_b": mean_b, "difference": difference, "ci_low": lo,
-         "ci_high": hi, "z": z, "within_sd": within_sd, "split_half": split_q, "flagged": flagged}
-    )  # fmt: skip
+        {
+            "feature": common,
+            "value_a": mean_a,
+            "value_b": mean_b,
+            "difference": difference,
+            "ci_low": lo,
+            "ci_high": hi,
+            "z": z,
+            "within_sd": within_sd,
+            "split_half": split_q,
+            "flagged": flagged,
+        }
+    )
 
     scale = np.where(within_sd > 0, within_sd, 1.0)
     za, zb = xa / scale, xb / scale
@@ -288,8 +500,10 @@ def compare_baselines(
         names_b = set(base_b.channel_names)
         channels = [c for c in base_a.channel_names if c in names_b][:MAX_RIEMANN_CHANNELS]
         if len(channels) >= 2:
-            cov_a = _window_covariances(base_a.load(channels=channels), base_a.fs, window_s, window_overlap)
-            cov_b = _window_covariances(base_b.load(channels=channels), base_b.fs, window_s, window_overlap)
+            rows_a = [list(base_a.channel_names).index(c) for c in channels]
+            rows_b = [list(base_b.channel_names).index(c) for c in channels]
+            cov_a = _window_covariances(data[0][rows_a], base_a.fs, window_s, window_overlap)
+            cov_b = _window_covariances(data[1][rows_b], base_b.fs, window_s, window_overlap)
             # flat or broken channels (zero or NaN variance in any window) cannot enter an SPD matrix
             variances = np.concatenate([np.diagonal(cov_a, axis1=1, axis2=2), np.diagonal(cov_b, axis1=1, axis2=2)])
             good = np.all(np.isfinite(variances) & (variances > 0), axis=0)
@@ -311,7 +525,17 @@ def compare_baselines(
         riemann_null=riemann_null,
         riemann_p=riemann_p,
         verdict=DIFFERENT if different else WITHIN,
-        parameters={"n_boot": n_boot, "block": [block_a, block_b], "alpha": alpha, "ci": 1 - alpha,
-                    "window_s": window_s,
-                    "channels": channels, "covariance": covariance, "n_windows": [na, nb], "n_tests": n_tests},
-    )  # fmt: skip
+        parameters={
+            "n_boot": n_boot,
+            "block": [block_a, block_b],
+            "alpha": alpha,
+            "ci": 1 - alpha,
+            "window_s": window_s,
+            "window_overlap": window_overlap,
+            "fingerprint_params": {k: v for k, v in resolved[0].to_dict().items() if k in COMPARED_PARAMETERS},
+            "channels": channels,
+            "covariance": covariance,
+            "n_windows": [na, nb],
+            "n_tests": n_tests,
+        },
+    )

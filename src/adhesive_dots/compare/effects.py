@@ -122,14 +122,17 @@ def compute_task_effects_array(
         owner = np.asarray(owner)
         if length not in baseline_cache:
             b_starts, _ = sliding_windows(baseline.shape[1], fs, window_s=length / fs, overlap=0.5)
-            baseline_cache[length] = compute_window_features_array(baseline, fs, starts=b_starts, length=length,
-                                                                   bands=bands)  # fmt: skip
+            baseline_cache[length] = compute_window_features_array(
+                baseline, fs, starts=b_starts, length=length, bands=bands
+            )
         base = baseline_cache[length]
         names = list(base["state_feature"].values)
         base = base.values
         if base.shape[0] < 4:
-            raise DataError(f"label {label!r}: the baseline holds {base.shape[0]} windows of {length / fs:.1f} s; "
-                            "at least 4 are needed (lower max_window_s or use a longer baseline)")  # fmt: skip
+            raise DataError(
+                f"label {label!r}: the baseline holds {base.shape[0]} windows of {length / fs:.1f} s; "
+                "at least 4 are needed (lower max_window_s or use a longer baseline)"
+            )
         mu, sd = base.mean(axis=0), base.std(axis=0, ddof=1)
         task_mean = task.mean(axis=0)
         delta = task_mean - mu
@@ -155,11 +158,25 @@ def compute_task_effects_array(
             d_lo, d_hi = np.nanquantile(boot_delta, [alpha / 2, 1 - alpha / 2], axis=0)
             z_lo, z_hi = np.nanquantile(boot_z, [alpha / 2, 1 - alpha / 2], axis=0)
         for j, name in enumerate(names):
-            rows.append({"label": label, "feature": name, "n_segments": len(pieces), "n_windows": int(task.shape[0]),
-                         "window_s": length / fs, "n_baseline_windows": int(base.shape[0]),
-                         "baseline_mean": mu[j], "baseline_sd": sd[j], "task_mean": task_mean[j],
-                         "delta": delta[j], "delta_ci_low": d_lo[j], "delta_ci_high": d_hi[j], "z": z[j],
-                         "ci_low": z_lo[j], "ci_high": z_hi[j]})  # fmt: skip
+            rows.append(
+                {
+                    "label": label,
+                    "feature": name,
+                    "n_segments": len(pieces),
+                    "n_windows": int(task.shape[0]),
+                    "window_s": length / fs,
+                    "n_baseline_windows": int(base.shape[0]),
+                    "baseline_mean": mu[j],
+                    "baseline_sd": sd[j],
+                    "task_mean": task_mean[j],
+                    "delta": delta[j],
+                    "delta_ci_low": d_lo[j],
+                    "delta_ci_high": d_hi[j],
+                    "z": z[j],
+                    "ci_low": z_lo[j],
+                    "ci_high": z_hi[j],
+                }
+            )
     table = pd.DataFrame(rows)
     return TaskEffects(table, {"n_boot": n_boot, "alpha": alpha, "max_window_s": max_window_s, "block": block})
 
@@ -231,12 +248,16 @@ def compute_task_effects(
         if not channels:
             raise DataError(f"{recording.source}: shares no channel with the baseline ({baseline.source})")
     if abs(baseline.fs - recording.fs) > 1e-9:
-        raise DataError(f"{recording.source}: sampling rate {recording.fs} Hz differs from the baseline's "
-                        f"{baseline.fs} Hz; resample one of them")  # fmt: skip
+        raise DataError(
+            f"{recording.source}: sampling rate {recording.fs} Hz differs from the baseline's "
+            f"{baseline.fs} Hz; resample one of them"
+        )
     spans = task_segments(recording, baseline=baseline, labels=labels)
     if not spans:
-        raise DataError(f"{recording.source}: no task interval outside the baseline (intervals: "
-                        f"{sorted(set(recording.intervals['label'].astype(str)))})")  # fmt: skip
+        raise DataError(
+            f"{recording.source}: no task interval outside the baseline (intervals: "
+            f"{sorted(set(recording.intervals['label'].astype(str)))})"
+        )
     segments = {label: [recording.read(a, b, channels=channels) for a, b in pairs] for label, pairs in spans.items()}
     result = compute_task_effects_array(baseline.load(channels=channels), segments, recording.fs, **options)
     result.parameters["source"] = recording.source

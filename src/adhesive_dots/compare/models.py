@@ -127,16 +127,23 @@ def compare_task_effects(
             if level == reference:
                 continue
             name = f"{term}[T.{level}]"
-            rows.append({"model": model, "contrast": f"{level} - {reference}", "estimate": float(fit.params[name]),
-                         "ci_low": float(ci.loc[name, 0]), "ci_high": float(ci.loc[name, 1]),
-                         "p": float(fit.pvalues[name]), "method": "mixedlm" if use_mixed else "ols"})  # fmt: skip
+            rows.append(
+                {
+                    "model": model,
+                    "contrast": f"{level} - {reference}",
+                    "estimate": float(fit.params[name]),
+                    "ci_low": float(ci.loc[name, 0]),
+                    "ci_high": float(ci.loc[name, 1]),
+                    "p": float(fit.pvalues[name]),
+                    "method": "mixedlm" if use_mixed else "ols",
+                }
+            )
     result = pd.DataFrame(rows)
     for contrast in result["contrast"].unique():
         naive = result[(result.model == "naive") & (result.contrast == contrast)]["estimate"].iloc[0]
         adjusted = result[(result.model == "adjusted") & (result.contrast == contrast)]["estimate"].iloc[0]
         explained[contrast] = float(naive - adjusted)
-    return TaskEffectComparison(result, explained, covariates, {"alpha": alpha, "reference": reference,
-                                                                "n": len(data)})  # fmt: skip
+    return TaskEffectComparison(result, explained, covariates, {"alpha": alpha, "reference": reference, "n": len(data)})
 
 
 # -- rest -> task prediction ---------------------------------------------------------------------
@@ -276,17 +283,32 @@ def predict_task_from_rest(
         perm_skill[p], _, _, perm_spec[p], _ = _scores(yp, pp, mp, groups)
     p_skill = (1 + (perm_skill >= skill).sum(axis=0)) / (1 + n_perm)
     spec_p = float((1 + np.sum(perm_spec >= spec)) / (1 + n_perm))
-    r = [float(stats.pearsonr(y[:, k], pred[:, k])[0]) if np.ptp(pred[:, k]) > 0 else float("nan")
-         for k in range(len(responses))]  # fmt: skip
-    result = pd.DataFrame({"response": responses, "r": r, "mse": mse, "mse_group_mean": mse_mean, "skill": skill,
-                           "p_skill": p_skill})  # fmt: skip
+    r = [
+        float(stats.pearsonr(y[:, k], pred[:, k])[0]) if np.ptp(pred[:, k]) > 0 else float("nan")
+        for k in range(len(responses))
+    ]
+    result = pd.DataFrame(
+        {"response": responses, "r": r, "mse": mse, "mse_group_mean": mse_mean, "skill": skill, "p_skill": p_skill}
+    )
     predictions = pd.DataFrame({subject: groups})
     for k, name in enumerate(responses):
         predictions[name] = y[:, k]
         predictions[f"{name}_predicted"] = pred[:, k]
-    return PredictionResult(result, spec, spec_p, top1, 1.0 / subjects.size, predictions,
-                            {"alpha": alpha, "n_perm": n_perm, "n_subjects": int(subjects.size),
-                             "features": features, "cv": "leave-one-subject-out"})  # fmt: skip
+    return PredictionResult(
+        result,
+        spec,
+        spec_p,
+        top1,
+        1.0 / subjects.size,
+        predictions,
+        {
+            "alpha": alpha,
+            "n_perm": n_perm,
+            "n_subjects": int(subjects.size),
+            "features": features,
+            "cv": "leave-one-subject-out",
+        },
+    )
 
 
 # -- identification ----------------------------------------------------------------------------
@@ -351,8 +373,9 @@ def identify_subjects(
         raise DataError(f"a and b must be (n_subjects, n_features) of equal shape, got {xa.shape} and {xb.shape}")
     n = xa.shape[0]
     if n < 2 or len(subjects) != n:
-        raise DataError(f"identification needs at least 2 subjects with one label each; got {n} rows, "
-                        f"{len(subjects)} labels")  # fmt: skip
+        raise DataError(
+            f"identification needs at least 2 subjects with one label each; got {n} rows, {len(subjects)} labels"
+        )
     both = np.vstack([xa, xb])
     keep = np.isfinite(both).all(axis=0)
     keep[keep] = both[:, keep].std(axis=0) > 0
@@ -370,7 +393,13 @@ def identify_subjects(
     correct = (from_a == np.arange(n)).astype(int) + (from_b == np.arange(n)).astype(int)
     k = int(correct.sum())
     p = float(stats.binomtest(k, 2 * n, 1.0 / n, alternative="greater").pvalue)
-    matches = pd.DataFrame({"subject": subjects, "identified_from_a": [subjects[i] for i in from_a],
-                            "identified_from_b": [subjects[i] for i in from_b], "correct": correct / 2})  # fmt: skip
+    matches = pd.DataFrame(
+        {
+            "subject": subjects,
+            "identified_from_a": [subjects[i] for i in from_a],
+            "identified_from_b": [subjects[i] for i in from_b],
+            "correct": correct / 2,
+        }
+    )
     kept = [nm for nm, k_ in zip(names, keep, strict=True) if k_] if names else []
     return IdentificationResult(k / (2 * n), 1.0 / n, p, similarity, matches, kept)

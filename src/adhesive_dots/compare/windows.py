@@ -34,6 +34,7 @@ from adhesive_dots.fingerprint import (
     compute_psd_array,
 )
 from adhesive_dots.fingerprint.correlation import mean_abs_offdiagonal
+from adhesive_dots.fingerprint.params import default_aperiodic_range, default_segment_s
 
 WINDOW_CHUNK_SAMPLES = 4_000_000
 """Windows are processed in chunks of about this many samples (32 MB of float64)."""
@@ -106,7 +107,8 @@ def fingerprint_states(fp: Fingerprint, *, name: str = "fingerprint") -> xr.Data
     if state.sizes["window"] < 4:
         raise DataError(
             f"{name}: {state.sizes['window']} sliding windows in the fingerprint; at least 4 are needed "
-            "(fingerprint with a shorter window_s, or use a longer baseline)"
+            "(fingerprint with a shorter window: --window-s, or FingerprintParams(window_s=...); or use a longer "
+            "baseline)"
         )
     keep = np.isfinite(state.values).all(axis=0)
     return state.isel(state_feature=np.flatnonzero(keep))
@@ -121,6 +123,8 @@ def compute_window_features_array(
     bands: Mapping[str, tuple[float, float]] | None = None,
     aperiodic_range: tuple[float, float] | None = None,
     segment_s: float | None = None,
+    segment_overlap: float = 0.5,
+    taper: str = "hann",
 ) -> xr.DataArray:
     """Window-level features of ``data`` ``(n_channels, n_times)`` in windows ``[start, start + length)``.
 
@@ -138,9 +142,13 @@ def compute_window_features_array(
         Bands of the log powers (default :data:`~adhesive_dots.fingerprint.DEFAULT_BANDS`; bands above
         the Nyquist frequency give NaN).
     aperiodic_range : (low, high) Hz, optional
-        Fit range of the aperiodic exponent (default 1 Hz to ``min(40, 0.8 * fs / 2)``).
+        Fit range of the aperiodic exponent (default: the fingerprint's rule,
+        :func:`~adhesive_dots.fingerprint.params.default_aperiodic_range`).
     segment_s : float, optional
-        Welch segment inside each window (default ``min(2 s, window / 2)``).
+        Welch segment inside each window (default: the fingerprint's rule,
+        :func:`~adhesive_dots.fingerprint.params.default_segment_s`, at most half a window).
+    segment_overlap, taper
+        Overlap fraction and taper of the Welch segments.
 
     Returns
     -------
@@ -168,9 +176,9 @@ def compute_window_features_array(
     bands = dict(DEFAULT_BANDS if bands is None else bands)
     nyquist = fs / 2.0
     if aperiodic_range is None:
-        aperiodic_range = (1.0, min(40.0, 0.8 * nyquist))
+        aperiodic_range = default_aperiodic_range(fs)
     if segment_s is None:
-        segment_s = min(2.0, length / fs / 2.0)
+        segment_s = min(default_segment_s(fs), length / fs / 2.0)
     usable = {k: v for k, v in bands.items() if v[1] <= nyquist}
     corr_index = np.unique(np.linspace(0, data.shape[0] - 1, min(data.shape[0], MAX_CORRELATION_CHANNELS)).astype(int))
     log_power = np.full((starts.size, len(usable)), np.nan)
@@ -180,7 +188,7 @@ def compute_window_features_array(
     for c0 in range(0, starts.size, per_chunk):  # chunks of windows: vectorised, memory bounded
         chunk = starts[c0 : c0 + per_chunk]
         windows = np.stack([data[:, s : s + length] for s in chunk])  # (w, C, L)
-        freqs, psd = compute_psd_array(windows, fs, segment_s=segment_s)
+        freqs, psd = compute_psd_array(windows, fs, segment_s=segment_s, overlap=segment_overlap, window=taper)
         rows = slice(c0, c0 + chunk.size)
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # flat channels: NaN
@@ -192,14 +200,18 @@ def compute_window_features_array(
             if corr_index.size >= 2:
                 cov = window_covariance(windows[:, corr_index])
                 correlation[rows] = mean_abs_offdiagonal(covariance_to_correlation(cov))
-    columns = [log_power[:, list(usable).index(name)] if name in usable else np.full(starts.size, np.nan)
-               for name in bands]  # fmt: skip
+    columns = [
+        log_power[:, list(usable).index(name)] if name in usable else np.full(starts.size, np.nan) for name in bands
+    ]
     columns += [exponent, correlation]
     values = np.column_stack(columns)
     return xr.DataArray(
         values,
         dims=("window", "state_feature"),
-        coords={"window": np.arange(starts.size), "window_start": ("window", starts / fs, {"units": "s"}),
-                "state_feature": state_feature_names(bands)},
+        coords={
+            "window": np.arange(starts.size),
+            "window_start": ("window", starts / fs, {"units": "s"}),
+            "state_feature": state_feature_names(bands),
+        },
         attrs={"fs": fs, "window_s": length / fs, "segment_s": segment_s},
-    )  # fmt: skip
+    )

@@ -18,8 +18,9 @@ def _check_fs(fs: float) -> float:
     return value
 
 
-def _check_data(data: np.ndarray, *, name: str = "data", min_times: int = 2) -> np.ndarray:
-    """``data`` as a float array shaped ``(..., n_times)``, finite, with enough samples.
+def _check_data(data: np.ndarray, *, name: str = "data", min_times: int = 2, finite: bool = True) -> np.ndarray:
+    """``data`` as a float array shaped ``(..., n_times)``, finite (unless ``finite=False``: the caller has
+    checked), with enough samples.
 
     Float32 input stays float32 (the caller decides where to promote); everything else becomes float64.
     """
@@ -35,7 +36,7 @@ def _check_data(data: np.ndarray, *, name: str = "data", min_times: int = 2) -> 
             f"{name} has {array.shape[-1]} samples along its last (time) axis; at least {min_times} are needed "
             "(is the array transposed? time must be the last axis)"
         )
-    if not np.all(np.isfinite(array)):
+    if finite and not np.all(np.isfinite(array)):
         bad = int(np.count_nonzero(~np.isfinite(array)))
         raise DataError(
             f"{name} contains {bad} NaN or infinite value(s); fingerprints need finite samples "

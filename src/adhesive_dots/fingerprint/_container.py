@@ -1,7 +1,8 @@
 """The :class:`Fingerprint` container: an xarray Dataset of features, a summary vector, provenance.
 
 A fingerprint is saved as NetCDF-4 (h5netcdf engine) and read back with :func:`read_fingerprint`;
-parameters and versions live in the dataset's attributes (``parameters`` as JSON).
+parameters and versions live in the dataset's attributes (``parameters`` as JSON, read back as
+:attr:`Fingerprint.params`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from adhesive_dots.errors import DataError, FormatError, SourceNotFoundError
+from adhesive_dots.fingerprint.params import ResolvedParams
 
 SUMMARY_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("aperiodic_exponent", "1", "median over channels of the aperiodic exponent chi (P ~ 1/f**chi)"),
@@ -84,8 +86,20 @@ class Fingerprint:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """The parameters the fingerprint was computed with."""
+        """The parameters the fingerprint was computed with, as stored (JSON-decoded ``attrs["parameters"]``)."""
         return json.loads(self.dataset.attrs.get("parameters", "{}"))
+
+    @property
+    def params(self) -> ResolvedParams:
+        """The resolved parameters the fingerprint was computed with (see
+        :class:`~adhesive_dots.fingerprint.params.FingerprintParams`); ``make_params(fp.params)`` or
+        ``fingerprint(other, params=fp.params)`` applies them to another baseline."""
+        values = self.parameters
+        if "dfa_scales" not in values and "scale" in self.dataset.coords:  # written before the parameters object
+            values["dfa_scales"] = [float(v) for v in self.dataset["scale"].values]
+            if "slow_scale" in self.dataset.coords:
+                values.setdefault("slow_scales", [float(v) for v in self.dataset["slow_scale"].values])
+        return ResolvedParams.from_dict(values)
 
     def __getitem__(self, name: str) -> xr.DataArray:
         return self.dataset[name]

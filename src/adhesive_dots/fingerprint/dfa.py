@@ -22,7 +22,7 @@ the exact envelope of the band-limited signal at ``envelope_fs`` without filteri
 Defaults follow Hardstone et al. (2012): 20 scales log-spaced up to a tenth of the record (about
 60 s of ten minutes) with 50% window overlap, from 0.1 s (at least 10 samples) for broadband
 signals; the fingerprint starts envelope scales at ``max(1 s, ENVELOPE_MIN_CYCLES / f_low)`` and
-fits them from 5 s (``adhesive_dots.fingerprint._compute.SLOW_FIT_MIN_S``). Fit range and R^2 are
+fits them from 5 s (:data:`adhesive_dots.fingerprint.params.SLOW_FIT_MIN_S`). Fit range and R^2 are
 reported with every exponent.
 """
 
@@ -128,6 +128,7 @@ def compute_dfa_array(
     overlap: float = 0.5,
     min_scale: float | None = None,
     n_scales: int = DEFAULT_N_SCALES,
+    check_finite: bool = True,
 ) -> DfaResult:
     """Detrended fluctuation analysis (DFA-1) of every signal of ``data``.
 
@@ -148,6 +149,9 @@ def compute_dfa_array(
         Shortest default scale in s (ignored when ``scales`` is given).
     n_scales : int
         Number of default scales.
+    check_finite : bool
+        Check that ``data`` holds no NaN or infinity (as in SciPy; False saves a pass over data
+        already checked, and gives undefined results if they are not finite).
 
     Returns
     -------
@@ -161,7 +165,7 @@ def compute_dfa_array(
     >>> bool(abs(result.exponent - 0.7).max() < 0.1)
     True
     """
-    data = _check_data(data, min_times=20)
+    data = _check_data(data, min_times=20, finite=check_finite)
     return _dfa(data, fs, scales=scales, fit_range=fit_range, overlap=overlap, min_scale=min_scale, n_scales=n_scales)
 
 

@@ -1,7 +1,8 @@
 """Dynamics of the baseline: sliding windows, non-stationarity, drift, coupling to arousal.
 
 A baseline is a fluctuating dynamic, not a point. The fingerprint cuts it into sliding windows
-(default 30 s with 50% overlap) and follows a *state trajectory*: per-window band powers,
+(50% overlap; 30 s for baselines of 10 min or more, shorter for shorter ones: the rule of
+:mod:`~adhesive_dots.fingerprint.params`) and follows a *state trajectory*: per-window band powers,
 aperiodic exponent and mean absolute correlation. This module holds the array-level pieces:
 
 * :func:`sliding_windows` -- window start samples of a record.

@@ -65,7 +65,8 @@ class SegmentPeriodograms:
     nperseg: int
 
 
-def _segment_parameters(fs: float, n_times: int, segment_s: float, overlap: float) -> tuple[int, int]:
+def segment_layout(fs: float, n_times: int, segment_s: float, overlap: float) -> tuple[int, int]:
+    """Samples per Welch segment and between segment starts (``segment_s`` s overlapping by ``overlap``)."""
     nperseg = int(round(_check_positive("segment_s", segment_s) * fs))
     if not 0 <= overlap < 1:
         raise DataError(f"overlap must be a fraction in [0, 1), got {overlap!r}")
@@ -89,6 +90,7 @@ def compute_segment_periodograms_array(
     window: str = "hann",
     detrend: bool = True,
     workers: int = WORKERS,
+    check_finite: bool = True,
 ) -> SegmentPeriodograms:
     """Periodograms of overlapping windowed segments (one FFT pass over the data).
 
@@ -109,13 +111,21 @@ def compute_segment_periodograms_array(
         ``remove_dc=True`` in MNE).
     workers : int
         Threads of the FFT (``-1``: all cores).
+    check_finite : bool
+        Check that ``data`` holds no NaN or infinity (False saves a pass over data already checked).
 
     Returns
     -------
     SegmentPeriodograms
     """
     return _segment_periodograms(
-        _check_data(data), fs, segment_s=segment_s, overlap=overlap, window=window, detrend=detrend, workers=workers
+        _check_data(data, finite=check_finite),
+        fs,
+        segment_s=segment_s,
+        overlap=overlap,
+        window=window,
+        detrend=detrend,
+        workers=workers,
     )
 
 
@@ -131,7 +141,7 @@ def _segment_periodograms(
 ) -> SegmentPeriodograms:
     """:func:`compute_segment_periodograms_array` of data already checked to be finite."""
     fs = _check_fs(fs)
-    nperseg, step = _segment_parameters(fs, data.shape[-1], segment_s, overlap)
+    nperseg, step = segment_layout(fs, data.shape[-1], segment_s, overlap)
     win = get_window(window, nperseg)
     scale = 1.0 / (fs * np.sum(win**2))
     frames = np.lib.stride_tricks.sliding_window_view(data, nperseg, axis=-1)[..., ::step, :]
@@ -198,8 +208,9 @@ def compute_psd_array(
     return segments.freqs, segments.power.mean(axis=-2)
 
 
-def _band_masks(freqs: np.ndarray, bands: dict[str, tuple[float, float]]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Names, (n_bands, n_freqs) boolean masks and a (n_bands,) "measurable" flag."""
+def band_masks(freqs: np.ndarray, bands: dict[str, tuple[float, float]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names, ``(n_bands, n_freqs)`` boolean masks (half-open bands) and a ``(n_bands,)`` "measurable" flag
+    (the band lies below ``freqs[-1]``, the Nyquist frequency, and holds a bin)."""
     if not bands:
         raise DataError("bands must name at least one (low, high) band in Hz, got an empty mapping")
     names = list(bands)
@@ -270,7 +281,7 @@ def compute_band_power_array(
     if psd.shape[-1] != freqs.size:
         raise DataError(f"psd has {psd.shape[-1]} frequencies along its last axis but freqs has {freqs.size}")
     df = float(freqs[1] - freqs[0]) if freqs.size > 1 else 1.0
-    names, masks, valid = _band_masks(freqs, bands)
+    names, masks, valid = band_masks(freqs, bands)
     absolute = (psd @ masks.T.astype(float)) * df
     absolute[..., ~valid] = np.nan
     edges = np.array([bands[n] for n in names], dtype=float)

@@ -4,8 +4,11 @@
 :func:`~adhesive_dots.fingerprint.fingerprint` (same variables, same summary vector) without ever
 holding the whole recording or a channels x channels matrix above ``max_channels`` channels:
 
+* **One set of parameters**: :class:`~adhesive_dots.fingerprint.params.FingerprintParams` resolved once
+  for the whole recording (as in memory), and the same stages
+  (:mod:`~adhesive_dots.fingerprint.stages`): layout, channel features, assembly, summary.
 * **Per-channel features** (spectra, band powers, aperiodic fits, peaks, DFA, envelopes, windowed
-  powers, non-stationarity, drift) come from :func:`~adhesive_dots.fingerprint.compute_fingerprint_array`
+  powers, non-stationarity, drift) come from :func:`~adhesive_dots.fingerprint.stages.compute_channel_features`
   run on each block of ``block_neurons`` channels (all samples of the segment): the same code on
   the same samples, so they equal the in-memory values exactly (up to float64 round-off).
   The non-stationarity surrogates use the same permutations in every block (one seed).
@@ -26,7 +29,7 @@ holding the whole recording or a channels x channels matrix above ``max_channels
   correlation matrix is formed exactly from the gathered samples instead (as in memory).
 
 Peak memory: one block (``block_neurons x n_times`` samples and the per-block working memory of
-:func:`compute_fingerprint_array`), the subset (``max_channels x n_times``), the sketch
+the channel features), the subset (``max_channels x n_times``), the sketch
 (``n_times x (k + oversampling)``, float64) and the per-channel results.
 
 The passes are expressed as independent tasks on channel blocks: ``map_blocks`` runs them
@@ -37,25 +40,19 @@ runs them as Dask tasks). Every task reads its own block through ``source.read_b
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import scipy.linalg
+import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
-from adhesive_dots.fingerprint._compute import (
-    _arousal_signals,
-    _on_scales,
-    _summary,
-    compute_fingerprint_array,
-    slow_grid,
-)
+from adhesive_dots.fingerprint._checks import _check_data
+from adhesive_dots.fingerprint._compute import arousal_signals
 from adhesive_dots.fingerprint._container import Fingerprint
 from adhesive_dots.fingerprint.correlation import (
     MAX_CHANNELS,
@@ -66,14 +63,16 @@ from adhesive_dots.fingerprint.correlation import (
     fit_eigenspectrum,
     window_mean_abs_correlation,
 )
-from adhesive_dots.fingerprint.dfa import compute_dfa_array
-from adhesive_dots.fingerprint.dynamics import (
-    DEFAULT_WINDOW_OVERLAP,
-    DEFAULT_WINDOW_S,
-    compute_arousal_coupling_array,
-    compute_drift_array,
-    sliding_windows,
-    window_average,
+from adhesive_dots.fingerprint.params import FingerprintParams, ResolvedParams, make_params
+from adhesive_dots.fingerprint.stages import (
+    Layout,
+    TaskPool,
+    assemble_fingerprint,
+    compute_channel_features,
+    compute_layout,
+    compute_population_dfa,
+    fingerprint_streams,
+    join_channel_features,
 )
 from adhesive_dots.metadata import Modality
 
@@ -146,7 +145,7 @@ def baseline_source(baseline: Baseline) -> StreamSource:
         modality=Modality(baseline.metadata.recording.modality or recording.modality),
         units=recording.units,
         source=baseline.source,
-        arousal=_arousal_signals(baseline),
+        arousal=arousal_signals(baseline),
     )
 
 
@@ -211,9 +210,11 @@ def features_task(
     c1: int,
     *,
     read_block: Callable[[int, int], np.ndarray],
-    fs: float,
+    params: ResolvedParams,
+    layout: Layout,
     names: Sequence[str],
-    options: Mapping[str, Any],
+    units: str,
+    source: str,
     seed: int,
     subset: np.ndarray,
     sketch_width: int,
@@ -222,20 +223,20 @@ def features_task(
     block = read_block(c0, c1)
     if block.shape[0] != c1 - c0:
         raise DataError(f"read_block({c0}, {c1}) returned {block.shape[0]} channels, expected {c1 - c0}")
-    fp = compute_fingerprint_array(
-        channels_contiguous(block, np.float64), fs, channel_names=list(names[c0:c1]), population=False,
-        correlation=False, arousal={}, rng=seed, **options,
-    )  # fmt: skip
-    ds = fp.dataset
-    channel_vars = {
-        name: (var.dims, np.asarray(var.values), dict(var.attrs))
-        for name, var in ds.data_vars.items()
-        if "channel" in var.dims
-    }
+    _check_data(block, name=f"{source} channels {c0}:{c1}", min_times=4)
+    _, surrogates = fingerprint_streams(seed)  # the in-memory fingerprint's surrogate stream, in every block
+    with TaskPool(1) as pool:
+        channels = compute_channel_features(
+            channels_contiguous(block, np.float64),
+            params,
+            layout,
+            channel_names=list(names[c0:c1]),
+            units=units,
+            pool=pool,
+            rng=surrogates,
+        )
     out = _moments(block, c0, c1, seed=seed, subset=subset, sketch_width=sketch_width)
-    out["channel_vars"] = channel_vars
-    out["template"] = ds.drop_vars([n for n in ds.data_vars if "channel" in ds[n].dims])
-    out["flat"] = json.loads(ds.attrs["flat_channels"])
+    out["channels"] = channels
     return out
 
 
@@ -402,13 +403,11 @@ def compute_low_rank_streaming(
 def fingerprint_streaming(
     source: Baseline | StreamSource,
     *,
+    params: FingerprintParams | ResolvedParams | None = None,
     block_neurons: int = DEFAULT_BLOCK_NEURONS,
     n_components: int = DEFAULT_COMPONENTS,
     oversampling: int = DEFAULT_OVERSAMPLING,
     n_iter: int = 2,
-    max_channels: int = MAX_CHANNELS,
-    window_s: float = DEFAULT_WINDOW_S,
-    window_overlap: float = DEFAULT_WINDOW_OVERLAP,
     threads: int = 1,
     map_blocks: BlockMapper | None = None,
     timings: dict[str, float] | None = None,
@@ -423,6 +422,11 @@ def fingerprint_streaming(
     source : Baseline or StreamSource
         A baseline (its segment is read block by block through ``Recording.read``) or any
         :class:`StreamSource` (e.g. :func:`adhesive_dots.io.nwb_large.open_block_source`).
+    params : FingerprintParams, optional
+        The analysis parameters, resolved once for the whole recording (as :func:`fingerprint` does).
+        ``params.max_channels``: up to this many channels the correlation matrix is exact (as in
+        memory); above, the randomised eigenvalues and a random subset of this many channels (mean
+        ``|r|``, participation ratio, windows' mean ``|r|``).
     block_neurons : int
         Channels per block (memory: about ``block_neurons x n_times x 8`` bytes, times a few).
     n_components : int
@@ -432,12 +436,6 @@ def fingerprint_streaming(
         Extra sketch columns.
     n_iter : int
         Passes applying ``Z Z^T`` after the sketching pass (0 allowed).
-    max_channels : int
-        Up to this many channels the correlation matrix is exact (as in memory); above, the
-        randomised eigenvalues and a random subset of this many channels (mean ``|r|``,
-        participation ratio, windows' mean ``|r|``).
-    window_s, window_overlap
-        Sliding windows of the dynamics (s, fraction).
     threads : int
         Blocks processed at once in this process (ignored when ``map_blocks`` is given).
     map_blocks : callable, optional
@@ -453,13 +451,15 @@ def fingerprint_streaming(
     rng : Generator, int or None
         One seed for the surrogates (same permutations in every block), the sketch and the subset.
     **options
-        Any other keyword of :func:`compute_fingerprint_array` (e.g. ``bands``, ``n_surrogates``).
+        ``modality``, ``units``, ``arousal`` (default: the source's), or fields of
+        :class:`~adhesive_dots.fingerprint.params.FingerprintParams` (e.g. ``window_s``, ``bands``,
+        ``max_channels``).
 
     Returns
     -------
     Fingerprint
-        The variables of :func:`compute_fingerprint_array`; ``correlation`` only up to
-        ``max_channels`` channels. ``attrs["streaming"]`` records the block size and passes.
+        The variables of :func:`~adhesive_dots.fingerprint.compute_fingerprint_array`; ``correlation`` only
+        up to ``max_channels`` channels. ``attrs["streaming"]`` records the block size and passes.
 
     Examples
     --------
@@ -495,18 +495,18 @@ def fingerprint_streaming(
     if not isinstance(source, StreamSource):
         raise DataError(f"source must be a Baseline or a StreamSource, got {type(source).__name__}")
     arousal = dict(options.pop("arousal", source.arousal) or {})
+    modality = Modality(options.pop("modality", source.modality))
+    units = options.pop("units", source.units)
     fs, n_channels, n_times = float(source.fs), int(source.n_channels), int(source.n_times)
     if n_times < 4:
         raise DataError(f"{source.source}: {n_times} samples; at least 4 are needed for a fingerprint")
     names = source.channel_names or tuple(f"ch{i:03d}" for i in range(n_channels))
     if len(names) != n_channels:
         raise DataError(f"{source.source}: {len(names)} channel names for {n_channels} channels")
+    resolved = make_params(params, **options).resolve(fs=fs, n_times=n_times, n_channels=n_channels, modality=modality)
+    layout = compute_layout(resolved, fs, n_times)
+    max_channels = resolved.max_channels
     seed = _seed_of(rng)
-    modality = Modality(options.pop("modality", source.modality))
-    units = options.pop("units", source.units)
-    block_options = {k: v for k, v in options.items() if k != "population"}
-    block_options = {"modality": modality, "units": units, "window_s": window_s, "window_overlap": window_overlap,
-                     "max_channels": max_channels, "workers": 1, **block_options}  # fmt: skip
     if map_blocks is None:
         map_blocks = thread_map(int(threads)) if int(threads) > 1 else serial_map
     step = int(block_neurons)
@@ -519,27 +519,32 @@ def fingerprint_streaming(
 
     # -- pass 1: per-channel features, moments, population sum, sketch, subset ------------------
     start = clock()
-    channel_parts: dict[int, dict] = {}
-    template = None
+    channel_parts: dict[int, xr.Dataset] = {}
     mean = np.empty(n_channels)
     sd = np.empty(n_channels)
     population_sum = np.zeros(n_times)
     sketch = np.zeros((n_times, width)) if width else None
     subset_rows: dict[int, np.ndarray] = {}
-    flat: dict[int, list[str]] = {}
-    shared = {"read_block": source.read_block, "fs": fs, "names": names, "options": block_options, "seed": seed,
-              "subset": subset, "sketch_width": width}  # fmt: skip
+    shared = {
+        "read_block": source.read_block,
+        "params": resolved,
+        "layout": layout,
+        "names": names,
+        "units": units,
+        "source": source.source,
+        "seed": seed,
+        "subset": subset,
+        "sketch_width": width,
+    }
     sketch_time = 0.0
     for part in map_blocks(features_task, blocks, shared):
         c0, c1 = part["c0"], part["c1"]
-        channel_parts[c0] = part["channel_vars"]
-        template = part["template"] if template is None else template
+        channel_parts[c0] = part["channels"]
         mean[c0:c1], sd[c0:c1] = part["mean"], part["sd"]
         population_sum += part["population_sum"]
         subset_rows[c0] = part["subset_rows"]
-        flat[c0] = part["flat"]
         if progress is not None:
-            progress(len(flat), len(blocks))
+            progress(len(channel_parts), len(blocks))
         if sketch is not None:
             t = clock()
             sketch += part["sketch"]
@@ -549,12 +554,7 @@ def fingerprint_streaming(
     timings["features"] = clock() - start
 
     # -- the low-rank step and the population statistics ------------------------------------------
-    win_starts, win_len = (
-        sliding_windows(n_times, fs, window_s=window_s, overlap=window_overlap)
-        if n_times / fs >= window_s
-        else (np.zeros(0, dtype=int), int(round(window_s * fs)))
-    )
-    window_corr = np.full(win_starts.size, np.nan)
+    window_corr = np.full(layout.n_windows, np.nan)
     corr_result = None
     timings["low_rank"] = sketch_time
     start = clock()
@@ -564,31 +564,43 @@ def fingerprint_streaming(
             corr_result = describe_moments(total[0], product[0], n_times)
         else:
             t = clock()
-            eigenvalues = _randomized_eigenvalues(sketch, blocks, source.read_block, mean, sd, n_times, k, n_iter,
-                                                  map_blocks)  # fmt: skip
+            eigenvalues = _randomized_eigenvalues(
+                sketch, blocks, source.read_block, mean, sd, n_times, k, n_iter, map_blocks
+            )
             timings["low_rank"] += clock() - t
             corr_result = _low_rank_result(eigenvalues, gathered, n_channels, k)
-        window_corr = window_mean_abs_correlation(gathered, win_starts, win_len)
+        window_corr = window_mean_abs_correlation(gathered, layout.window_starts, layout.window_length)
     del gathered, sketch
+    population_dfa = compute_population_dfa(population_sum / n_channels, fs, resolved) if resolved.population else None
     timings["population"] = clock() - start - (timings["low_rank"] - sketch_time)
 
-    # -- assemble ----------------------------------------------------------------------------------
+    # -- assemble (the same stage as in memory) ----------------------------------------------------
     start = clock()
-    result = _assemble(
-        template, channel_parts, blocks, names, fs=fs, n_times=n_times, modality=modality,
-        population_sum=population_sum, corr_result=corr_result, window_corr=window_corr, win_starts=win_starts,
-        win_len=win_len, arousal=arousal, options=options, flat=[n for c0, _ in blocks for n in flat[c0]],
-    )  # fmt: skip
-    ds = result.dataset
-    ds.attrs["source"] = source.source
-    ds.attrs["streaming"] = json.dumps({"block_neurons": step, "n_components": k, "oversampling": int(oversampling),
-                                        "n_iter": int(n_iter), "max_channels": int(max_channels),
-                                        "low_rank": not exact})  # fmt: skip
+    dataset = assemble_fingerprint(
+        join_channel_features([channel_parts[c0] for c0, _ in blocks]),
+        resolved,
+        layout,
+        structure=corr_result,
+        window_corr=window_corr,
+        population_dfa=population_dfa,
+        arousal=arousal,
+        attrs={"source": source.source, "modality": modality.value, "units": units},
+    )
+    dataset.attrs["streaming"] = json.dumps(
+        {
+            "block_neurons": step,
+            "n_components": k,
+            "oversampling": int(oversampling),
+            "n_iter": int(n_iter),
+            "max_channels": int(max_channels),
+            "low_rank": not exact,
+        }
+    )
     if segment is not None:
-        ds.attrs["segment"] = json.dumps([list(p) for p in segment.pieces])
-        ds.attrs["segment_evidence"] = segment.evidence
+        dataset.attrs["segment"] = json.dumps([list(p) for p in segment.pieces])
+        dataset.attrs["segment_evidence"] = segment.evidence
     timings["assemble"] = clock() - start
-    return result
+    return Fingerprint(dataset)
 
 
 def _randomized_eigenvalues(sketch, blocks, read_block, mean, sd, n_times, k, n_iter, map_blocks) -> np.ndarray:
@@ -629,107 +641,6 @@ def _low_rank_result(eigenvalues: np.ndarray, gathered: np.ndarray, n_channels: 
         rank_range=rank_range,
         exact=False,
     )
-
-
-def _assemble(template, channel_parts, blocks, names, *, fs, n_times, modality, population_sum, corr_result,
-              window_corr, win_starts, win_len, arousal, options, flat) -> Fingerprint:  # fmt: skip
-    """The dataset of :func:`compute_fingerprint_array` from the per-block parts and the population statistics."""
-    n_channels = len(names)
-    ds = template.assign_coords(channel=list(names))
-    first = channel_parts[blocks[0][0]]
-    for name, (dims, _, attrs) in first.items():
-        axis = dims.index("channel")
-        values = np.concatenate([channel_parts[c0][name][1] for c0, _ in blocks], axis=axis)
-        ds[name] = (dims, values, attrs)
-    for name in ("summary",):
-        ds = ds.drop_vars(name)
-
-    def put(name, dims, values, **attrs):
-        ds[name] = (dims, np.asarray(values, dtype=float), attrs)
-
-    # population DFA (calcium, spikes: the mean signal), as compute_fingerprint_array
-    parameters = json.loads(ds.attrs["parameters"])
-    population = options.get("population", "auto")
-    if population == "auto":
-        population = modality in (Modality.CALCIUM, Modality.SPIKES) and n_channels > 1
-    population = bool(population)
-    envelope_bands = {k: tuple(v) for k, v in parameters["envelope_bands"].items()}
-    slow_scales, slow_fit_range = slow_grid(
-        fs, n_times / fs, envelope_bands=envelope_bands, envelope_fs=parameters["envelope_fs"],
-        population=population, spikes=False, slow_scales=options.get("slow_scales"),
-        slow_fit_range=options.get("slow_fit_range"),
-    )  # fmt: skip
-    population_dfa = None
-    if population:
-        population_dfa = compute_dfa_array(population_sum / n_channels, fs, scales=slow_scales,
-                                           fit_range=slow_fit_range, overlap=parameters["dfa_overlap"])  # fmt: skip
-        if "slow_scale" not in ds.coords:
-            ds = ds.assign_coords(slow_scale=("slow_scale", np.asarray(slow_scales), {"units": "s"}))
-        put("population_dfa_exponent", (), population_dfa.exponent, units="1", signal="mean over channels")
-        put("population_dfa_r_squared", (), population_dfa.r_squared, units="1")
-        put("population_dfa_fluctuation", ("slow_scale",), _on_scales(population_dfa, slow_scales))
-    parameters["population"] = bool(population)
-    parameters["slow_fit_range"] = None if slow_fit_range is None else [float(v) for v in slow_fit_range]
-    ds.attrs["parameters"] = json.dumps(parameters)
-
-    # correlation structure
-    if corr_result is not None:
-        if corr_result.matrix is not None:
-            ds = ds.assign_coords(channel_b=("channel_b", list(names)))
-            put("correlation", ("channel", "channel_b"), corr_result.matrix, units="1")
-        put("eigenvalues", ("component",), corr_result.eigenvalues, units="1", exact=int(corr_result.exact))
-        put("eigenspectrum_exponent", (), corr_result.eigenspectrum_exponent, units="1",
-            rank_range=list(corr_result.rank_range), r_squared=corr_result.eigenspectrum_r_squared)  # fmt: skip
-        put("participation_ratio", (), corr_result.participation_ratio, units="1")
-        put("eigenspectrum_knee", (), corr_result.knee, units="1", long_name="rank of the largest eigenvalue gap")
-        put("mean_abs_correlation", (), corr_result.mean_abs_correlation, units="1")
-    put("window_mean_abs_correlation", ("window",), window_corr, units="1")
-
-    # dynamics across channels: state trajectory, drift of the windows' mean |r|, arousal coupling
-    win_time = ds["window_time"].values
-    n_windows = win_time.size
-    log_power = ds["window_log_band_power"].values
-    window_exponent = ds["window_aperiodic_exponent"].values
-    if n_windows >= 3 and n_channels >= 2:
-        drift_corr = compute_drift_array(win_time, window_corr)
-        put("drift_mean_abs_correlation", (), drift_corr.slope, units="1/min")
-    if n_windows:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices (flat channels) give NaN
-            state = np.column_stack([np.nanmedian(log_power, axis=1), np.nanmedian(window_exponent, axis=1),
-                                     window_corr])  # fmt: skip
-    else:
-        state = np.zeros((0, ds.sizes["state_feature"]))
-    put("state", ("window", "state_feature"), state, long_name="state trajectory (medians over channels)")
-    arousal_names = list(arousal)
-    coupling = np.full((len(arousal_names), state.shape[1]), np.nan)
-    arousal_windows = np.full((len(arousal_names), n_windows), np.nan)
-    for i, name in enumerate(arousal_names):
-        values, signal_fs = arousal[name]
-        arousal_windows[i] = window_average(values, signal_fs, win_starts / fs, win_len / fs)
-        coupling[i] = compute_arousal_coupling_array(state, arousal_windows[i])
-    ds = ds.drop_vars(["arousal_windows", "arousal_coupling"]).assign_coords(arousal=arousal_names)
-    put("arousal_windows", ("arousal", "window"), arousal_windows)
-    put("arousal_coupling", ("arousal", "state_feature"), coupling, units="1", long_name="Pearson r")
-
-    # the summary vector (same definition as in memory)
-    bands = list(ds["band"].values)
-    bp = SimpleNamespace(relative=ds["relative_power"].values, bands=bands)
-    envelope_dfa = {}
-    if "envelope_band" in ds.coords:
-        for i, band in enumerate(ds["envelope_band"].values):
-            envelope_dfa[str(band)] = SimpleNamespace(exponent=ds["envelope_dfa_exponent"].values[i])
-    drift_power = drift_exponent = None
-    if "drift_index_log_band_power" in ds:
-        drift_power = SimpleNamespace(index=ds["drift_index_log_band_power"].values)
-        drift_exponent = SimpleNamespace(index=ds["drift_index_aperiodic_exponent"].values)
-    summary = _summary(ds, bp, n_channels, envelope_dfa, population_dfa, corr_result, drift_power, drift_exponent,
-                       {"exponent": window_exponent}, coupling)  # fmt: skip
-    put("summary", ("feature",), summary, long_name="fixed-length summary vector (see SUMMARY_FIELDS)")
-    ds.attrs["flat_channels"] = json.dumps(flat)
-    ds.attrs["n_times"] = n_times
-    ds.attrs["duration_s"] = n_times / fs
-    return Fingerprint(ds)
 
 
 __all__ = [

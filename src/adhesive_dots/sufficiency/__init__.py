@@ -22,6 +22,7 @@ from adhesive_dots.sufficiency._compute import (
     compute_corpus_sufficiency_array,
     compute_sufficiency,
     compute_sufficiency_array,
+    segment_params,
 )
 from adhesive_dots.sufficiency.diversity import Diversity, compute_diversity
 from adhesive_dots.sufficiency.reliability import Icc, compute_icc, spearman_brown_length
@@ -39,5 +40,6 @@ __all__ = [
     "compute_icc",
     "compute_sufficiency",
     "compute_sufficiency_array",
+    "segment_params",
     "spearman_brown_length",
 ]

@@ -1,4 +1,14 @@
-"""Sufficiency of a baseline's length: reliability of every fingerprint feature as a function of length."""
+"""Sufficiency of a baseline's length: reliability of every fingerprint feature as a function of length.
+
+Parameters: one :class:`~adhesive_dots.fingerprint.FingerprintParams` for the whole analysis. It is
+resolved for the whole record (so the whole-record values equal :func:`~adhesive_dots.fingerprint.fingerprint`'s
+with the same parameters), and every sub-segment is fingerprinted with those resolved values -- the same
+window, segments, bands and fit ranges, so a feature means the same thing at every length -- except the DFA
+scales and fit ranges the caller left to the rule, which follow each sub-segment (a tenth of its length):
+how the DFA exponent changes with that range is part of what the curves show. In a corpus, every baseline
+is resolved on its own record, with one window, segment and aperiodic range for all
+(:func:`~adhesive_dots.fingerprint.shared_params`: the shortest baseline's window).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +23,18 @@ import xarray as xr
 
 from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
-from adhesive_dots.fingerprint import SUMMARY_FIELDS, SUMMARY_NAMES, compute_fingerprint_array
+from adhesive_dots.fingerprint import (
+    SUMMARY_FIELDS,
+    SUMMARY_NAMES,
+    FingerprintParams,
+    ResolvedParams,
+    compute_fingerprint_array,
+    make_params,
+    shared_params,
+)
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs
 from adhesive_dots.fingerprint.dfa import DEFAULT_MAX_FRACTION
+from adhesive_dots.fingerprint.params import LENGTH_DEPENDENT
 from adhesive_dots.metadata import Modality
 from adhesive_dots.sufficiency.reliability import compute_icc, spearman_brown_length
 
@@ -98,8 +117,18 @@ class Sufficiency:
     def curves(self) -> pd.DataFrame:
         """Long format for plotting: feature, basis, length (s), reliability (CI), relative_sd, mean, ci."""
         ds = self.dataset
-        names = ["mean", "within_sd", "ci_low", "ci_high", "reliability", "reliability_ci_low",
-                 "reliability_ci_high", "relative_sd", "relative_bias", "relative_error"]  # fmt: skip
+        names = [
+            "mean",
+            "within_sd",
+            "ci_low",
+            "ci_high",
+            "reliability",
+            "reliability_ci_low",
+            "reliability_ci_high",
+            "relative_sd",
+            "relative_bias",
+            "relative_error",
+        ]
         frame = ds[names].to_dataframe().reset_index()
         return frame.merge(pd.DataFrame({"feature": ds["feature"].values, "basis": ds["basis"].values}), on="feature")
 
@@ -142,8 +171,9 @@ class Sufficiency:
         """JSON-ready: attrs, the table rows (NaN as None) and the DFA rows."""
 
         def clean(records):
-            return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
-                    for r in records]  # fmt: skip
+            return [
+                {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()} for r in records
+            ]
 
         ds = self.dataset
         return {
@@ -190,6 +220,18 @@ def _slots(n_total: int, n: int, max_segments: int) -> np.ndarray:
     return chosen * n
 
 
+def segment_params(params: FingerprintParams, whole: ResolvedParams) -> FingerprintParams:
+    """The parameters of the sub-segments of a record whose own are ``whole`` (resolved from ``params``).
+
+    Every value of ``whole``, except the DFA scales and fit ranges that ``params`` leaves to the rule
+    (``LENGTH_DEPENDENT`` of :mod:`~adhesive_dots.fingerprint.params`): those follow each sub-segment's length.
+    """
+    fixed = whole.to_params(keep_scales=False)
+    return fixed.replace(
+        **{name: getattr(params, name) for name in LENGTH_DEPENDENT if getattr(params, name) is not None}
+    )
+
+
 def _segment_features(data: np.ndarray, fs: float, options: dict[str, Any], rng: np.random.Generator):
     """The summary vector (F,) and the per-channel features (C, G) of one segment."""
     ds = compute_fingerprint_array(data, fs, rng=rng, workers=1, **options).dataset
@@ -225,8 +267,15 @@ def _features_by_length(data, fs, lengths, max_segments, options, rng, source):
     return out, skipped
 
 
-def _length_needed(metric: np.ndarray, lengths: np.ndarray, *, higher_is_better: bool, threshold: float, kind: str,
-                   bias: np.ndarray | None = None):  # fmt: skip
+def _length_needed(
+    metric: np.ndarray,
+    lengths: np.ndarray,
+    *,
+    higher_is_better: bool,
+    threshold: float,
+    kind: str,
+    bias: np.ndarray | None = None,
+):
     """(length_needed, extrapolated, status) from a metric per length and its threshold."""
     finite = np.flatnonzero(np.isfinite(metric))
     if finite.size == 0:
@@ -259,28 +308,55 @@ def _assemble(*, features, lengths, stats, basis, full_value, target, tolerance,
     status = np.array(["undetermined"] * n_f, dtype=object)
     for i in range(n_f):
         if basis[i] in ("channels", "corpus", "reference"):
-            result = _length_needed(stats["reliability"][i], lengths, higher_is_better=True, threshold=target,
-                                    kind="reliability")  # fmt: skip
+            result = _length_needed(
+                stats["reliability"][i], lengths, higher_is_better=True, threshold=target, kind="reliability"
+            )
         elif basis[i] == "precision":
-            result = _length_needed(stats["relative_error"][i], lengths, higher_is_better=False, threshold=tolerance,
-                                    kind="precision", bias=stats["relative_bias"][i])  # fmt: skip
+            result = _length_needed(
+                stats["relative_error"][i],
+                lengths,
+                higher_is_better=False,
+                threshold=tolerance,
+                kind="precision",
+                bias=stats["relative_bias"][i],
+            )
         else:
             continue
         needed[i], extrapolated[i], status[i] = result
     ds = xr.Dataset(coords={"feature": list(features), "length": ("length", lengths, {"units": "s"})})
-    for name in ("mean", "within_sd", "between_sd", "reliability", "reliability_ci_low", "reliability_ci_high",
-                 "relative_sd", "relative_bias", "relative_error", "n_targets"):  # fmt: skip
+    for name in (
+        "mean",
+        "within_sd",
+        "between_sd",
+        "reliability",
+        "reliability_ci_low",
+        "reliability_ci_high",
+        "relative_sd",
+        "relative_bias",
+        "relative_error",
+        "n_targets",
+    ):
         ds[name] = (("feature", "length"), np.asarray(stats[name], dtype=float).reshape(n_f, n_l))
     ds["ci_low"] = ds["mean"] - Z95 * ds["within_sd"]
     ds["ci_high"] = ds["mean"] + Z95 * ds["within_sd"]
     ds["ci_low"].attrs["long_name"] = "mean - 1.96 x SD over sub-segments (95 % interval of one estimate)"
     ds["n_segments"] = ("length", np.asarray(stats["n_segments"], dtype=int))
-    ds["dfa_max_scale"] = ("length", DEFAULT_MAX_FRACTION * lengths, {"units": "s",
-                           "rule": f"longest DFA window = {DEFAULT_MAX_FRACTION:g} x segment length"})  # fmt: skip
+    ds["dfa_max_scale"] = (
+        "length",
+        DEFAULT_MAX_FRACTION * lengths,
+        {"units": "s", "rule": f"longest DFA window = {DEFAULT_MAX_FRACTION:g} x segment length"},
+    )
     ds["full_value"] = ("feature", np.asarray(full_value, dtype=float))
     ds["basis"] = ("feature", np.asarray(basis, dtype=str))
-    ds["criterion"] = ("feature", np.array([target if b in ("channels", "corpus", "reference") else
-                                            tolerance if b == "precision" else np.nan for b in basis]))  # fmt: skip
+    ds["criterion"] = (
+        "feature",
+        np.array(
+            [
+                target if b in ("channels", "corpus", "reference") else tolerance if b == "precision" else np.nan
+                for b in basis
+            ]
+        ),
+    )
     ds["length_needed"] = ("feature", needed, {"units": "s"})
     ds["extrapolated"] = ("feature", extrapolated)
     method = np.where(np.isin(np.asarray(basis), ["channels", "corpus", "reference"]), "spearman-brown", "inverse-sqrt")
@@ -310,9 +386,11 @@ def compute_sufficiency_array(
     max_segments: int = 12,
     channel_names: Sequence[str] | None = None,
     modality: Modality | str = Modality.OTHER,
+    units: str = "",
     source: str = "<array>",
+    params: FingerprintParams | None = None,
     rng: np.random.Generator | int | None = None,
-    **fingerprint_options: Any,
+    **settings: Any,
 ) -> Sufficiency:
     """How long a baseline must be for each fingerprint feature to be reliable (one recording).
 
@@ -355,12 +433,15 @@ def compute_sufficiency_array(
         The verdict ``within_horizon`` compares the needed length with this (default: the record's duration).
     max_segments : int
         Sub-segments per length (bounds the cost).
-    channel_names, modality, source
+    channel_names, modality, units, source
         As in :func:`~adhesive_dots.fingerprint.compute_fingerprint_array` (modality chooses its defaults).
+    params : FingerprintParams, optional
+        The fingerprint parameters, resolved for the whole record and applied to every sub-segment (see the
+        module docstring); stored in ``attrs["parameters"]``.
     rng : Generator, int or None
         Randomness of the fingerprint's surrogates.
-    **fingerprint_options
-        Further keywords of :func:`~adhesive_dots.fingerprint.compute_fingerprint_array` (e.g. ``bands``).
+    **settings
+        Fields of :class:`~adhesive_dots.fingerprint.FingerprintParams` overriding ``params`` (e.g. ``bands``).
 
     Returns
     -------
@@ -382,8 +463,11 @@ def compute_sufficiency_array(
     lengths = _check_lengths(lengths)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     duration = data.shape[-1] / fs
-    options = {"modality": modality, "channel_names": channel_names, "source": source, **fingerprint_options}
-    by_length, skipped = _features_by_length(data, fs, lengths, int(max_segments), options, rng, source)
+    requested = make_params(params, **settings)
+    whole = requested.resolve(fs=fs, n_times=data.shape[-1], n_channels=data.shape[0], modality=modality)
+    options = {"modality": modality, "channel_names": channel_names, "units": units, "source": source}
+    segment_options = {**options, "params": segment_params(requested, whole)}
+    by_length, skipped = _features_by_length(data, fs, lengths, int(max_segments), segment_options, rng, source)
     if not by_length:
         usable = [f"{v:g}" for v in lengths if 2 * v <= duration]
         raise DataError(
@@ -391,15 +475,27 @@ def compute_sufficiency_array(
             f"{[f'{v:g}' for v in lengths]} s (usable: {usable or 'none'}; skipped: {skipped or 'none'}); "
             "pass shorter lengths= or a longer baseline"
         )
-    full_summary, full_channel = _segment_features(data, fs, options, rng.spawn(1)[0])
+    full_summary, full_channel = _segment_features(data, fs, {**options, "params": requested}, rng.spawn(1)[0])
     used = np.array(sorted(by_length))
     n_channels = data.shape[0]
     channel_names_f = [f"channel:{n}" for n in CHANNEL_FEATURES] if n_channels >= 2 else []
     features = list(SUMMARY_NAMES) + channel_names_f
     n_f, n_l = len(features), used.size
-    stats = {k: np.full((n_f, n_l), np.nan) for k in ("mean", "within_sd", "between_sd", "reliability",
-             "reliability_ci_low", "reliability_ci_high", "relative_sd", "relative_bias", "relative_error",
-             "n_targets")}  # fmt: skip
+    stats = {
+        k: np.full((n_f, n_l), np.nan)
+        for k in (
+            "mean",
+            "within_sd",
+            "between_sd",
+            "reliability",
+            "reliability_ci_low",
+            "reliability_ci_high",
+            "relative_sd",
+            "relative_bias",
+            "relative_error",
+            "n_targets",
+        )
+    }
     n_segments = []
     between_sd = dict(between_sd or {})
     unknown = sorted(set(between_sd) - set(SUMMARY_NAMES))
@@ -415,8 +511,10 @@ def compute_sufficiency_array(
             basis.append("precision")
     basis = [b if np.isfinite(v) else "none" for b, v in zip(basis, full_summary, strict=True)]
     basis += ["channels"] * len(channel_names_f)
-    full_value = list(full_summary) + [float(np.nanmedian(c)) if np.isfinite(c).any() else np.nan
-                                       for c in full_channel.T][: len(channel_names_f)]  # fmt: skip
+    full_value = (
+        list(full_summary)
+        + [float(np.nanmedian(c)) if np.isfinite(c).any() else np.nan for c in full_channel.T][: len(channel_names_f)]
+    )
     for j, length in enumerate(used):
         summary, per_channel = by_length[length]  # (K, F), (K, C, G)
         n_segments.append(summary.shape[0])
@@ -448,12 +546,26 @@ def compute_sufficiency_array(
             stats["n_targets"][i, j] = icc.n_targets
     stats["n_segments"] = n_segments
     return _assemble(
-        features=features, lengths=used, stats=stats, basis=basis, full_value=full_value,
-        target=target, tolerance=tolerance, horizon_s=duration if horizon_s is None else float(horizon_s),
-        attrs={"source": source, "mode": "baseline", "duration_s": duration, "fs": fs, "n_channels": n_channels,
-               "max_segments": int(max_segments), "skipped_lengths": json.dumps(skipped),
-               "feature_units": json.dumps({n: u for n, u, _ in SUMMARY_FIELDS})},
-    )  # fmt: skip
+        features=features,
+        lengths=used,
+        stats=stats,
+        basis=basis,
+        full_value=full_value,
+        target=target,
+        tolerance=tolerance,
+        horizon_s=duration if horizon_s is None else float(horizon_s),
+        attrs={
+            "source": source,
+            "mode": "baseline",
+            "duration_s": duration,
+            "fs": fs,
+            "n_channels": n_channels,
+            "max_segments": int(max_segments),
+            "skipped_lengths": json.dumps(skipped),
+            "feature_units": json.dumps({n: u for n, u, _ in SUMMARY_FIELDS}),
+            "parameters": whole.to_json(),
+        },
+    )
 
 
 def _baseline_options(baseline: Baseline) -> dict[str, Any]:
@@ -492,8 +604,9 @@ def compute_corpus_sufficiency_array(
     max_segments: int = 6,
     modality: Modality | str | Sequence[Modality | str] = Modality.OTHER,
     sources: Sequence[str] | None = None,
+    params: FingerprintParams | None = None,
     rng: np.random.Generator | int | None = None,
-    **fingerprint_options: Any,
+    **settings: Any,
 ) -> Sufficiency:
     """Reliability of each summary feature across many baselines (subjects, sessions) as a function of length.
 
@@ -510,8 +623,9 @@ def compute_corpus_sufficiency_array(
         The baselines (at least 2).
     fs : float or sequence of float
         Sampling rate(s) in Hz.
-    lengths, target, max_segments, rng, **fingerprint_options
-        As in :func:`compute_sufficiency_array`.
+    lengths, target, max_segments, params, rng, **settings
+        As in :func:`compute_sufficiency_array`; every baseline's parameters are resolved on its own record,
+        with one window, segment and aperiodic range for all (the shortest baseline's window).
     horizon_s : float
         The planning horizon in s.
     modality : Modality or str, or one per baseline
@@ -530,19 +644,26 @@ def compute_corpus_sufficiency_array(
     modalities = [modality] * n if isinstance(modality, str | Modality) else list(modality)
     sources = [f"<array {i}>" for i in range(n)] if sources is None else [str(s) for s in sources]
     if not len(rates) == len(modalities) == len(sources) == n:
-        raise DataError(f"fs, modality and sources must have one entry per baseline ({n}), got "
-                        f"{len(rates)}, {len(modalities)}, {len(sources)}")  # fmt: skip
+        raise DataError(
+            f"fs, modality and sources must have one entry per baseline ({n}), got "
+            f"{len(rates)}, {len(modalities)}, {len(sources)}"
+        )
     _check_target(target, 0.1)
     max_segments = _check_max_segments(max_segments)
     lengths = _check_lengths(lengths)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    per_baseline, skipped, durations = [], {}, []
-    for data, rate, mod, src, child in zip(datasets, rates, modalities, sources, rng.spawn(n), strict=True):
-        rate = _check_fs(rate)
+    checked = []
+    for data, rate, src in zip(datasets, rates, sources, strict=True):
         data = _check_data(data, name=f"{src} data", min_times=4)
-        data = data[np.newaxis] if data.ndim == 1 else data
+        checked.append((data[np.newaxis] if data.ndim == 1 else data, _check_fs(rate)))
+    requested = shared_params(
+        [r for _, r in checked], [d.shape[-1] for d, _ in checked], params=make_params(params, **settings)
+    )
+    per_baseline, skipped, durations = [], {}, []
+    for (data, rate), mod, src, child in zip(checked, modalities, sources, rng.spawn(n), strict=True):
         durations.append(data.shape[-1] / rate)
-        options = {"modality": mod, "source": src, **fingerprint_options}
+        whole = requested.resolve(fs=rate, n_times=data.shape[-1], n_channels=data.shape[0], modality=mod)
+        options = {"modality": mod, "source": src, "params": segment_params(requested, whole)}
         found, skip = _features_by_length(data, rate, lengths, int(max_segments), options, child, src)
         per_baseline.append(found)
         skipped.update({f"{src} {k}": v for k, v in skip.items()})
@@ -555,9 +676,21 @@ def compute_corpus_sufficiency_array(
         )
     features = list(SUMMARY_NAMES)
     n_f, n_l = len(features), used.size
-    stats = {k: np.full((n_f, n_l), np.nan) for k in ("mean", "within_sd", "between_sd", "reliability",
-             "reliability_ci_low", "reliability_ci_high", "relative_sd", "relative_bias", "relative_error",
-             "n_targets")}  # fmt: skip
+    stats = {
+        k: np.full((n_f, n_l), np.nan)
+        for k in (
+            "mean",
+            "within_sd",
+            "between_sd",
+            "reliability",
+            "reliability_ci_low",
+            "reliability_ci_high",
+            "relative_sd",
+            "relative_bias",
+            "relative_error",
+            "n_targets",
+        )
+    }
     n_segments = []
     for j, length in enumerate(used):
         summaries = [found[length][0] for found in per_baseline if length in found]  # each (K_b, F)
@@ -575,12 +708,25 @@ def compute_corpus_sufficiency_array(
     stats["n_segments"] = n_segments
     full_value = [float(np.mean(row[np.isfinite(row)])) if np.isfinite(row).any() else np.nan for row in stats["mean"]]
     return _assemble(
-        features=features, lengths=used, stats=stats, basis=["corpus"] * n_f, full_value=full_value,
-        target=target, tolerance=0.1, horizon_s=float(horizon_s),
-        attrs={"source": json.dumps(sources), "mode": "corpus", "duration_s": float(np.median(durations)),
-               "n_baselines": n, "max_segments": int(max_segments), "skipped_lengths": json.dumps(skipped),
-               "feature_units": json.dumps({n: u for n, u, _ in SUMMARY_FIELDS})},
-    )  # fmt: skip
+        features=features,
+        lengths=used,
+        stats=stats,
+        basis=["corpus"] * n_f,
+        full_value=full_value,
+        target=target,
+        tolerance=0.1,
+        horizon_s=float(horizon_s),
+        attrs={
+            "source": json.dumps(sources),
+            "mode": "corpus",
+            "duration_s": float(np.median(durations)),
+            "n_baselines": n,
+            "max_segments": int(max_segments),
+            "skipped_lengths": json.dumps(skipped),
+            "feature_units": json.dumps({n: u for n, u, _ in SUMMARY_FIELDS}),
+            "window_s": requested.window_s,
+        },
+    )
 
 
 def compute_corpus_sufficiency(baselines: Sequence[Baseline], **options: Any) -> Sufficiency:

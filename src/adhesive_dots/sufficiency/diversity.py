@@ -291,14 +291,29 @@ def compute_diversity(
     for i, level in enumerate(level_names):
         low, high = interval(boot_levels[:, i])
         n_groups = int(pd.concat([gb[level], gt[level]]).nunique())
-        level_rows.append({"level": level, "n_groups": n_groups, "ratio": float(level_ratio[i]),
-                           "ci_low": low, "ci_high": high})  # fmt: skip
+        level_rows.append(
+            {"level": level, "n_groups": n_groups, "ratio": float(level_ratio[i]), "ci_low": low, "ci_high": high}
+        )
     levels = pd.DataFrame(level_rows, columns=["level", "n_groups", "ratio", "ci_low", "ci_high"])
     low, high = interval(boot_overall)
     return Diversity(
-        ratio=float(overall), ci_low=low, ci_high=high, baseline_dispersion=disp_b, task_dispersion=disp_t,
-        per_feature=per_feature, levels=levels, features=features, dropped=dropped, cluster=cluster,
-        n_boot=int(n_boot), confidence=float(confidence), n_baseline=int(b.shape[0]), n_task=int(t.shape[0]),
-        attrs={"paired": bool(paired), "standardisation": "pooled within-set variance",
-               "dispersion": "RMS distance to centroid"},
-    )  # fmt: skip
+        ratio=float(overall),
+        ci_low=low,
+        ci_high=high,
+        baseline_dispersion=disp_b,
+        task_dispersion=disp_t,
+        per_feature=per_feature,
+        levels=levels,
+        features=features,
+        dropped=dropped,
+        cluster=cluster,
+        n_boot=int(n_boot),
+        confidence=float(confidence),
+        n_baseline=int(b.shape[0]),
+        n_task=int(t.shape[0]),
+        attrs={
+            "paired": bool(paired),
+            "standardisation": "pooled within-set variance",
+            "dispersion": "RMS distance to centroid",
+        },
+    )
