@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None, *, labs: int = 5, subjects_per_lab: int 
          size: float = 0.1) -> dict:  # fmt: skip
     """Simulate, validate, print the figures; returns them as a dict (``argv`` is accepted and ignored)."""
     from adhesive_dots.core import Severity
-    from adhesive_dots.io.validate_sources import validate_sources
+    from adhesive_dots.workflows.validate import validate_sources
     from adhesive_dots.sim import sim_corpus
     from adhesive_dots.validate import at_least
 

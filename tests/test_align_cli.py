@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from adhesive_dots.align import load_aligner
-from adhesive_dots.align_sources import read_task_trials
 from adhesive_dots.cli import app, main
 from adhesive_dots.demo import DemoContext, _align
 from adhesive_dots.io.read import open_recording
+from adhesive_dots.workflows.align import read_task_trials
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from adhesive_dots.catalog import Catalog, DotRecord, SourceRecord
-from adhesive_dots.catalog.curation import catalog_quality, curate_catalog, spec_for_source, stored_duplicates
+from adhesive_dots.catalog.curation import catalog_quality, curate_catalog, spec_for_dot, stored_duplicates
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.errors import SourceNotFoundError
 from adhesive_dots.metadata import DotMetadata
@@ -53,4 +53,4 @@ def test_replacing_a_source_drops_its_sketches_and_links(catalog):
 
 def test_gone_source_is_reported(tmp_path):
     with pytest.raises(SourceNotFoundError, match="re-ingest"):
-        spec_for_source(str(tmp_path / "moved.nwb"))
+        spec_for_dot(str(tmp_path / "moved.nwb"))

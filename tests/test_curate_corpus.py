@@ -13,7 +13,6 @@ from adhesive_dots.baselines import find_baselines
 from adhesive_dots.catalog import Catalog, DotRecord, SourceRecord
 from adhesive_dots.catalog.curation import (
     MANIFEST_SCHEMA,
-    check_sources,
     compute_catalog_sketches,
     curate_catalog,
     export_manifest,
@@ -22,9 +21,10 @@ from adhesive_dots.catalog.curation import (
 )
 from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION
 from adhesive_dots.core import Finding, Severity
-from adhesive_dots.io.discover import expand_sources
 from adhesive_dots.io.read import open_recording
+from adhesive_dots.io.sources import expand_sources
 from adhesive_dots.sim.reupload import REUPLOAD_VARIANTS, load_reuploads
+from adhesive_dots.workflows.curate import check_sources
 
 pytestmark = pytest.mark.slow
 

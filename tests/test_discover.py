@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adhesive_dots.io.discover import expand_sources
+from adhesive_dots.io.sources import expand_sources
 
 
 def test_corpus_folder_expands_to_every_session(small_corpus):

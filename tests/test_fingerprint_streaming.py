@@ -171,8 +171,8 @@ def test_nwb_zarr_store_streams_like_the_hdf5_file(large_file, tmp_path):
             zarr_recording.read(10.0, 12.0, channels=[3, 1999]), hdf5_recording.read(10.0, 12.0, channels=[3, 1999])
         )
     # a folder holding the store: discovered as one recording (hashed over its files) and validated
-    from adhesive_dots.io.discover import expand_sources
-    from adhesive_dots.io.validate_sources import validate_sources
+    from adhesive_dots.io.sources import expand_sources
+    from adhesive_dots.workflows.validate import validate_sources
 
     items, problems = expand_sources([tmp_path])
     assert [item.source for item in items] == [str(store)] and not problems

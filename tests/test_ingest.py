@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from adhesive_dots.catalog import Catalog, search_dots, similar_dots
-from adhesive_dots.catalog.ingest import ingest
 from adhesive_dots.fingerprint import SUMMARY_NAMES
+from adhesive_dots.workflows.ingest import ingest
 
 pytestmark = pytest.mark.slow
 

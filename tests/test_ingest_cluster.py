@@ -7,9 +7,9 @@ import psutil
 import pytest
 
 from adhesive_dots.catalog import Catalog
-from adhesive_dots.catalog.ingest import ingest
 from adhesive_dots.parallel.cluster import process_cluster
 from adhesive_dots.parallel.runner import ClusterError
+from adhesive_dots.workflows.ingest import ingest
 
 pytestmark = pytest.mark.slow
 

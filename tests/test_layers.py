@@ -7,44 +7,47 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "adhesive_dots"
 
-# layer of each module (by dotted prefix; the longest prefix wins); a higher number is higher up
+# layer of each module (by dotted prefix; the longest prefix wins); numbered from the bottom as in
+# DESIGN.md "Architecture", the README "Layout" and the package docstrings: a higher number is higher up
 LAYERS = {
-    "adhesive_dots": 0,  # the package root re-exports core names
-    "adhesive_dots.errors": 0,
-    "adhesive_dots.metadata": 0,
-    "adhesive_dots.core": 0,
-    "adhesive_dots.testing": 1,
-    "adhesive_dots.sim.signals": 1,
-    "adhesive_dots.sim.sessions": 1,
-    "adhesive_dots.sim.fluctuation": 1,
-    "adhesive_dots.sim.tasks": 1,
-    "adhesive_dots.baselines": 1,
-    "adhesive_dots.validate": 1,
-    "adhesive_dots.fingerprint": 1,
-    "adhesive_dots.compare": 1,
-    "adhesive_dots.effects": 1,
-    "adhesive_dots.align": 1,
-    "adhesive_dots.curate": 1,
-    "adhesive_dots.sufficiency": 1,
-    "adhesive_dots.io": 2,
-    "adhesive_dots.sim": 3,  # the corpus writer uses io
-    "adhesive_dots.catalog": 3,
-    "adhesive_dots.align_sources": 3,  # opens sources (io) and aligns them
-    "adhesive_dots.parallel": 3,
-    "adhesive_dots.report": 4,
-    "adhesive_dots.demo": 4,
-    "adhesive_dots.cli": 5,
-    "adhesive_dots.__main__": 5,
+    "adhesive_dots": 1,  # the package root re-exports core names
+    "adhesive_dots.errors": 1,
+    "adhesive_dots.metadata": 1,
+    "adhesive_dots.core": 1,
+    "adhesive_dots.baselines": 1,  # choosing a baseline among a recording's intervals
+    "adhesive_dots.testing": 2,
+    "adhesive_dots.sim.signals": 2,
+    "adhesive_dots.sim.sessions": 2,
+    "adhesive_dots.sim.fluctuation": 2,
+    "adhesive_dots.sim.tasks": 2,
+    "adhesive_dots.validate": 2,
+    "adhesive_dots.fingerprint": 2,
+    "adhesive_dots.compare": 2,
+    "adhesive_dots.effects": 2,
+    "adhesive_dots.align": 2,
+    "adhesive_dots.curate": 2,
+    "adhesive_dots.sufficiency": 2,
+    "adhesive_dots.io": 3,  # reading and writing files, and the one road from a source to its baselines
+    "adhesive_dots.sim": 4,  # the corpus writer uses io
+    "adhesive_dots.catalog": 4,
+    "adhesive_dots.parallel": 4,
+    "adhesive_dots.workflows": 5,  # every multi-step operation over sources
+    "adhesive_dots.report": 6,
+    "adhesive_dots.demo": 6,
+    "adhesive_dots.nwbinspector_checks": 6,  # the validate workflow as an nwbinspector plug-in
+    "adhesive_dots.cli": 6,
+    "adhesive_dots.serve": 6,
+    "adhesive_dots.__main__": 6,
 }
 # third-party packages only some layers may import
 RESTRICTED = {
-    "pynwb": {"adhesive_dots.io"},
+    "pynwb": {"adhesive_dots.io", "adhesive_dots.nwbinspector_checks"},
     "hdmf": {"adhesive_dots.io"},
     "h5py": {"adhesive_dots.io"},
     "mne_bids": {"adhesive_dots.io"},
     "remfile": {"adhesive_dots.io"},
     "dandi": {"adhesive_dots.io"},
-    "nwbinspector": {"adhesive_dots.io"},
+    "nwbinspector": {"adhesive_dots.io", "adhesive_dots.nwbinspector_checks"},
     "dask": {"adhesive_dots.parallel"},
     "distributed": {"adhesive_dots.parallel"},
     "matplotlib": {"adhesive_dots.report"},
@@ -91,3 +94,17 @@ def test_imports_point_downward():
 
 def test_the_check_can_fail():
     assert _layer("adhesive_dots.cli.demo") > _layer("adhesive_dots.io.read") > _layer("adhesive_dots.core")
+
+
+def test_one_road_from_a_source_to_its_baselines():
+    """Only ``io`` opens recordings (``open_recording``) and only the one road (``io.sources``) and the
+    readers below it choose baselines from a recording; everything above goes through ``resolve``."""
+    offenders = []
+    for module, path in _modules():
+        if module.startswith("adhesive_dots.io.") or _layer(module) < 3:
+            continue
+        text = path.read_text()
+        for name in ("open_recording(", "find_baselines(", "select_baseline("):
+            if name in text:
+                offenders.append(f"{module} calls {name[:-1]}")
+    assert not offenders, "\n".join(offenders)

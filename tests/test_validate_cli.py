@@ -130,7 +130,7 @@ def adots_inspector_checks():
     """Our checks registered in nwbinspector for this test only (its registry is a global list)."""
     from nwbinspector._registration import available_checks
 
-    from adhesive_dots.io import nwbinspector_checks as plugin
+    from adhesive_dots import nwbinspector_checks as plugin
 
     ours = list(plugin.REGISTERED.values())
     for function in ours:
@@ -164,7 +164,7 @@ def test_nwbinspector_cli_loads_the_plugin_with_modules(small_corpus):
     for compliant in (False, True):
         path = entry_path(small_corpus, kind="calcium", compliant=compliant)
         proc = subprocess.run(
-            [str(nwbinspector), "--modules", "adhesive_dots.io.nwbinspector_checks", "--skip-validate", str(path)],
+            [str(nwbinspector), "--modules", "adhesive_dots.nwbinspector_checks", "--skip-validate", str(path)],
             capture_output=True, text=True, timeout=300, env=env,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
@@ -190,8 +190,8 @@ def test_nwbinspector_on_an_in_memory_nwbfile_says_why_it_cannot_validate(adots_
 
 @pytest.mark.network
 def test_urls_are_validated_by_streaming_and_a_404_is_a_finding(small_corpus):
-    from adhesive_dots.io.validate_sources import validate_sources
     from adhesive_dots.testing.http import RangeServer
+    from adhesive_dots.workflows.validate import validate_sources
 
     short = next(e for e in small_corpus.entries if e.kind == "calcium" and not e.compliant)
     with RangeServer(small_corpus.root) as server:

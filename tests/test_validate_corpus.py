@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from adhesive_dots.core import Recording, Severity
-from adhesive_dots.io.validate_sources import validate_sources
 from adhesive_dots.sim.sessions import (
     DEFECTS,
     LAB_KINDS,
@@ -17,6 +16,7 @@ from adhesive_dots.sim.sessions import (
     sim_subject_profile,
 )
 from adhesive_dots.validate import at_least, validate_recording
+from adhesive_dots.workflows.validate import validate_sources
 
 #: The check that must fail (at error or above) for each planted defect of ``sim.sessions``.
 DEFECT_CHECK = {

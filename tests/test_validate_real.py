@@ -18,7 +18,7 @@ import warnings
 import pytest
 
 from adhesive_dots.cli import main
-from adhesive_dots.io.validate_sources import validate_sources
+from adhesive_dots.workflows.validate import validate_sources
 
 
 def validate_one(path, **options):

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from adhesive_dots.baselines import find_baselines
 from adhesive_dots.core import Baseline
-from adhesive_dots.io.read import open_recording
+from adhesive_dots.io.sources import SourceSpec, resolve
 from adhesive_dots.sim.corpus import Corpus, sim_corpus
 
 
@@ -58,14 +57,19 @@ def _simulate(ctx: DemoContext) -> StageResult:
     )
 
 
+def _spec(ctx: DemoContext, entry) -> SourceSpec:
+    """The source spec of a corpus session (a BIDS session's rest run)."""
+    if entry.format == "bids":
+        return SourceSpec(str(ctx.corpus.root / entry.path), subject=entry.subject, session=entry.session, task="rest")
+    return SourceSpec(str(ctx.corpus.root / entry.path))
+
+
 def _read_back(ctx: DemoContext) -> StageResult:
     assert ctx.corpus is not None
     rows = []
     for entry in ctx.corpus.entries:
-        path = ctx.corpus.root / entry.path
-        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
-        with open_recording(path, **options) as recording:
-            baselines = find_baselines(recording)
+        with resolve(_spec(ctx, entry)) as resolved:
+            recording, baselines = resolved.recording, resolved.candidates
             rows.append(
                 {
                     "lab": entry.lab,
@@ -95,7 +99,7 @@ def _read_back(ctx: DemoContext) -> StageResult:
 def _annotate_and_inspect(ctx: DemoContext) -> StageResult:
     """Write a dot back into a copy of one NWB session and read it again (``adots annotate``/``inspect``)."""
     from adhesive_dots.io.annotate import annotate
-    from adhesive_dots.io.inspect import inspect_source
+    from adhesive_dots.workflows.inspect import inspect_target
 
     assert ctx.corpus is not None
     entry = next((e for e in ctx.corpus.entries if e.format == "nwb"), None)
@@ -108,7 +112,7 @@ def _annotate_and_inspect(ctx: DemoContext) -> StageResult:
     result = annotate(source, start=start, stop=stop, paradigm="animal-head-fixed-task-free",
                       metadata={"environment": {"illumination": "dark"}}, output=out / Path(entry.path).name,
                       replace=True, overwrite=True)  # fmt: skip
-    summary = inspect_source(str(result.output))
+    summary = inspect_target(str(result.output))
     table = pd.DataFrame(summary["baselines"])[["start_s", "stop_s", "duration_s", "contiguous", "evidence"]]
     return StageResult(
         "Annotate and inspect (NWB dot written back to a copy)",
@@ -126,7 +130,7 @@ DEFECT_CHECKS = {"too-short": "baseline.duration", "missing-metadata": "metadata
 def _ingest(ctx: DemoContext) -> StageResult:
     """Validate and fingerprint every session into a DuckDB catalog (on a local Dask cluster)."""
     from adhesive_dots.catalog import Catalog
-    from adhesive_dots.catalog.ingest import ingest
+    from adhesive_dots.workflows.ingest import ingest
 
     assert ctx.corpus is not None
     ctx.catalog = Catalog(ctx.out_dir / "adhesive.duckdb")
@@ -237,9 +241,9 @@ def _align(ctx: DemoContext) -> StageResult:
     baselines do pin the latent frame down.
     """
     from adhesive_dots.align import LatentAligner, evaluate_alignment
-    from adhesive_dots.align_sources import align_sources
     from adhesive_dots.sim.sessions import sim_lab_profile, sim_session, sim_subject_profile
     from adhesive_dots.testing.latent import sim_identifiable_latent, split_session
+    from adhesive_dots.workflows.align import align_sources
 
     assert ctx.corpus is not None
     title = "Align two animals through their baselines (decoder trained on a, applied to b)"
@@ -317,10 +321,8 @@ def _sufficiency(ctx: DemoContext) -> StageResult:
     for entry in ctx.corpus.entries:
         if entry.lab in seen:
             continue
-        path = ctx.corpus.root / entry.path
-        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
-        with open_recording(path, **options) as recording:
-            baselines = find_baselines(recording)
+        with resolve(_spec(ctx, entry)) as resolved:
+            baselines = resolved.candidates
             if not baselines:
                 continue
             try:
@@ -368,9 +370,8 @@ def _compare(ctx: DemoContext) -> StageResult:
         return StageResult("Compare baselines", lines=["no subject with two compliant sessions and another subject"])
     baselines = []
     for entry in chosen:
-        options = {"subject": entry.subject, "session": entry.session, "task": "rest"} if entry.format == "bids" else {}
-        with open_recording(ctx.corpus.root / entry.path, **options) as recording:
-            found = find_baselines(recording)[0]
+        with resolve(_spec(ctx, entry)) as resolved:
+            found, recording = resolved.baseline, resolved.recording
             # keep the segment in memory so the comparison can run after the file is closed
             baselines.append(Baseline.from_array(found.load(), found.fs, channel_names=found.channel_names,
                                                  source=entry.key, modality=recording.modality))  # fmt: skip
@@ -422,7 +423,7 @@ def _reports(ctx: DemoContext) -> StageResult:
     catalog_path = ctx.out_dir / "adhesive.duckdb"
     lines = []
     if not catalog_path.exists():  # the catalog stage normally leaves it; otherwise ingest here
-        from adhesive_dots.catalog.ingest import ingest
+        from adhesive_dots.workflows.ingest import ingest
 
         summary = ingest([ctx.corpus.root], Catalog(catalog_path), workers=0)
         lines.append(f"ingested the corpus into {catalog_path} ({summary.dots} dots from {summary.sources} sources)")
@@ -439,13 +440,7 @@ def _reports(ctx: DemoContext) -> StageResult:
         with contextlib.ExitStack() as stack:
             baselines = []
             for entry in (a, b):
-                options = (
-                    {"subject": entry.subject, "session": entry.session, "task": "rest"}
-                    if entry.format == "bids"
-                    else {}
-                )
-                recording = stack.enter_context(open_recording(ctx.corpus.root / entry.path, **options))
-                found = find_baselines(recording)
+                found = stack.enter_context(resolve(_spec(ctx, entry))).candidates
                 if found:
                     baselines.append(found[0])
             if len(baselines) == 2:

@@ -235,19 +235,29 @@ class SourceOptions:
         return targets
 
 
-def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the shared source options to a Typer command; it receives them as ``given: SourceOptions``."""
+def source_options(
+    command: Callable[..., Any] | None = None, *, exclude: Sequence[str] = ()
+) -> Callable[..., Any]:
+    """Add the shared source options to a Typer command; it receives them as ``given: SourceOptions``.
+
+    ``exclude`` leaves out options whose flag the command uses otherwise (``search --modality`` is a
+    filter); :meth:`SourceOptions.template` then treats them as not given.
+    """
+    if command is None:
+        return functools.partial(source_options, exclude=exclude)
+    params = [p for p in _SOURCE_PARAMS if p.name not in exclude]
     signature = inspect.signature(command, eval_str=True)
     kept = [p for p in signature.parameters.values() if p.name != "given"]
     added = [
         inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.option, annotation=p.annotation)
-        for p in _SOURCE_PARAMS
+        for p in params
     ]
-    names = [p.name for p in _SOURCE_PARAMS]
+    names = [p.name for p in params]
+    defaults = {p.name: p.option.default for p in _SOURCE_PARAMS if p.name in exclude}
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        given = SourceOptions({name: kwargs.pop(name) for name in names})
+        given = SourceOptions({**defaults, **{name: kwargs.pop(name) for name in names}})
         return command(*args, given=given, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from adhesive_dots.cli._app import app, console, print_json
-from adhesive_dots.cli.demo import render_frame
+from adhesive_dots.cli._app import app, console, plain, print_json, render_frame
+from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, SourceOptions, out_option, source_options
 from adhesive_dots.errors import DataError
 
 
@@ -27,28 +27,28 @@ def _entities(text: str | None, option: str) -> dict[str, str]:
 
 
 @app.command()
+@source_options
 def align(
-    source_a: Path = typer.Argument(..., help="Reference dataset (NWB file or BIDS root)."),
-    source_b: Path = typer.Argument(..., help="Dataset to align onto the reference."),
+    source_a: str = typer.Argument(..., help="Reference dataset (any source; a BIDS root with --entities-a)."),
+    source_b: str = typer.Argument(..., help="Dataset to align onto the reference."),
     method: str = typer.Option(
         "latent", "--method", "-m", help="latent (different neurons) or covariance (matched channels)."
     ),
-    output: Path = typer.Option(
-        Path("transform.npz"), "--output", "-o", help="Where to save the fitted transform (.npz)."
-    ),
+    out: Path | None = out_option("Where to save the fitted transform (.npz; default transform.npz)."),
     n_components: int = typer.Option(4, help="Latent dimensions (method latent)."),
     controls: int = typer.Option(5, help="Shuffled-baseline refits of the permutation control."),
     entities_a: str | None = typer.Option(None, help="BIDS entities of SOURCE_A, e.g. subject=01,session=01."),
     entities_b: str | None = typer.Option(None, help="BIDS entities of SOURCE_B."),
-    seed: int = typer.Option(0, help="Random seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Fit an aligner on the baselines of SOURCE_A and SOURCE_B, save it, report its quality.
 
     When both sources have task trials, also prints the decoding table (decoder trained on
     A, applied to B after alignment, beside within-dataset, unaligned, control and chance).
     """
-    from adhesive_dots.align_sources import align_sources
+    from adhesive_dots.workflows.align import align_sources
 
     params = {"n_components": n_components} if method == "latent" else {}
     with console.status("fitting the alignment on the two baselines ...") if not as_json else _null():
@@ -56,7 +56,8 @@ def align(
             source_a,
             source_b,
             method=method,
-            output=output,
+            output=out if out is not None else Path("transform.npz"),
+            template=given.template(),
             entities_a=_entities(entities_a, "--entities-a"),
             entities_b=_entities(entities_b, "--entities-b"),
             n_controls=controls,
@@ -70,7 +71,7 @@ def align(
         {"measure": list(run.quality), "value": [str(v) if isinstance(v, bool) else v for v in run.quality.values()]}
     )
     console.print(render_frame(quality, f"Alignment quality ({method})"))
-    console.print(f"transform saved to {run.output}")
+    console.print(plain(f"transform saved to {run.output}"))
     if run.evaluation is None:
         console.print("no task trials in both sources: decoding not evaluated")
     else:

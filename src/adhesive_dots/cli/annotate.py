@@ -1,4 +1,4 @@
-"""``adots annotate SOURCE --start S --stop S --paradigm P``: write the dot back."""
+"""``adots annotate SOURCE --paradigm P [--start S --stop S | --whole | --label WORD]``: record the dot."""
 
 from __future__ import annotations
 
@@ -6,32 +6,34 @@ from pathlib import Path
 
 import typer
 
-from adhesive_dots.cli._app import app, console, print_json
+from adhesive_dots.cli._app import app, console, plain, print_json, print_notes
+from adhesive_dots.cli._options import JSON_OPTION, OVERWRITE_OPTION, SourceOptions, out_option, source_options
 from adhesive_dots.metadata import Paradigm
 
 
 @app.command()
+@source_options
 def annotate(
-    source: Path = typer.Argument(..., help="NWB file, BIDS root or BIDS run file."),
-    start: float = typer.Option(..., "--start", help="Start of the spontaneous segment (s)."),
-    stop: float = typer.Option(..., "--stop", help="Stop of the spontaneous segment (s)."),
-    paradigm: str = typer.Option(..., "--paradigm", help=f"One of: {', '.join(p.value for p in Paradigm)}."),
-    metadata: Path | None = typer.Option(None, "--metadata", help="DotMetadata JSON file with more fields."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="NWB: output file (default <stem>.dot.nwb)."),
-    in_place: bool = typer.Option(False, "--in-place", help="NWB: modify the source (after a .bak copy)."),
-    replace: bool = typer.Option(False, "--replace", help="Replace an existing dot."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="NWB: overwrite an existing output file."),
-    subject: str | None = typer.Option(None, help="BIDS subject."),
-    session: str | None = typer.Option(None, help="BIDS session."),
-    task: str | None = typer.Option(None, help="BIDS task (default: rest)."),
-    run: str | None = typer.Option(None, help="BIDS run."),
-    acquisition: str | None = typer.Option(None, help="BIDS acquisition."),
-    units_bin_width: float | None = typer.Option(
-        None, "--units-bin-width", help="NWB files holding only spike times: bin width (s) used to read them."
+    source: str = typer.Argument(..., help="One local recording of any kind (NWB, BIDS run, EDF, FIF, table ...)."),
+    paradigm: str | None = typer.Option(
+        None, "--paradigm", help=f"One of: {', '.join(p.value for p in Paradigm)} (or in --metadata)."
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    metadata: Path | None = typer.Option(None, "--metadata", help="DotMetadata JSON file with more fields."),
+    out: Path | None = out_option("NWB: the annotated copy (default <stem>.dot.nwb beside the source)."),
+    in_place: bool = typer.Option(
+        False, "--in-place", help="NWB: modify the file; BIDS: write the run's sidecar key (each after a .bak copy)."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Replace an existing dot."),
+    overwrite: bool = OVERWRITE_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
-    """Mark START-STOP of SOURCE as its adhesive dot (NWB table or BIDS sidecar key)."""
+    """Record the baseline of SOURCE as its adhesive dot, with the reading options it needed.
+
+    NWB files get an adhesive_baseline table (in a copy, or in place after a backup); BIDS runs a
+    NAME.dot.json beside the data file (or, with --in-place, the AdhesiveDot key of their sidecar);
+    every other file a NAME.dot.json beside it. Later commands find the dot without any flag.
+    """
     from adhesive_dots.errors import MetadataError, SourceNotFoundError
     from adhesive_dots.io.annotate import annotate as annotate_source
     from adhesive_dots.metadata import DotMetadata
@@ -41,41 +43,34 @@ def annotate(
         if not metadata.is_file():
             raise SourceNotFoundError(f"--metadata {metadata}: no such file")
         try:
-            extra = DotMetadata.from_json(metadata.read_text(), source=str(metadata))
+            extra = DotMetadata.from_json(metadata.read_text(encoding="utf-8"), source=str(metadata))
         except UnicodeDecodeError as err:
             raise MetadataError(f"--metadata {metadata}: not a UTF-8 JSON file ({err})") from None
-    options = {
-        "subject": subject,
-        "session": session,
-        "task": task,
-        "run": run,
-        "acquisition": acquisition,
-        "units_bin_width": units_bin_width,
-    }
     result = annotate_source(
         source,
-        start=start,
-        stop=stop,
         paradigm=paradigm,
         metadata=extra,
-        output=output,
+        output=out,
         in_place=in_place,
         replace=replace,
         overwrite=overwrite,
-        **{k: v for k, v in options.items() if v is not None},
+        template=given.template(),
     )
-    if json_out:
+    if as_json:
         print_json(
             {
                 "output": str(result.output),
                 "backup": str(result.backup) if result.backup else None,
                 "kind": result.kind,
+                "segment": [list(p) for p in result.segment.pieces],
+                "notes": list(result.notes),
                 "metadata": result.metadata.model_dump(mode="json", exclude_none=True),
             }
         )
         return
-    console.print(
-        f"wrote the dot {result.segment.start:g}-{result.segment.stop:g} s ({result.kind}) to {result.output}"
-    )
+    where = {"nwb": "adhesive_baseline table", "bids": "BIDS sidecar key AdhesiveDot", "sidecar": "dot sidecar"}
+    segment = f"{result.segment.start:g}-{result.segment.stop:g} s"
+    console.print(plain(f"wrote the dot {segment} ({where[result.kind]}) to {result.output}"))
     if result.backup is not None:
-        console.print(f"backup of the original: {result.backup}")
+        console.print(plain(f"backup of the original: {result.backup}"))
+    print_notes(list(result.notes))

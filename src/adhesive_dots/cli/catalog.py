@@ -6,8 +6,15 @@ from pathlib import Path
 
 import typer
 
-from adhesive_dots.cli._app import app, console, print_json
-from adhesive_dots.cli.demo import render_frame
+from adhesive_dots.cli._app import app, console, print_json, render_frame
+from adhesive_dots.cli._options import (
+    JSON_OPTION,
+    OVERWRITE_OPTION,
+    SEED_OPTION,
+    WINDOW_OPTION,
+    SourceOptions,
+    source_options,
+)
 
 CATALOG_OPTION = typer.Option(
     None, "--catalog", "-c", envvar="ADOTS_CATALOG", help="Catalog file (default ./adhesive.duckdb)."
@@ -15,6 +22,7 @@ CATALOG_OPTION = typer.Option(
 
 
 @app.command()
+@source_options(exclude=("modality",))
 def search(
     species: str | None = typer.Option(None, help="Latin binomial, e.g. 'Mus musculus'."),
     paradigm: str | None = typer.Option(None, help="e.g. animal-head-fixed-task-free, human-eyes-closed."),
@@ -32,21 +40,43 @@ def search(
     k: int = typer.Option(10, "--k", min=1, help="Number of neighbours for --similar-to."),
     metric: str = typer.Option("cosine", help="cosine or seuclidean (on standardised summary vectors)."),
     catalog: Path | None = CATALOG_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
-    """Find dots by metadata, or the dots whose fingerprints resemble one (--similar-to)."""
+    """Find dots by metadata, or the dots whose fingerprints resemble one (--similar-to DOT_ID or SOURCE).
+
+    A SOURCE given to --similar-to is read with the source options (--fs, --label, --whole ...) and
+    fingerprinted as ingest would (same parameters, --window-s, --seed).
+    """
     from adhesive_dots.catalog import Catalog, search_dots, similar_dots
 
     cat = Catalog(catalog)
     if similar_to is not None:
-        query = similar_to if similar_to.startswith("dot-") else _summary_vector_of(similar_to)
+        query = similar_to
+        if not similar_to.startswith("dot-"):
+            from adhesive_dots.fingerprint import FingerprintParams
+            from adhesive_dots.workflows.fingerprint import fingerprint_source
+
+            run = fingerprint_source(
+                similar_to, template=given.template(), params=FingerprintParams(window_s=window_s), seed=seed
+            )
+            query = run.fingerprint.summary_vector()
         frame = similar_dots(cat, query, k=k, metric=metric)
         title = f"{len(frame)} dots nearest to {similar_to} ({metric})"
     else:
         frame = search_dots(
-            cat, species=species, paradigm=paradigm, modality=modality, min_duration=min_duration,
-            illumination=illumination, arousal=arousal, lab=lab, status=status,
-        )  # fmt: skip
+            cat,
+            species=species,
+            paradigm=paradigm,
+            modality=modality,
+            min_duration=min_duration,
+            illumination=illumination,
+            arousal=arousal,
+            lab=lab,
+            status=status,
+        )
         title = f"{len(frame)} dots in {cat.path}"
     if as_json:
         print_json(frame.to_dict(orient="records"))
@@ -54,20 +84,10 @@ def search(
         console.print(render_frame(frame.drop(columns=["source"], errors="ignore"), title))
 
 
-def _summary_vector_of(source: str):
-    """The fingerprint summary vector of the first baseline of ``source``."""
-    from adhesive_dots.baselines import select_baseline
-    from adhesive_dots.fingerprint import fingerprint
-    from adhesive_dots.io import open_recording
-
-    with open_recording(source) as recording:
-        return fingerprint(select_baseline(recording), rng=0).summary_vector()
-
-
 @app.command("export")
 def export_(
     to: Path = typer.Option(..., "--to", help="Parquet file to write."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the file if it exists."),
+    overwrite: bool = OVERWRITE_OPTION,
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
     """Write every dot of the catalog to a Parquet file to share with another lab."""
@@ -82,7 +102,7 @@ def export_(
 def import_(
     file: Path = typer.Argument(..., help="Parquet file written by `adots export`."),
     catalog: Path | None = CATALOG_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Merge another lab's export into the catalog (checked first; conflicts are reported, never overwritten)."""
     from adhesive_dots.catalog import Catalog

@@ -8,16 +8,17 @@
 * ``identify SOURCES...``: identify each subject's second session among all first sessions (or, with
   ``--halves``, each session's second half among all first halves); accuracy against chance 1/n.
 
-SOURCES are NWB files, folders (searched recursively) and BIDS roots (each resting run; pass
-``--task-run`` to name the BIDS task whose annotations are the task segments).
+SOURCES are any sources (files, folders searched recursively, BIDS roots: each resting run; pass
+``--task-run`` to name the BIDS task whose annotations are the task segments), read with the shared
+source options.
 """
 
 from __future__ import annotations
 
 import typer
 
-from adhesive_dots.cli._app import app, console, err_console, print_json
-from adhesive_dots.cli.demo import render_frame
+from adhesive_dots.cli._app import app, console, print_json, print_notes, render_frame
+from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -27,43 +28,56 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def _notes(notes: list[str]) -> None:
-    for note in notes:
-        err_console.print(f"[yellow]skipped[/] {note}", highlight=False)
+    print_notes(notes, label="skipped")
+
+
+def _params(window_s: float | None):
+    from adhesive_dots.fingerprint import FingerprintParams
+
+    return FingerprintParams(window_s=window_s)
 
 
 @app.command("compare")
+@source_options
 def compare_command(
-    a: str = typer.Argument(..., help="Session A: an NWB file, a BIDS run's data file, or a .nc fingerprint."),
-    b: str = typer.Argument(..., help="Session B (as A)."),
-    window_s: float = typer.Option(30.0, "--window-s", help="Sliding windows of the state trajectory, s."),
+    a: str = typer.Argument(..., help="Baseline A: a recording (any source) or a .nc fingerprint."),
+    b: str = typer.Argument(..., help="Baseline B (as A)."),
+    window_s: float | None = WINDOW_OPTION,
     n_boot: int = typer.Option(1000, "--n-boot", help="Block-bootstrap replicates."),
-    seed: int = typer.Option(0, help="Seed of the bootstrap and fingerprints."),
-    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict."""
-    from adhesive_dots.io.compare_sources import as_jsonable, compare_sources
+    from adhesive_dots.workflows.compare import as_jsonable, compare_sources
 
-    result, labels = compare_sources(a, b, window_s=window_s, n_boot=n_boot, seed=seed)
+    result, labels = compare_sources(
+        a, b, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
+    )
     if as_json:
         print_json(as_jsonable({"a": labels[0], "b": labels[1], **result.to_dict()}))
         return
     table = result.features[["feature", "value_a", "value_b", "difference", "ci_low", "ci_high", "z", "flagged"]]
     console.print(render_frame(table, f"A = {labels[0]}\nB = {labels[1]}"))
     null95 = result.to_dict()["energy_null_q95"]
-    console.print(f"energy distance {result.energy_distance:.3g} (split-half null 95%: {null95:.3g}, "
-                  f"p = {result.energy_p:.3g})")  # fmt: skip
+    console.print(
+        f"energy distance {result.energy_distance:.3g} (split-half null 95%: {null95:.3g}, p = {result.energy_p:.3g})"
+    )
     if result.riemann_null.size:
         n_channels = len(result.parameters["channels"])
-        console.print(f"Riemannian distance {result.riemann_distance:.3g} on {n_channels} matched channels "
-                      f"(split-half max {result.riemann_null.max():.3g}, p = {result.riemann_p:.3g})")  # fmt: skip
+        console.print(
+            f"Riemannian distance {result.riemann_distance:.3g} on {n_channels} matched channels "
+            f"(split-half max {result.riemann_null.max():.3g}, p = {result.riemann_p:.3g})"
+        )
     console.print(
         f"verdict: [bold]{result.verdict}[/]" + (f" (flagged: {', '.join(result.flagged)})" if result.flagged else "")
     )
 
 
 @app.command("effects")
+@source_options
 def effects_command(
-    sources: list[str] = typer.Argument(..., help="NWB files, folders, BIDS roots."),
+    sources: list[str] = typer.Argument(None, help="Recordings, folders, BIDS roots (or --sources-from)."),
     task_run: str = typer.Option(None, "--task-run", help="BIDS task of the task run (e.g. 'visual')."),
     labels: list[str] = typer.Option(
         None, "--labels", help="Interval labels that are task segments (comma-separated)."
@@ -74,28 +88,51 @@ def effects_command(
         "--adjust-for",
         help="Baseline summary features: also compare labels across sessions, "
         "naive and adjusted for these (comma-separated).",
-    ),  # fmt: skip
+    ),
+    window_s: float | None = WINDOW_OPTION,
     n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap replicates of the CIs."),
-    seed: int = typer.Option(0, help="Seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print every effect as JSON."),
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Task effects in baseline units: change of each feature per task segment, z against the baseline windows."""
-    from adhesive_dots.io.compare_sources import as_jsonable, compare_effects_sources, effects_frame, session_records
+    from adhesive_dots.workflows.compare import as_jsonable, compare_effects_sources, effects_frame, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(sources, task_run=task_run, labels=label_list, n_boot=n_boot, seed=seed,
-                                     summary=bool(adjust_for))  # fmt: skip
+    records, notes = session_records(
+        given.require(sources),
+        template=given.template(),
+        task_run=task_run,
+        labels=label_list,
+        n_boot=n_boot,
+        seed=seed,
+        summary=bool(adjust_for),
+        params=_params(window_s),
+    )
     notes += [f"{r.key}: {r.note}" for r in records if r.note]
     comparison = None
     if adjust_for:
         comparison = compare_effects_sources(records, feature=feature, covariates=_split(adjust_for), labels=label_list)
     if as_json:
-        payload = {"sessions": [{"source": r.key, "subject": r.subject, "session": r.session, "note": r.note,
-                                 "effects": None if r.effects is None else r.effects.table.to_dict("records")}
-                                for r in records], "skipped": notes}  # fmt: skip
+        payload = {
+            "sessions": [
+                {
+                    "source": r.key,
+                    "subject": r.subject,
+                    "session": r.session,
+                    "note": r.note,
+                    "effects": None if r.effects is None else r.effects.table.to_dict("records"),
+                }
+                for r in records
+            ],
+            "skipped": notes,
+        }
         if comparison is not None:
-            payload["comparison"] = {"table": comparison.table.to_dict("records"), "explained": comparison.explained,
-                                     "covariates": comparison.covariates}  # fmt: skip
+            payload["comparison"] = {
+                "table": comparison.table.to_dict("records"),
+                "explained": comparison.explained,
+                "covariates": comparison.covariates,
+            }
         print_json(as_jsonable(payload))
         return
     _notes(notes)
@@ -112,58 +149,104 @@ def effects_command(
 
 
 @app.command("predict")
+@source_options
 def predict_command(
-    sources: list[str] = typer.Argument(..., help="NWB files, folders, BIDS roots (at least 4 subjects)."),
+    sources: list[str] = typer.Argument(None, help="Recordings, folders, BIDS roots (at least 4 subjects)."),
     task_run: str = typer.Option(None, "--task-run", help="BIDS task of the task run (e.g. 'visual')."),
     labels: list[str] = typer.Option(None, "--labels", help="Task labels to predict (comma-separated)."),
     feature: str = typer.Option("log_power_alpha", "--feature", help="Window feature whose task effect is predicted."),
     features: list[str] = typer.Option(None, "--features", help="Baseline summary features (default: all finite)."),
     n_perm: int = typer.Option(200, "--n-perm", help="Permutations of the p-values."),
-    seed: int = typer.Option(0, help="Seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Rest -> task: ridge from baseline features to task effects, leave-one-subject-out, vs the group mean."""
-    from adhesive_dots.io.compare_sources import as_jsonable, predict_sources, session_records
+    from adhesive_dots.workflows.compare import as_jsonable, predict_sources, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(sources, task_run=task_run, labels=label_list, n_boot=50, seed=seed)
-    result = predict_sources(records, feature=feature, features=_split(features), labels=label_list,
-                             n_perm=n_perm, seed=seed)  # fmt: skip
+    records, notes = session_records(
+        given.require(sources),
+        template=given.template(),
+        task_run=task_run,
+        labels=label_list,
+        n_boot=50,
+        seed=seed,
+        params=_params(window_s),
+    )
+    result = predict_sources(
+        records, feature=feature, features=_split(features), labels=label_list, n_perm=n_perm, seed=seed
+    )
     if as_json:
-        print_json(as_jsonable({"table": result.table.to_dict("records"), "specificity": result.specificity,
-                                "specificity_p": result.specificity_p, "top1": result.top1,
-                                "chance_top1": result.chance_top1, "beats_group_mean": result.beats_group_mean,
-                                "specific": result.specific, "parameters": result.parameters,
-                                "skipped": notes}))  # fmt: skip
+        print_json(
+            as_jsonable(
+                {
+                    "table": result.table.to_dict("records"),
+                    "specificity": result.specificity,
+                    "specificity_p": result.specificity_p,
+                    "top1": result.top1,
+                    "chance_top1": result.chance_top1,
+                    "beats_group_mean": result.beats_group_mean,
+                    "specific": result.specific,
+                    "parameters": result.parameters,
+                    "skipped": notes,
+                }
+            )
+        )
         return
     _notes(notes)
     console.print(
         render_frame(result.table, "Rest -> task (leave-one-subject-out ridge; skill > 0 beats the group mean)")
     )
-    console.print(f"individual specificity {result.specificity:.3g} (chance 0.5, p = {result.specificity_p:.3g}); "
-                  f"top-1 {result.top1:.3g} (chance {result.chance_top1:.3g})")  # fmt: skip
+    console.print(
+        f"individual specificity {result.specificity:.3g} (chance 0.5, p = {result.specificity_p:.3g}); "
+        f"top-1 {result.top1:.3g} (chance {result.chance_top1:.3g})"
+    )
 
 
 @app.command("identify")
+@source_options
 def identify_command(
-    sources: list[str] = typer.Argument(..., help="NWB files, folders, BIDS roots (two sessions per subject)."),
+    sources: list[str] = typer.Argument(None, help="Recordings, folders, BIDS roots (two sessions per subject)."),
     halves: bool = typer.Option(False, "--halves", help="Use the two halves of each baseline instead of two sessions."),
     features: list[str] = typer.Option(None, "--features", help="Baseline summary features (default: all)."),
     metric: str = typer.Option("correlation", "--metric", help="'correlation' (many features) or 'euclidean'."),
-    seed: int = typer.Option(0, help="Seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance."""
-    from adhesive_dots.io.compare_sources import as_jsonable, identify_sources, session_records
+    from adhesive_dots.workflows.compare import as_jsonable, identify_sources, session_records
 
-    records, notes = session_records(sources, effects=False, summary=not halves, halves=halves, seed=seed)
+    records, notes = session_records(
+        given.require(sources),
+        template=given.template(),
+        effects=False,
+        summary=not halves,
+        halves=halves,
+        seed=seed,
+        params=_params(window_s),
+    )
     result = identify_sources(records, features=_split(features), halves=halves, metric=metric)
     if as_json:
-        print_json(as_jsonable({"accuracy": result.accuracy, "chance": result.chance, "p": result.p,
-                                "matches": result.matches.to_dict("records"), "features": result.features,
-                                "skipped": notes}))  # fmt: skip
+        print_json(
+            as_jsonable(
+                {
+                    "accuracy": result.accuracy,
+                    "chance": result.chance,
+                    "p": result.p,
+                    "matches": result.matches.to_dict("records"),
+                    "features": result.features,
+                    "skipped": notes,
+                }
+            )
+        )
         return
     _notes(notes)
     console.print(render_frame(result.matches, "Identification"))
-    console.print(f"accuracy {result.accuracy:.3g} (chance {result.chance:.3g}, binomial p = {result.p:.3g}) "
-                  f"on {len(result.features)} features")  # fmt: skip
+    console.print(
+        f"accuracy {result.accuracy:.3g} (chance {result.chance:.3g}, binomial p = {result.p:.3g}) "
+        f"on {len(result.features)} features"
+    )

@@ -6,11 +6,14 @@ evidence), scores quality from the stored findings and fingerprints, selects dot
 (``--min-quality``, ``--drop-duplicates``), prints the balance report over metadata and the
 duplicate pairs, and writes the manifest (``--export manifest.parquet``).
 
-``adots duplicates SOURCE...`` needs no catalog: it reads the first baseline of each NWB
-file, raw file or BIDS rest run named (folders are searched; ``--whole`` reads the whole
-recording of a source with no marked baseline), and reports the duplicate pairs among them
+``adots duplicates SOURCE...`` needs no catalog: it reads the baseline of each source named
+(folders are searched; the shared source options say how to read them and which segment is the
+baseline, e.g. ``--whole`` for the whole recording), and reports the duplicate pairs among them
 with their evidence. It exits with 1 when duplicates were found, 0 when none, 2 when it
 could not run or could read no source.
+
+``adots curate`` reads each dot's source again as the catalog recorded it (its reading options
+are stored with the dot), so it takes no source options.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from adhesive_dots.cli._app import app, console, err_console, print_json
+from adhesive_dots.cli._app import app, console, err_console, plain, print_json, render_frame
+from adhesive_dots.cli._options import JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
 from adhesive_dots.cli.catalog import CATALOG_OPTION
-from adhesive_dots.cli.demo import render_frame
 
 DROP_CHOICES = ("keep-first", "keep-best")
 
@@ -34,11 +37,17 @@ def _pairs_frame(pairs: list, names: dict[str, str] | None = None) -> pd.DataFra
         a, b, kind = (pair.a, pair.b, pair.kind) if hasattr(pair, "a") else (pair["dot_a"], pair["dot_b"], pair["kind"])
         rows.append(
             {
-                "a": (names or {}).get(a, a), "b": (names or {}).get(b, b), "kind": kind,
-                "overlap_s": e.get("overlap_s"), "offset_s": e.get("offset_s"), "rate": e.get("rate_ratio"),
-                "gain": e.get("gain"), "corr": e.get("correlation"), "channels": e.get("n_matched"),
+                "a": (names or {}).get(a, a),
+                "b": (names or {}).get(b, b),
+                "kind": kind,
+                "overlap_s": e.get("overlap_s"),
+                "offset_s": e.get("offset_s"),
+                "rate": e.get("rate_ratio"),
+                "gain": e.get("gain"),
+                "corr": e.get("correlation"),
+                "channels": e.get("n_matched"),
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows)
 
 
@@ -58,13 +67,13 @@ def curate(
         help="Keep one dot per duplicate group: the first in catalog order, or the best quality.",
     ),
     export: Path | None = typer.Option(None, "--export", help="Write the selected dots to this Parquet manifest."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the manifest if it exists."),
+    overwrite: bool = OVERWRITE_OPTION,
     no_search: bool = typer.Option(
         False, "--no-search", help="Use the stored duplicate links; do not sketch or verify."
     ),
     recompute_sketches: bool = typer.Option(False, "--recompute-sketches", help="Sketch every dot again."),
     catalog: Path | None = CATALOG_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Curate the catalog: duplicates (with evidence), quality, balance over metadata, a training manifest."""
     from adhesive_dots.catalog import Catalog
@@ -122,27 +131,31 @@ def curate(
     if len(dropped):
         console.print(render_frame(dropped, "Dropped"))
     for row in failures.itertuples():
-        err_console.print(f"[yellow]not sketched[/]: {row.dot_id}: {row.error}")
+        err_console.print("[yellow]not sketched[/]:", plain(f"{row.dot_id}: {row.error}"))
     if written is not None:
         console.print(f"wrote {written} dots to {export}")
 
 
 @app.command()
+@source_options
 def duplicates(
-    sources: list[str] = typer.Argument(..., help="NWB files, raw files, BIDS datasets or folders."),
+    sources: list[str] = typer.Argument(None, help="Recordings, folders, BIDS datasets (or --sources-from)."),
     min_correlation: float = typer.Option(
         0.9, "--min-correlation", min=0.0, max=1.0, help="Median channel correlation required."
     ),
     min_overlap: float = typer.Option(30.0, "--min-overlap", min=0.0, help="Seconds of shared signal required."),
-    whole: bool = typer.Option(False, "--whole", help="Compare the whole recording when no baseline is marked."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
-    """Find duplicate baselines among files (no catalog): exact copies and cropped/resampled/rescaled/subset ones."""
-    from adhesive_dots.catalog.curation import check_sources
+    """Find duplicate baselines among files (no catalog): exact copies and cropped/resampled/rescaled/subset ones.
+
+    Exit code 1 when duplicates were found, 0 when none, 2 when no source could be read.
+    """
     from adhesive_dots.curate import VerifyParams
+    from adhesive_dots.workflows.curate import check_sources
 
     params = VerifyParams(min_correlation=min_correlation, min_overlap_s=min_overlap)
-    result = check_sources(sources, verify_params=params, whole_if_unmarked=whole)
+    result = check_sources(given.require(sources), template=given.template(), verify_params=params)
     pairs = result.search.pairs
     if as_json:
         print_json(
@@ -160,7 +173,7 @@ def duplicates(
         if pairs:
             console.print(render_frame(_pairs_frame(pairs, names), "Duplicates"))
         for row in result.sources[result.sources["error"] != ""].itertuples():
-            err_console.print(f"[yellow]skipped[/]: {row.source}: {row.error}")
+            err_console.print("[yellow]skipped[/]:", plain(f"{row.source}: {row.error}"))
     if pairs:
         raise typer.Exit(1)
     if len(result.sources) and (result.sources["error"] != "").all():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from adhesive_dots.cli._app import app, console, render_frame
 
@@ -32,6 +31,14 @@ def demo(
             console.print(f"  {line}")
 
     with console.status("simulating and reading the corpus ..."):
-        run_demo(out, labs=labs, subjects_per_lab=subjects, sessions_per_subject=sessions, size=size,
-                 rng=seed, workers=workers, on_stage=show)  # fmt: skip
+        run_demo(
+            out,
+            labs=labs,
+            subjects_per_lab=subjects,
+            sessions_per_subject=sessions,
+            size=size,
+            rng=seed,
+            workers=workers,
+            on_stage=show,
+        )
     console.print(f"\n[bold green]demo finished[/]: output in {out.resolve()}")

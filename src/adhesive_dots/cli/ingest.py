@@ -7,33 +7,47 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adhesive_dots.cli._app import app, console, print_json
+from adhesive_dots.cli._app import app, console, plain, print_json
+from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
 from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
 @app.command()
+@source_options
 def ingest(
-    sources: list[str] = typer.Argument(..., help="Files, folders, BIDS roots, URLs, dandi:/openneuro: ids."),
+    sources: list[str] = typer.Argument(
+        None, help="Files, folders, BIDS roots, globs, URLs, dandi:/openneuro: ids (or --sources-from)."
+    ),
     catalog: Path | None = CATALOG_OPTION,
     workers: int = typer.Option(2, "--workers", "-w", min=0, help="Local Dask worker processes (0: no Dask)."),
     scheduler: str | None = typer.Option(None, help="Existing Dask scheduler, e.g. tcp://10.0.0.5:8786."),
     min_duration: float = typer.Option(600.0, help="Shortest compliant baseline in s."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end (no progress bar)."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Open, find baselines, validate, fingerprint and store every source (idempotent, transactional).
 
     Exit code 1 when any source failed (each failure is stored as a finding), 0 otherwise.
     """
     from adhesive_dots.catalog import Catalog
-    from adhesive_dots.catalog.ingest import ingest as run_ingest
+    from adhesive_dots.fingerprint import FingerprintParams
+    from adhesive_dots.workflows.ingest import ingest as run_ingest
 
     cat = Catalog(catalog)
     progress = Progress(
-        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[ok]} ok[/] [yellow]{task.fields[same]} unchanged[/] "
-                   "[red]{task.fields[failed]} failed[/]"),
-        TimeElapsedColumn(), console=console, disable=as_json,
-    )  # fmt: skip
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "[green]{task.fields[ok]} ok[/] [yellow]{task.fields[same]} unchanged[/] "
+            "[red]{task.fields[failed]} failed[/]"
+        ),
+        TimeElapsedColumn(),
+        console=console,
+        disable=as_json,
+    )
     task = None
 
     def on_progress(summary, record) -> None:
@@ -41,13 +55,24 @@ def ingest(
         if task is None:
             task = progress.add_task("ingest", total=summary.sources, ok=0, same=0, failed=0)
         progress.update(
-            task, completed=summary.ingested + summary.unchanged + summary.failed, ok=summary.ingested,
-            same=summary.unchanged, failed=summary.failed,
-        )  # fmt: skip
+            task,
+            completed=summary.ingested + summary.unchanged + summary.failed,
+            ok=summary.ingested,
+            same=summary.unchanged,
+            failed=summary.failed,
+        )
 
     with progress:
         summary = run_ingest(
-            sources, cat, workers=workers, scheduler=scheduler, min_duration=min_duration, on_progress=on_progress
+            given.require(sources),
+            cat,
+            template=given.template(),
+            workers=workers,
+            scheduler=scheduler,
+            min_duration=min_duration,
+            params=FingerprintParams(window_s=window_s),
+            seed=seed,
+            on_progress=on_progress,
         )
     if as_json:
         print_json(summary.to_dict())
@@ -57,6 +82,6 @@ def ingest(
             f"{summary.failed} failed in {summary.seconds:.1f} s -> {cat.path}"
         )
         for failure in summary.failures:
-            console.print(f"  [red]failed[/] {failure['message']}")
+            console.print("  [red]failed[/]", plain(failure["message"]))
     if summary.failed:
         raise typer.Exit(1)

@@ -6,36 +6,59 @@ from pathlib import Path
 
 import typer
 
-from adhesive_dots.cli._app import app, console, print_json
+from adhesive_dots.cli._app import app, console, plain, print_json
+from adhesive_dots.cli._options import (
+    JSON_OPTION,
+    OVERWRITE_OPTION,
+    SEED_OPTION,
+    WINDOW_OPTION,
+    SourceOptions,
+    out_option,
+    source_options,
+)
 
 
 @app.command("report")
+@source_options
 def report_command(
     targets: list[str] = typer.Argument(
-        ..., help="One source (dot report), two sources (comparison, b - a) or a catalog file (*.duckdb)."
+        None, help="One source (dot report), two sources (comparison, b - a) or a catalog file (*.duckdb)."
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
+    out: Path = out_option("The HTML file to write.", required=True),
     title: str | None = typer.Option(None, help="Page title."),
-    label: list[str] = typer.Option([], "--label", help="Extra interval label marking the baseline (repeatable)."),
-    start: float | None = typer.Option(None, help="Baseline start in s (an explicit segment)."),
-    stop: float | None = typer.Option(None, help="Baseline stop in s (an explicit segment)."),
-    subject: str | None = typer.Option(None, help="BIDS subject (BIDS sources only)."),
-    session: str | None = typer.Option(None, help="BIDS session (BIDS sources only)."),
-    task: str | None = typer.Option(None, help="BIDS task (BIDS sources only)."),
-    window: float | None = typer.Option(None, "--window", help="State-trajectory window in s (default 30 s)."),
-    seed: int = typer.Option(0, help="Seed of the fingerprints and of the bootstrap."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates of a comparison."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    overwrite: bool = OVERWRITE_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Write one HTML file with embedded figures (opens from disk, no network)."""
+    from adhesive_dots.fingerprint import FingerprintParams
     from adhesive_dots.report import report_kind, write_report
 
-    kind = report_kind(targets)
-    path = write_report(targets, out, title=title, labels=label, start=start, stop=stop, subject=subject,
-                        session=session, task=task, window_s=window, seed=seed, n_boot=n_boot,
-                        overwrite=overwrite)  # fmt: skip
+    chosen = given.require(targets, what="TARGET")
+    kind = report_kind(chosen)
+    with console.status(f"writing the {kind} report ...") if not as_json else _quiet():
+        path = write_report(
+            chosen,
+            out,
+            title=title,
+            template=given.template(),
+            params=FingerprintParams(window_s=window_s),
+            seed=seed,
+            n_boot=n_boot,
+            overwrite=overwrite,
+        )
     if as_json:
         print_json({"kind": kind, "out": str(path), "bytes": path.stat().st_size})
         return
-    console.print(f"{kind} report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    console.print(plain(f"{kind} report written to {path} ({path.stat().st_size / 1e6:.1f} MB)"))
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

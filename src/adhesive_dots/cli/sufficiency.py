@@ -4,13 +4,12 @@ less than task segments?"""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from adhesive_dots.cli._app import app, console, print_json
+from adhesive_dots.cli._app import app, console, print_json, print_notes
+from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
 
 
 def _parse_lengths(text: str | None) -> tuple[float, ...] | None:
@@ -27,84 +26,45 @@ def _parse_lengths(text: str | None) -> tuple[float, ...] | None:
     return values
 
 
-def _items(sources: list[Path]):
-    from adhesive_dots.errors import SourceNotFoundError
-    from adhesive_dots.io.discover import expand_sources
-
-    items, problems = expand_sources(sources)
-    if problems and not items:
-        raise SourceNotFoundError("; ".join(p.message for p in problems))
-    for problem in problems:
-        console.print(f"[yellow]skipped[/] {problem.message}")
-    return items
-
-
-def _baseline(recording, whole: bool):
-    from adhesive_dots.baselines import select_baseline
-    from adhesive_dots.core import Baseline, Segment
-
-    if whole:
-        segment = Segment.between(0.0, recording.duration, evidence="whole recording (--whole)")
-        return Baseline(recording, segment)
-    return select_baseline(recording)
-
-
-def _modality(text: str):
-    from adhesive_dots.errors import DataError
-    from adhesive_dots.metadata import Modality
-
-    try:
-        return Modality(text.lower())
-    except ValueError as err:
-        allowed = ", ".join(m.value for m in Modality)
-        raise DataError(f"--modality must be one of {allowed}; got {text!r}") from err
-
-
 def _fmt(value: float, spec: str = ".3g") -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
 @app.command("sufficiency")
+@source_options
 def sufficiency_command(
-    sources: list[Path] = typer.Argument(..., help="A recording (one baseline), or several / a folder (a corpus)."),
-    fs: float | None = typer.Option(None, help="Sampling rate in Hz (tables such as .npy/.csv only)."),
-    whole: bool = typer.Option(False, "--whole", help="Use the whole recording as the baseline (no marked segment)."),
+    sources: list[str] = typer.Argument(None, help="A recording (one baseline), or several / a folder (a corpus)."),
     lengths: str | None = typer.Option(None, help="Sub-segment lengths in s, comma-separated (default 15..3600)."),
     target: float = typer.Option(0.8, help="Reliability (ICC) to reach."),
     tolerance: float = typer.Option(0.1, help="Relative RMS error to reach (one recording, summary features)."),
     horizon: float | None = typer.Option(None, help="Verdict horizon in s (default: the recording; corpus: 600)."),
     max_segments: int | None = typer.Option(None, help="Sub-segments per length (default 12; corpus 6 per baseline)."),
-    modality: str | None = typer.Option(None, help="Override the modality (e.g. lfp, eeg): chooses feature defaults."),
-    seed: int = typer.Option(0, help="Seed of the fingerprints' surrogates."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Reliability of every fingerprint feature as a function of baseline length, and the length each needs."""
-    from adhesive_dots.io.read import open_recording
-    from adhesive_dots.sufficiency import DEFAULT_LENGTHS, compute_corpus_sufficiency, compute_sufficiency
+    from adhesive_dots.fingerprint import FingerprintParams
+    from adhesive_dots.workflows.sufficiency import sufficiency_sources
 
-    options = {"lengths": _parse_lengths(lengths) or DEFAULT_LENGTHS, "target": target, "rng": seed}
-    if modality is not None:
-        options["modality"] = _modality(modality)
-    if max_segments is not None:
-        options["max_segments"] = max_segments
-    items = _items(sources)
-    open_options = {} if fs is None else {"fs": fs}
-    if len(items) == 1:
-        item = items[0]
-        with open_recording(item.source, **item.options, **open_options) as recording:
-            baseline = _baseline(recording, whole)
-            result = compute_sufficiency(baseline, tolerance=tolerance, horizon_s=horizon, **options)
-    else:
-        recordings = [open_recording(item.source, **item.options, **open_options) for item in items]
-        try:
-            baselines = [_baseline(r, whole) for r in recordings]
-            result = compute_corpus_sufficiency(baselines, horizon_s=600.0 if horizon is None else horizon, **options)
-        finally:
-            for recording in recordings:
-                recording.close()
+    template = given.template()
+    result, notes = sufficiency_sources(
+        given.require(sources),
+        template=template,
+        lengths=_parse_lengths(lengths),
+        target=target,
+        tolerance=tolerance,
+        horizon_s=horizon,
+        max_segments=max_segments,
+        modality=template.modality,
+        params=FingerprintParams(window_s=window_s),
+        seed=seed,
+    )
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "notes": notes})
         return
+    print_notes(notes)
     info = result.to_dict()
     table = Table(title=f"Sufficiency ({info['mode']}) of {info['source']}", title_justify="left")
     lengths_s = info["lengths_s"]
@@ -127,80 +87,58 @@ def sufficiency_command(
         f" (basis precision); {info['duration_s']:.1f} s; sub-segments per length {info['n_segments']}"
     )
     console.print(table)
-    console.print("(extrapolated): beyond the observed lengths, by Spearman-Brown for reliabilities and SD ~ "
-                  "1/sqrt(length) for the precision; both are optimistic when the signal drifts slowly. "
-                  "length-dependent: the estimate still moves with length by more than the tolerance")  # fmt: skip
+    console.print(
+        "(extrapolated): beyond the observed lengths, by Spearman-Brown for reliabilities and SD ~ "
+        "1/sqrt(length) for the precision; both are optimistic when the signal drifts slowly. "
+        "length-dependent: the estimate still moves with length by more than the tolerance"
+    )
     if info["dfa"]:
         dfa = Table(title="DFA exponent by length", title_justify="left")
         for column in ("length (s)", "longest scale (s)", "mean", "sd", "95% interval of one estimate"):
             dfa.add_column(column, justify="right")
         for row in info["dfa"]:
-            dfa.add_row(_fmt(row["length_s"], "g"), _fmt(row["dfa_max_scale_s"], "g"), _fmt(row["exponent_mean"]),
-                        _fmt(row["exponent_sd"]), f"{_fmt(row['ci_low'])} - {_fmt(row['ci_high'])}")  # fmt: skip
+            dfa.add_row(
+                _fmt(row["length_s"], "g"),
+                _fmt(row["dfa_max_scale_s"], "g"),
+                _fmt(row["exponent_mean"]),
+                _fmt(row["exponent_sd"]),
+                f"{_fmt(row['ci_low'])} - {_fmt(row['ci_high'])}",
+            )
         console.print(dfa)
 
 
 @app.command("diversity")
+@source_options
 def diversity_command(
-    sources: list[Path] = typer.Argument(..., help="Recordings (or folders) with a baseline and a task interval."),
+    sources: list[str] = typer.Argument(None, help="Recordings (or folders) with a baseline and a task interval."),
     task_label: str = typer.Option("task", help="Label of the task interval in the recordings' interval tables."),
     length: float | None = typer.Option(None, help="Segment length in s (default: the shortest baseline or task)."),
     n_boot: int = typer.Option(2000, help="Bootstrap replicates."),
-    seed: int = typer.Option(0, help="Seed of the bootstrap and the fingerprints."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    window_s: float | None = WINDOW_OPTION,
+    seed: int = SEED_OPTION,
+    as_json: bool = JSON_OPTION,
+    given: SourceOptions = None,
 ) -> None:
     """Dispersion of baseline fingerprints vs task-segment fingerprints across sessions, subjects and labs."""
-    import pandas as pd
+    from adhesive_dots.fingerprint import FingerprintParams
+    from adhesive_dots.workflows.sufficiency import diversity_sources
 
-    from adhesive_dots.core import Baseline, Segment
-    from adhesive_dots.errors import DataError
-    from adhesive_dots.fingerprint import SUMMARY_NAMES, fingerprint
-    from adhesive_dots.io.read import open_recording
-    from adhesive_dots.sufficiency import compute_diversity
-
-    pairs, groups = [], []
-    recordings = []
-    try:
-        for item in _items(sources):
-            recording = open_recording(item.source, **item.options)
-            recordings.append(recording)
-            baseline = _baseline(recording, False)
-            rows = recording.intervals[recording.intervals["label"].astype(str).str.lower() == task_label.lower()]
-            if rows.empty:
-                console.print(f"[yellow]skipped[/] {item.key}: no interval labelled {task_label!r} (--task-label)")
-                continue
-            start, stop = float(rows.iloc[0]["start"]), float(rows.iloc[0]["stop"])
-            task = Baseline(recording, Segment.between(start, stop, evidence=f"interval {task_label!r}"))
-            pairs.append((baseline, task))
-            ident = baseline.metadata.identity
-            groups.append({"lab": ident.lab or ident.institution or "n/a",
-                           "subject": f"{ident.lab}/{ident.subject_id or item.key}",
-                           "session": f"{ident.subject_id}/{ident.session_id or item.key}"})  # fmt: skip
-        if len(pairs) < 3:
-            raise DataError(f"diversity needs at least 3 recordings with a baseline and a {task_label!r} interval, "
-                            f"found {len(pairs)}; check --task-label")  # fmt: skip
-        common = min(min(b.duration, t.duration) for b, t in pairs) if length is None else float(length)
-        features = {"baseline": [], "task": []}
-        for baseline, task in pairs:
-            for kind, dot in (("baseline", baseline), ("task", task)):
-                if dot.duration < common:
-                    raise DataError(f"{dot.source}: {kind} is {dot.duration:.1f} s, shorter than --length {common:g}")
-                piece = Segment.between(dot.segment.start, dot.segment.start + common, evidence=dot.segment.evidence)
-                cropped = Baseline(dot.recording, piece, dot.metadata)
-                features[kind].append(fingerprint(cropped, rng=seed).summary_vector())
-    finally:
-        for recording in recordings:
-            recording.close()
-    result = compute_diversity(
-        pd.DataFrame(np.array(features["baseline"]), columns=list(SUMMARY_NAMES)),
-        pd.DataFrame(np.array(features["task"]), columns=list(SUMMARY_NAMES)),
-        groups=pd.DataFrame(groups), n_boot=n_boot, rng=seed,
-    )  # fmt: skip
+    run = diversity_sources(
+        given.require(sources),
+        template=given.template(),
+        task_label=task_label,
+        length=length,
+        params=FingerprintParams(window_s=window_s),
+        n_boot=n_boot,
+        seed=seed,
+    )
+    result, common = run.result, run.length_s
     if as_json:
-        print_json({"segment_length_s": common, **result.to_dict()})
+        print_json({"segment_length_s": common, "n_sessions": run.n_sessions, **result.to_dict(), "notes": run.notes})
         return
+    print_notes(run.notes, label="skipped")
     console.print(
-        f"{len(pairs)} sessions, {common:g} s segments; dispersion ratio baseline/task = {result.ratio:.3f} "
+        f"{run.n_sessions} sessions, {common:g} s segments; dispersion ratio baseline/task = {result.ratio:.3f} "
         f"[{result.ci_low:.3f}, {result.ci_high:.3f}] "
         f"({result.confidence:.0%} bootstrap over {result.cluster or 'rows'})"
     )
@@ -208,8 +146,13 @@ def diversity_command(
     for column in ("feature", "sd baseline", "sd task", "ratio", "interval"):
         table.add_column(column, justify="left" if column == "feature" else "right")
     for row in result.per_feature.itertuples():
-        table.add_row(row.feature, _fmt(row.baseline_sd), _fmt(row.task_sd), _fmt(row.ratio),
-                      f"{_fmt(row.ci_low)} - {_fmt(row.ci_high)}")  # fmt: skip
+        table.add_row(
+            row.feature,
+            _fmt(row.baseline_sd),
+            _fmt(row.task_sd),
+            _fmt(row.ratio),
+            f"{_fmt(row.ci_low)} - {_fmt(row.ci_high)}",
+        )
     console.print(table)
     levels = Table(title="Between-group ratio by level", title_justify="left")
     for column in ("level", "groups", "ratio", "interval"):

@@ -1,20 +1,31 @@
-"""Writing the dot back: ``annotate(source, start=, stop=, paradigm=)``.
+"""Writing the dot back: ``annotate(source, start=, stop=, paradigm=)`` for any kind of source.
 
-NWB
+The segment is the baseline the source spec names (``start``/``stop``, ``whole``, a marked
+interval with the extra ``labels``), resolved through the one road
+(:mod:`adhesive_dots.io.sources`); the dot records it with the reading options that were
+needed (a table's rate, an NWB file's series and spike bin width, the modality), so every later
+command finds it without flags. Where it goes:
+
+NWB files
     The ``adhesive_baseline`` ``TimeIntervals`` table (see :mod:`.nwb_write`: start/stop,
-    paradigm, the DotMetadata as JSON, schema version) is appended with pynwb to a *copy* of
+    paradigm, the DotMetadata unpacked, schema version) is appended with pynwb to a *copy* of
     the file, written atomically (temporary sibling, then rename). By default the copy is a
     new output file (``<name>.dot.nwb`` unless ``output`` is given) and the source is not
     touched; ``in_place=True`` first copies the source to a backup (``<name>.nwb.bak``) and
-    then replaces the source by the annotated copy. An existing dot table is an error
-    unless ``replace=True``.
+    then replaces the source by the annotated copy.
 
-BIDS
-    The DotMetadata is written into the run's JSON sidecar under the single key
-    ``AdhesiveDot``; every other key is kept as it was; the sidecar is replaced atomically.
+BIDS runs
+    By default the dataset is not modified: the dot is written as a sidecar beside the run's
+    data file (``<data file>.dot.json``; add ``*.dot.json`` to ``.bidsignore`` for the BIDS
+    validator). With ``in_place=True`` it goes into the run's own JSON sidecar under the single
+    key ``AdhesiveDot``, after a backup of that sidecar (``<sidecar>.json.bak``); every other key is
+    kept as it was.
 
-Either way an interrupted annotate leaves no half-written file: the temporary file is
-removed and the target keeps its previous content.
+Every other file (EDF, BDF, FIF, BrainVision, EEGLAB, TSV/CSV/NPY tables, NWB Zarr stores)
+    A dot sidecar ``<file>.dot.json`` beside it (:mod:`.sidecar`).
+
+An existing dot is an error unless ``replace=True``. An interrupted annotate leaves no
+half-written file: the temporary file is removed and the target keeps its previous content.
 """
 
 from __future__ import annotations
@@ -25,17 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from adhesive_dots.core import Recording, Segment
-from adhesive_dots.errors import DataError, FormatError, MetadataError, UnsupportedSourceError
+from adhesive_dots.core import Segment
+from adhesive_dots.errors import DataError, FormatError, MetadataError, UnsupportedSourceError, option
 from adhesive_dots.io._atomic import atomic_output
 from adhesive_dots.io._meta import overlay
-from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, find_run, read_sidecar
+from adhesive_dots.io.bids import bids_run_of_file, read_sidecar
 from adhesive_dots.io.bids_write import SIDECAR_KEY
 from adhesive_dots.io.nwb_write import DOT_TABLE, add_dot_table
-from adhesive_dots.io.read import open_recording
-from adhesive_dots.io.remote import is_remote
+from adhesive_dots.io.sidecar import sidecar_path, write_dot_sidecar
+from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline, source_kind
 from adhesive_dots.metadata import DotMetadata, Paradigm
 
 
@@ -45,109 +54,119 @@ class AnnotateResult:
 
     output: Path
     backup: Path | None
-    kind: str  # "nwb" or "bids"
+    kind: str  # "nwb", "bids" (the sidecar key) or "sidecar" (a NAME.dot.json)
     metadata: DotMetadata
     segment: Segment
+    notes: tuple[str, ...] = ()
 
 
 def annotate(
-    source: str | Path,
+    source: str | Path | SourceSpec,
     *,
-    start: float,
-    stop: float,
-    paradigm: Paradigm | str,
+    start: float | None = None,
+    stop: float | None = None,
+    paradigm: Paradigm | str | None = None,
     metadata: DotMetadata | dict[str, Any] | None = None,
     output: str | Path | None = None,
     in_place: bool = False,
     replace: bool = False,
     overwrite: bool = False,
-    **options: Any,
+    template: SourceSpec | None = None,
 ) -> AnnotateResult:
-    """Mark ``start``-``stop`` (s) of ``source`` as its adhesive dot.
+    """Record the baseline of ``source`` as its adhesive dot (see the module docs for where).
 
     Parameters
     ----------
-    source : path
-        A local NWB file, a BIDS root (with entity ``options``) or a run file inside BIDS.
-    start, stop : float
-        The spontaneous segment in s from the start of the recording (``stop > start``,
-        both within the recording).
-    paradigm : Paradigm or str
-        e.g. ``"animal-head-fixed-task-free"``.
+    source : str, Path or SourceSpec
+        One local recording of any kind (a BIDS root narrowed to one run by ``template``'s entities).
+    start, stop : float, optional
+        The spontaneous segment in s (else what the spec names: ``whole``, a marked interval).
+    paradigm : Paradigm or str, optional
+        e.g. ``"animal-head-fixed-task-free"``; required unless ``metadata`` gives ``paradigm.name``.
     metadata : DotMetadata or dict, optional
         Extra metadata (e.g. from ``--metadata meta.json``); the source's own metadata fills
         what it leaves out; ``segment`` and ``paradigm.name`` are set from the arguments.
     output : path, optional
         NWB only: where to write (default ``<stem>.dot.nwb`` beside the source).
     in_place : bool
-        NWB only: replace the source after copying it to ``<name>.bak``.
+        NWB: replace the source after copying it to ``<name>.bak``; BIDS: write the sidecar key
+        after copying the sidecar to ``<sidecar>.bak``.
     replace : bool
-        Replace an existing ``adhesive_baseline`` table / ``AdhesiveDot`` key.
+        Replace an existing dot.
     overwrite : bool
         NWB only: replace an existing ``output`` file.
-    **options
-        BIDS entities (``subject``, ``session``, ``task``, ``run``, ``acquisition``).
+    template : SourceSpec, optional
+        Reading options and the baseline choice (``start``/``stop`` above override its own).
     """
-    text = str(source)
-    if is_remote(text):
-        raise UnsupportedSourceError(f"{text}: annotate writes files; download the file and annotate the local copy")
+    template = (template or SourceSpec("")).replace(
+        **{k: v for k, v in (("start", start), ("stop", stop)) if v is not None}
+    )
+    spec = expand_one(source, template=template)
+    if spec.is_remote:
+        raise UnsupportedSourceError(f"{spec.source}: annotate writes files; download the file and annotate it")
+    if isinstance(metadata, dict):
+        metadata = DotMetadata.from_dict(metadata, source="--metadata")
+    paradigm = _paradigm(paradigm, metadata)
+    kind = source_kind(spec)
+    if output is not None and not (kind == "nwb" and Path(spec.source).is_file()):
+        raise DataError(f"{spec.source}: {option('output')} applies to NWB files; other dots are written beside them")
+    resolved, baseline = open_baseline(spec)
+    with resolved:
+        segment = Segment(baseline.segment.pieces, evidence="adots annotate", label=DOT_TABLE)
+        dot = _dot_metadata(baseline.metadata, segment, paradigm, metadata)
+        key = Path(resolved.key)
+        notes = tuple(resolved.notes)
+    if kind == "nwb" and key.is_file():
+        return _annotate_nwb(
+            key, segment, dot, output=output, in_place=in_place, replace=replace, overwrite=overwrite, notes=notes
+        )
+    if kind in ("bids-run", "bids-root") and in_place:
+        return _annotate_bids_in_place(key, segment, dot, replace=replace, notes=notes)
+    if in_place:
+        raise DataError(
+            f"{key}: {option('in_place', True)} applies to NWB files and BIDS runs; the dot of this "
+            "file is written beside it and the file itself is never changed"
+        )
+    written = write_dot_sidecar(key, dot, replace=replace)
+    return AnnotateResult(written, None, "sidecar", dot, segment, notes)
+
+
+def _paradigm(paradigm: Paradigm | str | None, metadata: DotMetadata | None) -> Paradigm:
+    if paradigm is None:
+        if metadata is not None and metadata.paradigm.name is not None:
+            return metadata.paradigm.name
+        raise MetadataError(
+            f"give the paradigm of the baseline ({option('paradigm', 'NAME')}); one of: "
+            + ", ".join(p.value for p in Paradigm)
+        )
     try:
-        paradigm = Paradigm(paradigm)
+        return Paradigm(paradigm)
     except ValueError:
         raise MetadataError(
             f"paradigm {paradigm!r} is not known; allowed: {', '.join(p.value for p in Paradigm)}"
         ) from None
-    if isinstance(metadata, dict):
-        metadata = DotMetadata.from_dict(metadata, source="--metadata")
-    path = Path(text)
-    recording = open_recording(path, **options)
-    with recording:
-        segment = _check_segment(recording, start, stop)
-        dot = _dot_metadata(recording, segment, paradigm, metadata)
-    if path.is_file() and path.suffix.lower() == ".nwb":
-        return _annotate_nwb(path, segment, dot, output=output, in_place=in_place, replace=replace, overwrite=overwrite)
-    if output is not None or in_place:
-        raise DataError(f"{text}: output/in_place apply to NWB files; a BIDS run's sidecar is updated in place")
-    return _annotate_bids(path, segment, dot, replace=replace, **options)
 
 
-def _check_segment(recording: Recording, start: float, stop: float) -> Segment:
-    try:
-        start, stop = float(start), float(stop)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"{recording.source}: start and stop must be numbers of seconds, got {start!r}, {stop!r}"
-        ) from None
-    if not (np.isfinite(start) and np.isfinite(stop)):
-        raise DataError(f"{recording.source}: start and stop must be finite, got {start}, {stop}")
-    if stop <= start:
-        raise DataError(
-            f"{recording.source}: --stop ({stop} s) must be after --start ({start} s); "
-            "give the segment's end after its start"
-        )
-    t0, t1 = recording.t0, recording.t0 + recording.duration
-    tolerance = 1.0 / recording.fs
-    if start < max(t0, 0.0) - tolerance or stop > t1 + tolerance:
-        raise DataError(
-            f"{recording.source}: the segment {start}-{stop} s lies outside the recording, which spans "
-            f"{t0:.3f}-{t1:.3f} s; give --start/--stop within it"
-        )
-    return Segment.between(start, stop, evidence="adots annotate", label=DOT_TABLE)
-
-
-def _dot_metadata(recording: Recording, segment: Segment, paradigm: Paradigm, extra: DotMetadata | None) -> DotMetadata:
-    base = recording.metadata.model_dump(mode="json", exclude_none=True)
+def _dot_metadata(
+    base_meta: DotMetadata, segment: Segment, paradigm: Paradigm, extra: DotMetadata | None
+) -> DotMetadata:
+    base = base_meta.model_dump(mode="json", exclude_none=True)
     if extra is not None:
         base = overlay(base, extra.model_dump(mode="json", exclude_none=True))
     base = overlay(
         base,
         {
-            "segment": {"start": segment.start, "stop": segment.stop, "duration": segment.duration, "contiguous": True},
+            "segment": {
+                "start": max(segment.start, 0.0),
+                "stop": segment.stop,
+                "duration": segment.duration,
+                "contiguous": segment.contiguous,
+            },
             "paradigm": {"name": paradigm.value},
         },
     )
-    base["segment"]["gaps"] = []
-    return DotMetadata.from_dict(base, source=f"{recording.source} (annotate)")
+    base["segment"]["gaps"] = [list(g) for g in segment.gaps]
+    return DotMetadata.from_dict(base, source="the new dot")
 
 
 def _annotate_nwb(
@@ -159,12 +178,16 @@ def _annotate_nwb(
     in_place: bool,
     replace: bool,
     overwrite: bool,
+    notes: tuple[str, ...],
 ) -> AnnotateResult:
     if in_place and output is not None:
-        raise DataError(f"{path}: give either an output file or in_place, not both")
+        raise DataError(f"{path}: give either {option('output')} or {option('in_place', True)}, not both")
     target = path if in_place else Path(output) if output is not None else path.with_name(f"{path.stem}.dot.nwb")
     if not in_place and target.resolve() == path.resolve():
-        raise DataError(f"{path}: the output is the source itself; use in_place=True (--in-place) for that")
+        raise DataError(f"{path}: the output is the source itself; use {option('in_place', True)} for that")
+    if not in_place and target.exists() and not overwrite:
+        raise DataError(f"{target}: file exists; pass {option('overwrite', True)} to replace it")
+    _refuse_existing_nwb_dot(path, replace=replace)
     backup = None
     if in_place:
         backup = _free_name(path.with_name(path.name + ".bak"))
@@ -173,7 +196,18 @@ def _annotate_nwb(
     with atomic_output(target, overwrite=overwrite or in_place) as tmp:
         shutil.copy2(path, tmp)
         write_dot_table(tmp, segment, dot, replace=replace, source=str(path))
-    return AnnotateResult(target, backup, "nwb", dot, segment)
+    return AnnotateResult(target, backup, "nwb", dot, segment, notes)
+
+
+def _refuse_existing_nwb_dot(path: Path, *, replace: bool) -> None:
+    """Before anything is written (so a refused command leaves no backup behind)."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        if f"intervals/{DOT_TABLE}" in handle and not replace:
+            raise FormatError(
+                f"{path}: already holds an {DOT_TABLE} table; pass {option('replace', True)} to replace it"
+            )
 
 
 def write_dot_table(path: Path, segment: Segment, dot: DotMetadata, *, replace: bool, source: str) -> None:
@@ -185,7 +219,7 @@ def write_dot_table(path: Path, segment: Segment, dot: DotMetadata, *, replace: 
         if f"intervals/{DOT_TABLE}" in handle:
             if not replace:
                 raise FormatError(
-                    f"{source}: already holds an {DOT_TABLE} table; pass replace=True (--replace) to replace it"
+                    f"{source}: already holds an {DOT_TABLE} table; pass {option('replace', True)} to replace it"
                 )
             del handle[f"intervals/{DOT_TABLE}"]
     with NWBHDF5IO(str(path), "a") as io:
@@ -207,23 +241,28 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-def _annotate_bids(path: Path, segment: Segment, dot: DotMetadata, *, replace: bool, **options: Any) -> AnnotateResult:
-    if path.is_dir():
-        run = find_run(path, **{k: v for k, v in options.items() if k in ENTITIES})
-    else:
-        inside = bids_run_of_file(path)
-        if inside is None:
-            raise UnsupportedSourceError(
-                f"{path}: annotate writes NWB files and BIDS runs; this file is neither (convert it to NWB or BIDS)"
-            )
-        root, entities = inside
-        run = find_run(root, **{**entities, **{k: v for k, v in options.items() if k in ENTITIES}})
+def _annotate_bids_in_place(
+    data_path: Path, segment: Segment, dot: DotMetadata, *, replace: bool, notes: tuple[str, ...]
+) -> AnnotateResult:
+    run = bids_run_of_file(data_path)
+    if run is None:
+        raise UnsupportedSourceError(f"{data_path}: not a run of a BIDS dataset")
     sidecar = read_sidecar(run.sidecar_path)
     if SIDECAR_KEY in sidecar and not replace:
         raise FormatError(
-            f"{run.sidecar_path}: already holds an {SIDECAR_KEY} key; pass replace=True (--replace) to replace it"
+            f"{run.sidecar_path}: already holds an {SIDECAR_KEY} key; pass {option('replace', True)} to replace it"
         )
+    if sidecar_path(data_path).exists() and not replace:
+        raise FormatError(
+            f"{sidecar_path(data_path)}: a dot is already recorded beside the run; pass "
+            f"{option('replace', True)} to replace it"
+        )
+    backup = None
+    if run.sidecar_path.exists():
+        backup = _free_name(run.sidecar_path.with_name(run.sidecar_path.name + ".bak"))
+        with atomic_output(backup) as tmp:
+            shutil.copy2(run.sidecar_path, tmp)
     sidecar[SIDECAR_KEY] = json.loads(dot.model_dump_json(exclude_none=True))
     with atomic_output(run.sidecar_path, overwrite=True) as tmp:
         write_json(tmp, sidecar)
-    return AnnotateResult(run.sidecar_path, None, "bids", dot, segment)
+    return AnnotateResult(run.sidecar_path, backup, "bids", dot, segment, notes)

@@ -24,6 +24,7 @@ from typing import Any
 
 from adhesive_dots.errors import FormatError, MetadataError, option
 from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.io._meta import drop_empty
 from adhesive_dots.metadata import DotMetadata
 
 SIDECAR_SUFFIX = ".dot.json"
@@ -80,6 +81,6 @@ def write_dot_sidecar(path: str | Path, metadata: DotMetadata, *, replace: bool 
     if target.exists() and not replace:
         raise FormatError(f"{target}: a dot is already stored here; pass {option('replace', True)} to replace it")
     with atomic_output(target, overwrite=True) as tmp:
-        document = json.loads(metadata.model_dump_json(exclude_none=True))
+        document = drop_empty(json.loads(metadata.model_dump_json(exclude_none=True)))
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return target

@@ -8,7 +8,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,22 +17,16 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY, select_baseline
 from adhesive_dots.core import Baseline, Finding, Severity
-from adhesive_dots.errors import DataError, SourceNotFoundError
+from adhesive_dots.errors import DataError, SourceNotFoundError, option
+from adhesive_dots.fingerprint import FingerprintParams, shared_params
+from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline
 from adhesive_dots.report import _figures as figs
 
 CATALOG_SUFFIXES = (".duckdb", ".db")
 """A single target with one of these suffixes is read as a catalog."""
 MAX_TABLE_ROWS = 5000
 """At most this many dots are listed in a catalog report's table (the counts cover all)."""
-DEFAULT_WINDOW_S = 30.0
-"""State-trajectory window of baselines of 10 min or more, in s."""
-WINDOWS_PER_BASELINE = 20
-"""Shorter baselines get windows of 1/20 of their length (at least :data:`MIN_WINDOW_S`): with 50%
-overlap that is 39 windows, enough for the split-half null of a comparison at alpha = 0.05."""
-MIN_WINDOW_S = 2.0
-"""Shortest automatic window in s (one 2 s Welch segment)."""
 KNOWN_TABLES = {"meta", "sources", "dots", "fingerprints", "findings", "duplicates"}
 
 _ENV = jinja2.Environment(
@@ -87,7 +81,7 @@ def _figure(fid: str, title: str, caption: str, fig) -> FigureItem:
 def _write(html: str, out_path: Path, overwrite: bool) -> Path:
     out_path = Path(out_path)
     if out_path.exists() and not overwrite:
-        raise DataError(f"{out_path}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise DataError(f"{out_path}: file exists; pass {option('overwrite', True)} to replace it")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
     try:
@@ -116,26 +110,15 @@ def _common(title: str) -> dict[str, Any]:
 # -- baselines --------------------------------------------------------------------------------
 
 
-def _baseline(target: Any, stack: contextlib.ExitStack, options: Mapping[str, Any]) -> Baseline:
-    """A Baseline from a Baseline or a source (opened in ``stack``, first baseline found)."""
-    from adhesive_dots.io.read import open_recording
-
+def _baseline(target: Any, stack: contextlib.ExitStack, template: SourceSpec) -> Baseline:
+    """A Baseline from a Baseline or a source (resolved through the one road, its recording kept open in ``stack``)."""
     if isinstance(target, Baseline):
         return target
-    if not isinstance(target, str | os.PathLike):
+    if not isinstance(target, str | os.PathLike | SourceSpec):
         raise DataError(f"report target must be a source path/URI or a Baseline, got {type(target).__name__}")
-    open_options = {k: options[k] for k in ("subject", "session", "task", "run") if options.get(k) is not None}
-    recording = stack.enter_context(open_recording(target, **open_options))
-    vocabulary = (*SPONTANEOUS_VOCABULARY, *options.get("labels", ()))
-    return select_baseline(recording, vocabulary=vocabulary, start=options.get("start"), stop=options.get("stop"))
-
-
-def _window_s(baseline: Baseline, window_s: float | None) -> float:
-    if window_s is not None:
-        if not window_s > 0:
-            raise DataError(f"window_s must be > 0 s, got {window_s!r}")
-        return float(window_s)
-    return min(DEFAULT_WINDOW_S, max(MIN_WINDOW_S, baseline.duration / WINDOWS_PER_BASELINE))
+    resolved, baseline = open_baseline(expand_one(target, template=template))
+    stack.enter_context(resolved)
+    return baseline
 
 
 def _metadata_rows(baseline: Baseline) -> list[dict[str, str]]:
@@ -184,12 +167,12 @@ class _Dot:
     label: str
 
 
-def _analyse(baseline: Baseline, *, window_s: float, seed: int, label: str) -> _Dot:
-    from adhesive_dots.fingerprint import fingerprint
+def _analyse(baseline: Baseline, *, params: FingerprintParams | None, seed: int, label: str) -> _Dot:
     from adhesive_dots.validate import validate_baseline
+    from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
     findings = validate_baseline(baseline)
-    fp = fingerprint(baseline, window_s=window_s, rng=seed)
+    fp = fingerprint_baseline(baseline, params=params, seed=seed)
     return _Dot(baseline, fp, findings, label)
 
 
@@ -240,7 +223,7 @@ def _dot_figures(dot: _Dot, prefix: str = "") -> list[FigureItem]:
 # -- the three reports ------------------------------------------------------------------------------
 
 
-def dot_report_html(baseline: Baseline, *, title: str | None = None, window_s: float | None = None,
+def dot_report_html(baseline: Baseline, *, title: str | None = None, params: FingerprintParams | None = None,
                     seed: int = 0) -> str:  # fmt: skip
     """The HTML of a dot report (one baseline): metadata, findings, summary, PSD, DFA, correlations, trajectory.
 
@@ -250,9 +233,8 @@ def dot_report_html(baseline: Baseline, *, title: str | None = None, window_s: f
         The dot; validated (:func:`~adhesive_dots.validate.validate_baseline`) and fingerprinted here.
     title : str, optional
         Page title (default from the dot's lab/subject/session or source).
-    window_s : float, optional
-        Sliding-window length of the state trajectory in s (default 30 s; for baselines shorter than
-        10 min, 1/20 of their length, at least 2 s: see :data:`WINDOWS_PER_BASELINE`).
+    params : FingerprintParams, optional
+        Fingerprint parameters (the same as ``adots fingerprint``: unset ones follow the documented rule).
     seed : int
         Seed of the fingerprint's surrogates.
 
@@ -262,7 +244,7 @@ def dot_report_html(baseline: Baseline, *, title: str | None = None, window_s: f
         A self-contained HTML document.
     """
     label = _dot_label(baseline)
-    dot = _analyse(baseline, window_s=_window_s(baseline, window_s), seed=seed, label=label)
+    dot = _analyse(baseline, params=params, seed=seed, label=label)
     context = _common(title or f"Adhesive dot: {label}")
     context.update(
         overview=_overview(dot),
@@ -274,8 +256,9 @@ def dot_report_html(baseline: Baseline, *, title: str | None = None, window_s: f
     return _ENV.get_template("dot.html.j2").render(**context)
 
 
-def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None, window_s: float | None = None,
-                           seed: int = 0, n_boot: int = 1000, alpha: float = 0.05) -> str:  # fmt: skip
+def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None,
+                           params: FingerprintParams | None = None, seed: int = 0, n_boot: int = 1000,
+                           alpha: float = 0.05) -> str:  # fmt: skip
     """The HTML of a comparison report: both baselines side by side, per-feature differences with CIs, verdict.
 
     Parameters
@@ -284,9 +267,9 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
         The two dots (differences are ``b - a``).
     title : str, optional
         Page title.
-    window_s : float, optional
-        Window length in s of the state trajectories compared (default as in :func:`dot_report_html`,
-        from the shorter baseline).
+    params : FingerprintParams, optional
+        Fingerprint parameters; what they leave unset is fixed once for both baselines
+        (:func:`~adhesive_dots.fingerprint.shared_params`: the rule for the shorter one).
     seed : int
         Seed of the fingerprints and of the bootstrap.
     n_boot : int
@@ -301,13 +284,14 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
     """
     from adhesive_dots.compare import compare_baselines
 
-    shorter = a if a.duration <= b.duration else b
-    win = _window_s(shorter, window_s)
+    n_times = [int(round(x.duration * x.fs)) for x in (a, b)]
+    params = shared_params([a.fs, b.fs], n_times, params=params)
+    win = float(params.window_s)
     label_a, label_b = _dot_label(a), _dot_label(b)
     if label_a == label_b:
         label_a, label_b = f"A: {label_a}", f"B: {label_b}"
-    dots = [_analyse(x, window_s=win, seed=seed, label=lab) for x, lab in ((a, label_a), (b, label_b))]
-    comparison = compare_baselines(a, b, n_boot=n_boot, alpha=alpha, window_s=win, rng=seed)
+    dots = [_analyse(x, params=params, seed=seed, label=lab) for x, lab in ((a, label_a), (b, label_b))]
+    comparison = compare_baselines(a, b, params=params, n_boot=n_boot, alpha=alpha, rng=seed)
     ds_a, ds_b = (d.fingerprint.dataset for d in dots)
     labels = (label_a, label_b)
     features = comparison.features
@@ -566,13 +550,8 @@ def write_report(
     out_path: str | Path,
     *,
     title: str | None = None,
-    labels: Sequence[str] = (),
-    start: float | None = None,
-    stop: float | None = None,
-    subject: str | None = None,
-    session: str | None = None,
-    task: str | None = None,
-    window_s: float | None = None,
+    template: SourceSpec | None = None,
+    params: FingerprintParams | None = None,
     seed: int = 0,
     n_boot: int = 1000,
     overwrite: bool = False,
@@ -581,23 +560,18 @@ def write_report(
 
     Parameters
     ----------
-    target : source, Baseline, Catalog, or a sequence of one or two of them
+    target : source, SourceSpec, Baseline, Catalog, or a sequence of one or two of them
         One source or Baseline: a dot report. Two: a comparison report (differences are second - first).
         A :class:`~adhesive_dots.catalog.Catalog` or a path ending in ``.duckdb``/``.db``: a catalog report.
-        Sources are anything :func:`~adhesive_dots.io.read.open_recording` opens; their first baseline
-        (best evidence) is reported.
+        Sources are resolved through the one road (:mod:`adhesive_dots.io.sources`), with ``template``.
     out_path : str or Path
         The HTML file to write (atomically).
     title : str, optional
         Page title.
-    labels : sequence of str
-        Extra interval labels that mark the baseline (e.g. ``["T0"]`` for PhysioNet EDF rest runs).
-    start, stop : float, optional
-        An explicit baseline segment in s (applies to every source).
-    subject, session, task : str, optional
-        BIDS entities of the run (BIDS sources).
-    window_s : float, optional
-        Window length of the state trajectory in s (see :func:`dot_report_html`).
+    template : SourceSpec, optional
+        Reading options and the baseline choice of the sources (e.g. ``SourceSpec("", labels=("T0",))``).
+    params : FingerprintParams, optional
+        Fingerprint parameters (unset ones follow the documented rule, as in every command).
     seed : int
         Seed of fingerprints and bootstrap.
     n_boot : int
@@ -621,18 +595,17 @@ def write_report(
 
     out_path = Path(out_path)
     if out_path.exists() and not overwrite:
-        raise DataError(f"{out_path}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise DataError(f"{out_path}: file exists; pass {option('overwrite', True)} to replace it")
     targets = list(target) if isinstance(target, list | tuple) else [target]
     kind = report_kind(targets)
     if kind == "catalog":
         catalog = targets[0] if isinstance(targets[0], Catalog) else Catalog(targets[0])
         return _write(catalog_report_html(catalog, title=title), out_path, overwrite)
-    options = {"labels": tuple(labels), "start": start, "stop": stop, "subject": subject, "session": session,
-               "task": task}  # fmt: skip
+    template = template or SourceSpec("")
     with contextlib.ExitStack() as stack:
-        baselines = [_baseline(t, stack, options) for t in targets]
+        baselines = [_baseline(t, stack, template) for t in targets]
         if kind == "dot":
-            html = dot_report_html(baselines[0], title=title, window_s=window_s, seed=seed)
+            html = dot_report_html(baselines[0], title=title, params=params, seed=seed)
         else:
-            html = comparison_report_html(*baselines, title=title, window_s=window_s, seed=seed, n_boot=n_boot)
+            html = comparison_report_html(*baselines, title=title, params=params, seed=seed, n_boot=n_boot)
     return _write(html, out_path, overwrite)

@@ -20,7 +20,7 @@ stored float32 samples) and writes, for each, the copies of :data:`REUPLOAD_VARI
 Every copy of a session holds samples of the original, so all copies of one session and
 the original form one *duplicate group*; every pair inside a group is a planted duplicate
 (pairs across groups are not). ``reuploads.json`` in the corpus folder records each copy
-(its source path as :func:`adhesive_dots.io.discover.expand_sources` keys it, the
+(its source path as :func:`adhesive_dots.io.sources.expand_sources` keys it, the
 variant and the transform: offset, rate ratio, gain, channels kept) and the groups;
 :func:`load_reuploads` reads it back.
 """
@@ -35,12 +35,11 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
-from adhesive_dots.baselines import find_baselines
 from adhesive_dots.core import Segment
 from adhesive_dots.errors import DataError
 from adhesive_dots.io.bids_write import write_bids_eeg
 from adhesive_dots.io.nwb_write import NWBSession, write_nwb
-from adhesive_dots.io.read import open_recording
+from adhesive_dots.io.sources import SourceSpec, resolve
 from adhesive_dots.metadata import DotMetadata
 
 REUPLOADS = "reuploads.json"
@@ -66,7 +65,7 @@ class Reupload:
         ``"nwb"`` or ``"bids"``.
     source : str
         The copy's path relative to the corpus folder: the NWB file, or the BIDS run's data
-        file (the key :func:`~adhesive_dots.io.discover.expand_sources` gives it).
+        file (the key :func:`~adhesive_dots.io.sources.expand_sources` gives it).
     original_source : str
         The original's path in the same convention.
     transform : dict
@@ -130,8 +129,8 @@ def _read_original(root: Path, entry: Any) -> tuple[np.ndarray, float, list[str]
     else:
         options = {}
         source = path
-    with open_recording(path, **options) as recording:
-        baselines = find_baselines(recording)
+    with resolve(SourceSpec(str(path), **options)) as resolved:
+        recording, baselines = resolved.recording, resolved.candidates
         if not baselines:
             raise DataError(f"{path}: the simulated session has no baseline to re-upload")
         baseline = baselines[0]

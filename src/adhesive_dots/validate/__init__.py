@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from adhesive_dots.baselines import find_baselines
-from adhesive_dots.core import Baseline, Finding, Recording, Severity
+from adhesive_dots.core import Baseline, Finding, Recording, Segment, Severity
 from adhesive_dots.errors import BaselineNotFoundError
 from adhesive_dots.metadata import ValidationStatus
 from adhesive_dots.validate import checks as _checks  # noqa: F401  (registers the checks)
@@ -187,20 +187,23 @@ def validate_metadata_only(
     thresholds: Thresholds | None = None,
 ) -> list[Finding]:
     """The checks that need no samples (baseline, metadata, sampling rate) on a recording described by its
-    metadata alone (e.g. a BIDS run whose data were not fetched); the others are left out.
+    metadata alone (e.g. a BIDS run whose data were not fetched); the others are left out, and so are
+    the baseline checks when the metadata do not give the recording's length (0 samples).
 
     Parameters as :func:`validate_recording`; ``baselines`` are the candidates found from the metadata.
     """
-    chosen = [
-        c
-        for c in select_checks(select, ignore)
-        if not c.needs_signal and c.id.split(".")[0] in ("baseline", "metadata", "recording")
-    ]
+    known_length = recording.n_times > 0
+    groups = ("baseline", "metadata", "recording") if known_length else ("metadata", "recording")
+    chosen = [c for c in select_checks(select, ignore) if not c.needs_signal and c.id.split(".")[0] in groups]
     limits = _thresholds(thresholds, min_duration)
     baseline = baselines[0] if baselines else None
+    if baseline is None and not known_length:  # the metadata checks look at the dot's metadata, not its samples
+        baseline = Baseline(
+            recording, Segment.between(0.0, 1.0 / recording.fs, evidence="metadata only"), recording.metadata
+        )
     findings = _run(CheckContext(recording, baseline, limits), chosen)
-    if baseline is not None:
-        baseline.findings = findings
+    if baselines:
+        baselines[0].findings = findings
     return findings
 
 

@@ -18,9 +18,9 @@ from adhesive_dots.validate._registry import CHECKS, register_check
 from adhesive_dots.validate.timestamps import compute_timestamp_report
 
 SPONTANEOUS_HINT = (
-    "mark the spontaneous segment: tag an NWB epochs row or interval 'spontaneous', name the BIDS run task-rest, "
-    "or write an adhesive_baseline table (adots annotate); or tell adots validate where it is "
-    "(--start/--stop, or --vocabulary WORD for the word your files use)"
+    "say where the baseline is: --label WORD (the interval label your files use, e.g. T0), --start S --stop S, "
+    "or --whole; or record it once with adots annotate (NWB adhesive_baseline table, BIDS sidecar key or a "
+    "NAME.dot.json beside the file), or name the BIDS run task-rest"
 )
 
 #: Required DotMetadata fields: ``(path, what it records)``; ``a|b`` means either will do.

@@ -38,10 +38,10 @@ from adhesive_dots.compare import (
 )
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.errors import AdhesiveError, DataError, option
-from adhesive_dots.fingerprint import SUMMARY_NAMES, Fingerprint, read_fingerprint
+from adhesive_dots.fingerprint import SUMMARY_NAMES, Fingerprint, FingerprintParams, read_fingerprint
 from adhesive_dots.io.bids import sibling_run
 from adhesive_dots.io.sources import SourceSpec, expand_one, expand_sources, open_baseline, resolve, source_kind
-from adhesive_dots.workflows.fingerprint import default_window_s, fingerprint_baseline
+from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
 
 @dataclass
@@ -66,14 +66,14 @@ def compare_sources(
     b: str | Path | SourceSpec,
     *,
     template: SourceSpec | None = None,
-    window_s: float | None = None,
+    params: FingerprintParams | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> tuple[BaselineComparison, list[str]]:
     """:func:`~adhesive_dots.compare.compare_baselines` of two sessions (or ``.nc`` fingerprints); also their labels.
 
-    The window of the dynamics is ``window_s``, else the shared rule applied to the shorter
-    baseline (both are cut into windows of one length); stored fingerprints keep their own.
+    Both baselines are analysed with one set of parameters (the rule applied to the shorter one,
+    unless ``params`` set them); stored fingerprints must have been made with the same ones.
     """
     with ExitStack() as stack:
         inputs: list[Fingerprint | Baseline] = []
@@ -87,11 +87,7 @@ def compare_sources(
             stack.enter_context(resolved)
             inputs.append(baseline)
             labels.append(resolved.spec.label)
-        baselines = [x for x in inputs if isinstance(x, Baseline)]
-        if window_s is None and baselines:
-            window_s = min(default_window_s(x) for x in baselines)
-        options = {} if window_s is None else {"window_s": window_s}
-        result = compare_baselines(inputs[0], inputs[1], n_boot=n_boot, rng=seed, **options)
+        result = compare_baselines(inputs[0], inputs[1], params=params, n_boot=n_boot, rng=seed)
     return result, labels
 
 
@@ -112,7 +108,7 @@ def session_records(
     task_run: str | None = None,
     labels: Sequence[str] | None = None,
     halves: bool = False,
-    window_s: float | None = None,
+    params: FingerprintParams | None = None,
     n_boot: int = 500,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
@@ -133,8 +129,8 @@ def session_records(
         Interval labels that are task segments (default every label outside the baseline).
     halves : bool
         Also fingerprint the two halves of each baseline (``extra["halves"]``: two summaries).
-    window_s : float, optional
-        Window of the dynamics (default: the shared rule).
+    params : FingerprintParams, optional
+        Fingerprint parameters (default: the shared rule for each baseline).
     progress : callable, optional
         Called with each source's label before it is opened.
 
@@ -163,7 +159,7 @@ def session_records(
                     task_run=task_run,
                     labels=labels,
                     halves=halves,
-                    window_s=window_s,
+                    params=params,
                     n_boot=n_boot,
                     seed=seed,
                 )
@@ -174,14 +170,13 @@ def session_records(
 
 
 def _session_record(
-    spec: SourceSpec, *, effects, summary, task_run, labels, halves, window_s, n_boot, seed
+    spec: SourceSpec, *, effects, summary, task_run, labels, halves, params, n_boot, seed
 ) -> SessionRecord:
     with ExitStack() as stack:
         resolved, baseline = open_baseline(spec)
         stack.enter_context(resolved)
         subject, session = _identity(resolved.spec, baseline)
-        window = default_window_s(baseline) if window_s is None else window_s
-        values = fingerprint_baseline(baseline, window_s=window, seed=seed).summary_dict() if summary else {}
+        values = fingerprint_baseline(baseline, params=params, seed=seed).summary_dict() if summary else {}
         record = SessionRecord(resolved.spec.label, subject, session, values)
         if halves:
             mid = 0.5 * (baseline.segment.start + baseline.segment.stop)
@@ -191,7 +186,7 @@ def _session_record(
             ]
             record.extra["halves"] = [
                 fingerprint_baseline(
-                    Baseline(resolved.recording, part, baseline.metadata), window_s=window, seed=seed
+                    Baseline(resolved.recording, part, baseline.metadata), params=params, seed=seed
                 ).summary_dict()
                 for part in parts
             ]

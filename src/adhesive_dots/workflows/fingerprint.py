@@ -2,7 +2,8 @@
 
 :func:`fingerprint_baseline` is the one place where a baseline becomes a fingerprint for every
 command (``fingerprint``, ``report``, ``compare``, ``ingest``, ``search --similar-to``): the same
-parameters (the window of the dynamics from the shared rule unless given), the same seed, and
+parameters (:class:`~adhesive_dots.fingerprint.FingerprintParams`: what they leave unset follows one
+documented rule), the same seed, and
 the choice between reading the segment whole and streaming it in channel blocks (when its
 samples would take more than ``max_memory`` GB of float64), so the same dot gives the same
 numbers in every command.
@@ -18,28 +19,17 @@ from typing import Any
 import numpy as np
 
 from adhesive_dots.core import Baseline
-from adhesive_dots.fingerprint import Fingerprint, fingerprint
+from adhesive_dots.fingerprint import Fingerprint, FingerprintParams, fingerprint
 from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline
 
 DEFAULT_MAX_MEMORY_GB = 2.0
 """Segments whose float64 samples would take more than this are streamed in channel blocks."""
-DEFAULT_WINDOW_S = 30.0
-"""Window of the dynamics of baselines of 10 min or more, s."""
-WINDOWS_PER_BASELINE = 20
-"""Shorter baselines get windows of 1/20 of their length (at least :data:`MIN_WINDOW_S`)."""
-MIN_WINDOW_S = 2.0
-"""Shortest automatic window, s."""
-
-
-def default_window_s(baseline: Baseline) -> float:
-    """The window of the dynamics for ``baseline``: 30 s, shortened to 1/20 of shorter baselines (>= 2 s)."""
-    return min(DEFAULT_WINDOW_S, max(MIN_WINDOW_S, baseline.duration / WINDOWS_PER_BASELINE))
 
 
 def fingerprint_baseline(
     baseline: Baseline,
     *,
-    window_s: float | None = None,
+    params: FingerprintParams | None = None,
     seed: int = 0,
     data: np.ndarray | None = None,
     stream: bool | None = None,
@@ -53,8 +43,9 @@ def fingerprint_baseline(
     ----------
     baseline : Baseline
         The dot.
-    window_s : float, optional
-        Window of the dynamics in s (default :func:`default_window_s`).
+    params : FingerprintParams, optional
+        Analysis parameters; what they leave unset follows the documented rule
+        (:mod:`adhesive_dots.fingerprint.params`), e.g. ``FingerprintParams(window_s=10)``.
     seed : int
         Seed of the surrogates and channel subsets.
     data : ndarray, shape (n_channels, n_times), optional
@@ -69,13 +60,12 @@ def fingerprint_baseline(
     progress : callable, optional
         ``progress(done, total)`` over channel blocks when streaming.
     """
-    window = default_window_s(baseline) if window_s is None else float(window_s)
     n_bytes = 8 * len(baseline.channel_names) * baseline.duration * baseline.fs
     if data is None and (stream or (stream is None and n_bytes > max_memory * 1e9)):
         from adhesive_dots.fingerprint.streaming import fingerprint_streaming
 
-        return fingerprint_streaming(baseline, window_s=window, threads=threads, rng=seed, progress=progress)
-    return fingerprint(baseline, data=data, window_s=window, rng=seed)
+        return fingerprint_streaming(baseline, params=params, threads=threads, rng=seed, progress=progress)
+    return fingerprint(baseline, data=data, params=params, rng=seed)
 
 
 @dataclass
@@ -102,7 +92,7 @@ class FingerprintRun:
             "duration_s": ds.attrs["duration_s"],
             "segment": [list(p) for p in self.segment],
             "evidence": self.evidence,
-            "window_s": self.fingerprint.parameters.get("window_s"),
+            "parameters": self.fingerprint.params.to_dict(),
             "out": str(self.out) if self.out is not None else None,
             "notes": list(self.notes),
             "summary": {k: (None if math.isnan(v) else v) for k, v in summary.items()},
@@ -130,7 +120,7 @@ def fingerprint_source(
     overwrite : bool
         Replace an existing ``out``.
     **options
-        Of :func:`fingerprint_baseline` (``window_s``, ``seed``, ``stream``, ``max_memory``, ``threads``, ``progress``).
+        Of :func:`fingerprint_baseline` (``params``, ``seed``, ``stream``, ``max_memory``, ``threads``, ``progress``).
     """
     from adhesive_dots.errors import DataError, option
 

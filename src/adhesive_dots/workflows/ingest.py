@@ -30,7 +30,7 @@ from adhesive_dots import __version__
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
 from adhesive_dots.errors import AdhesiveError, BaselineNotFoundError
-from adhesive_dots.fingerprint import SUMMARY_NAMES
+from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, resolve
 from adhesive_dots.parallel import run_tasks
 from adhesive_dots.validate import batch_finding, validate_baseline
@@ -81,7 +81,7 @@ def analyse_source(
     fingerprint_dir: str,
     source_hash: str = "",
     min_duration: float = 600.0,
-    window_s: float | None = None,
+    params: FingerprintParams | None = None,
     seed: int = 0,
 ) -> SourceRecord:
     """Read one source and return everything the catalog stores about it (runs on a worker).
@@ -106,7 +106,7 @@ def analyse_source(
                     finding = batch_finding("baseline.exists", spec.key, str(err))
                 return SourceRecord(spec.key, source_hash, findings=(finding,), tool_version=__version__)
             dots = tuple(
-                _analyse_baseline(resolved.spec, b, fingerprint_dir, min_duration, window_s, seed) for b in baselines
+                _analyse_baseline(resolved.spec, b, fingerprint_dir, min_duration, params, seed) for b in baselines
             )
         return SourceRecord(spec.key, source_hash, dots=dots, tool_version=__version__)
     except (AdhesiveError, OSError, ValueError, KeyError, RuntimeError) as err:
@@ -122,14 +122,19 @@ def analyse_source(
 
 
 def _analyse_baseline(
-    spec: SourceSpec, baseline: Baseline, fingerprint_dir: str, min_duration: float, window_s: float | None, seed: int
+    spec: SourceSpec,
+    baseline: Baseline,
+    fingerprint_dir: str,
+    min_duration: float,
+    params: FingerprintParams | None,
+    seed: int,
 ) -> DotRecord:
     findings = validate_baseline(baseline, min_duration=min_duration)
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
     vector, netcdf_path = None, None
     try:
-        fp = fingerprint_baseline(baseline, data=data, window_s=window_s, seed=seed)
+        fp = fingerprint_baseline(baseline, data=data, params=params, seed=seed)
     except AdhesiveError as err:  # e.g. a NaN stretch: the dot is kept with its findings, without a fingerprint
         findings = [
             *findings,
@@ -176,7 +181,7 @@ def ingest(
     workers: int = 2,
     scheduler: str | None = None,
     min_duration: float = 600.0,
-    window_s: float | None = None,
+    params: FingerprintParams | None = None,
     seed: int = 0,
     on_progress: Callable[[IngestSummary, SourceRecord | None], None] | None = None,
 ) -> IngestSummary:
@@ -188,8 +193,8 @@ def ingest(
         Files, folders (searched recursively), BIDS roots, globs, URLs, ``dandi:``/``openneuro:`` ids.
     template : SourceSpec, optional
         Reading options and baseline choice of every source.
-    window_s : float, optional
-        Window of the dynamics (default: the shared rule, as ``adots fingerprint``).
+    params : FingerprintParams, optional
+        Fingerprint parameters (default: the shared rule, as ``adots fingerprint``).
     seed : int
         Seed of the fingerprints' surrogates (as ``adots fingerprint --seed``).
     workers : int
@@ -224,7 +229,7 @@ def ingest(
         scheduler=scheduler,
         fingerprint_dir=str(fingerprint_dir),
         min_duration=min_duration,
-        window_s=window_s,
+        params=params,
         seed=seed,
     )
     for outcome in outcomes:

@@ -132,7 +132,9 @@ def describe(resolved: Resolved, *, probe_seconds: float = 10.0, spikes_only: bo
         "no_baseline": None,
         "notes": list(resolved.notes),
     }
-    if spikes_only:
+    if spikes_only:  # the nominal binning is not the file's: leave it out
+        for name in ("sampling_frequency", "units_bin_width", "series", "units", "channel_kind"):
+            summary["metadata"].get("recording", {}).pop(name, None)
         summary["notes"].append(
             f"spike times only: give a bin width ({option('units_bin_width', 0.01)}) to read them as rates"
         )

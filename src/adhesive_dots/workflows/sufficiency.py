@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.errors import AdhesiveError, DataError, SourceNotFoundError, option
-from adhesive_dots.fingerprint import SUMMARY_NAMES
+from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, open_baseline
 from adhesive_dots.sufficiency import (
     DEFAULT_LENGTHS,
@@ -29,7 +30,7 @@ from adhesive_dots.sufficiency import (
     compute_diversity,
     compute_sufficiency,
 )
-from adhesive_dots.workflows.fingerprint import default_window_s, fingerprint_baseline
+from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
 
 def sufficiency_sources(
@@ -42,6 +43,7 @@ def sufficiency_sources(
     horizon_s: float | None = None,
     max_segments: int | None = None,
     modality: str | None = None,
+    params: FingerprintParams | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Sufficiency, list[str]]:
@@ -56,7 +58,12 @@ def sufficiency_sources(
     notes = [p.message for p in problems]
     if not specs:
         raise SourceNotFoundError("; ".join(notes) or "no source given")
-    options: dict[str, Any] = {"lengths": tuple(lengths) if lengths else DEFAULT_LENGTHS, "target": target, "rng": seed}
+    options: dict[str, Any] = {
+        "lengths": tuple(lengths) if lengths else DEFAULT_LENGTHS,
+        "target": target,
+        "rng": seed,
+        "params": params,
+    }
     if modality is not None:
         from adhesive_dots.metadata import Modality
 
@@ -88,21 +95,28 @@ def sufficiency_sources(
     return result, notes
 
 
+@dataclass
+class DiversityRun:
+    """What :func:`diversity_sources` did: the result, the common segment length (s), the sessions used, notes."""
+
+    result: Diversity
+    length_s: float
+    n_sessions: int
+    notes: list[str]
+
+
 def diversity_sources(
     targets: Iterable[str | Path | SourceSpec],
     *,
     template: SourceSpec | None = None,
     task_label: str = "task",
     length: float | None = None,
-    window_s: float | None = None,
+    params: FingerprintParams | None = None,
     n_boot: int = 2000,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
-) -> tuple[Diversity, float, list[str]]:
-    """Dispersion of baseline fingerprints vs task-segment fingerprints across sessions, subjects and labs.
-
-    Returns the result, the common segment length in s, and one note per source left out.
-    """
+) -> DiversityRun:
+    """Dispersion of baseline fingerprints vs task-segment fingerprints across sessions, subjects and labs."""
     specs, problems = expand_sources(targets, template=template)
     notes = [p.message for p in problems]
     pairs: list[tuple[Baseline, Baseline]] = []
@@ -140,7 +154,6 @@ def diversity_sources(
             )
         common = min(min(b.duration, t.duration) for b, t in pairs) if length is None else float(length)
         features: dict[str, list[np.ndarray]] = {"baseline": [], "task": []}
-        window = window_s
         for baseline, task in pairs:
             for kind, dot in (("baseline", baseline), ("task", task)):
                 if dot.duration < common:
@@ -149,8 +162,7 @@ def diversity_sources(
                     )
                 piece = Segment.between(dot.segment.start, dot.segment.start + common, evidence=dot.segment.evidence)
                 cropped = Baseline(dot.recording, piece, dot.metadata)
-                window = default_window_s(cropped) if window_s is None else window_s
-                fp = fingerprint_baseline(cropped, window_s=window, seed=seed)
+                fp = fingerprint_baseline(cropped, params=params, seed=seed)
                 features[kind].append(fp.summary_vector())
     result = compute_diversity(
         pd.DataFrame(np.array(features["baseline"]), columns=list(SUMMARY_NAMES)),
@@ -159,4 +171,4 @@ def diversity_sources(
         n_boot=n_boot,
         rng=seed,
     )
-    return result, common, notes
+    return DiversityRun(result, common, len(pairs), notes)

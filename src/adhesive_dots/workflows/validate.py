@@ -131,6 +131,8 @@ def _validate_resolved(resolved: Resolved, notes: list[str], **options: Any) -> 
     baseline = candidates[0] if candidates else None
     if not resolved.present:
         message = f"{resolved.key}: data not present (the data files are empty placeholders or broken links)"
+        if not resolved.recording.n_times:
+            message += "; the sidecars do not give the recording's length, so its duration is not checked"
         findings = [batch_finding("data.present", resolved.key, message)]
         findings += validate_metadata_only(resolved.recording, baselines=candidates, **options)
         return SourceReport(resolved.key, findings, baseline, notes, data_present=False)
