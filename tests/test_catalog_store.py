@@ -14,7 +14,7 @@ import pytest
 from adhesive_dots import DotMetadata, FormatError
 from adhesive_dots.catalog import Catalog, CatalogError, DotRecord, SourceRecord, search_dots, similar_dots
 from adhesive_dots.catalog.exchange import export_parquet, import_parquet
-from adhesive_dots.catalog.store import flatten_metadata, metadata_columns
+from adhesive_dots.catalog.store import CatalogTransaction, flatten_metadata, metadata_columns
 from adhesive_dots.core import Finding, Severity
 
 NAMES = ["f0", "f1", "f2", "f3"]
@@ -90,15 +90,14 @@ def test_replacing_a_source_leaves_no_old_rows(catalog):
 
 def test_failed_write_rolls_back(catalog, monkeypatch):
     before = catalog.dots()
-    original = Catalog._insert_finding
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Catalog, "_insert_finding", staticmethod(explode))
-    with pytest.raises(RuntimeError, match="disk full"):
-        catalog.write_source(SourceRecord("file3.nwb", "h3b", dots=(_dot(3, duration=100.0),)))
-    monkeypatch.setattr(Catalog, "_insert_finding", original)
+    with monkeypatch.context() as patch:
+        patch.setattr(CatalogTransaction, "insert_finding", explode)
+        with pytest.raises(RuntimeError, match="disk full"):
+            catalog.write_source(SourceRecord("file3.nwb", "h3b", dots=(_dot(3, duration=100.0),)))
     pd.testing.assert_frame_equal(catalog.dots(), before)
     assert catalog.integrity_check() == []
 

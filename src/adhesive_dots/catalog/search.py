@@ -24,14 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adhesive_dots.catalog.store import Catalog
+from adhesive_dots.catalog.store import SUMMARY_COLUMNS, Catalog, DotFilter
 from adhesive_dots.errors import DataError
 
 METRICS = ("cosine", "seuclidean")
-SUMMARY_COLUMNS = [
-    "dot_id", "identity_lab", "identity_subject_id", "identity_session_id", "recording_modality",
-    "subject_species", "paradigm_name", "duration_s", "curation_validation_status", "source",
-]  # fmt: skip
 
 
 def search_dots(
@@ -50,31 +46,20 @@ def search_dots(
     """Dots matching every given filter (all optional; strings match exactly, case-insensitive).
 
     ``arousal`` lists measures that must all be recorded (e.g. ``["pupil"]``); ``status`` is a
-    validation status (``compliant``, ``noncompliant``, ``not-validated``).
+    validation status (``compliant``, ``noncompliant``, ``not-validated``). Returns the
+    :data:`SUMMARY_COLUMNS` in catalog order (see :class:`~adhesive_dots.catalog.store.DotFilter`).
     """
-    clauses, params = [], []
-    for column, value in (
-        ("subject_species", species),
-        ("paradigm_name", paradigm),
-        ("recording_modality", modality),
-        ("environment_illumination", illumination),
-        ("identity_lab", lab),
-        ("curation_validation_status", status),
-    ):
-        if value is not None:
-            clauses.append(f"lower({column}) = lower(?)")
-            params.append(value)
-    if min_duration is not None:
-        clauses.append("duration_s >= ?")
-        params.append(float(min_duration))
-    for measure in arousal:
-        clauses.append("list_contains(arousal_measures, ?)")
-        params.append(measure)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots {where} ORDER BY source, start_s"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return catalog.query(sql, params)
+    filters = DotFilter(
+        species=species,
+        paradigm=paradigm,
+        modality=modality,
+        min_duration=min_duration,
+        illumination=illumination,
+        arousal=tuple(arousal),
+        lab=lab,
+        status=status,
+    )
+    return catalog.search(filters, columns=SUMMARY_COLUMNS, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -149,7 +134,7 @@ def similar_dots(
         raise DataError(f"{catalog.path}: the catalog holds no fingerprints yet (run `adots ingest`)")
     if isinstance(query, str):
         vector = catalog.vector_of(query)
-        exclude = catalog.cached("vector-positions", lambda: {dot_id: i for i, dot_id in enumerate(ids)})[query]
+        exclude = catalog.vector_positions()[query]
     else:
         vector = np.asarray(query, dtype=float)
         exclude = None
@@ -169,5 +154,8 @@ def similar_dots(
 
 
 def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:
-    summary = catalog.query(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots").set_index("dot_id", drop=False)
+    summary = catalog.dots(columns=SUMMARY_COLUMNS).set_index("dot_id", drop=False)
     return summary.reindex(ids).reset_index(drop=True)
+
+
+__all__ = ["METRICS", "SUMMARY_COLUMNS", "Standardiser", "VectorIndex", "search_dots", "similar_dots"]
