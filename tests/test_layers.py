@@ -33,6 +33,7 @@ LAYERS = {
     "adhesive_dots.parallel": 3,
     "adhesive_dots.report": 4,
     "adhesive_dots.demo": 4,
+    "adhesive_dots.serve": 4,  # a face: the web catalog (uses report's figures; cli starts it)
     "adhesive_dots.cli": 5,
     "adhesive_dots.__main__": 5,
 }
@@ -48,6 +49,9 @@ RESTRICTED = {
     "dask": {"adhesive_dots.parallel"},
     "distributed": {"adhesive_dots.parallel"},
     "matplotlib": {"adhesive_dots.report"},
+    "fastapi": {"adhesive_dots.serve"},
+    "starlette": {"adhesive_dots.serve"},
+    "uvicorn": {"adhesive_dots.serve"},
     "typer": {"adhesive_dots.cli"},
     "rich": {"adhesive_dots.cli"},
 }

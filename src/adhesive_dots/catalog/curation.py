@@ -22,6 +22,7 @@ catalog (``adots duplicates``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -35,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adhesive_dots.baselines import find_baselines
-from adhesive_dots.catalog.store import Catalog, CatalogError
+from adhesive_dots.catalog.store import Catalog, CatalogError, DotFilter
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.curate.duplicates import DuplicateSearch, LoadedBaseline, find_duplicates
 from adhesive_dots.curate.hashing import compute_content_hash
@@ -432,16 +433,26 @@ def curate_catalog(
     min_quality: float | None = None,
     drop_duplicates: str | None = None,
     quality_config: QualityConfig | None = None,
+    filters: DotFilter | None = None,
 ) -> CurationResult:
-    """Score, de-duplicate (with the stored duplicate links) and select the catalog's dots."""
+    """Score, de-duplicate (with the stored duplicate links) and select the catalog's dots.
+
+    With ``filters`` (the metadata filters of ``adots search``), only the dots matching them
+    take part: duplicate groups are formed among those dots.
+    """
     dots = catalog.dots_with_sources()
+    if filters is not None and not filters.is_empty():
+        matching = set(catalog.search(filters, columns=["dot_id"])["dot_id"])
+        dots = dots[dots["dot_id"].isin(matching)].reset_index(drop=True)
     quality = catalog_quality(catalog, config=quality_config)
     dots = dots.merge(quality, on="dot_id", how="left")
     duplicates = stored_duplicates(catalog)
     pairs = list(zip(duplicates["dot_a"], duplicates["dot_b"], strict=True))
     chosen = select_dots(dots, pairs, min_quality=min_quality, drop_duplicates=drop_duplicates)
     balance = balance_report(chosen[chosen["selected"]])
-    options = {"min_quality": min_quality, "drop_duplicates": drop_duplicates}
+    options: dict[str, Any] = {"min_quality": min_quality, "drop_duplicates": drop_duplicates}
+    if filters is not None and not filters.is_empty():
+        options["filters"] = {k: v for k, v in dataclasses.asdict(filters).items() if v not in (None, ())}
     return CurationResult(chosen, duplicates, balance, options)
 
 

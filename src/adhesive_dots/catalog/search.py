@@ -117,6 +117,12 @@ class VectorIndex:
         return order, distance[order]
 
 
+def vector_index(catalog: Catalog) -> VectorIndex:
+    """The catalog's standardised vectors ready for queries (built once, until the catalog changes)."""
+    matrix, _ = catalog.vectors()
+    return catalog.cached("vector-index", lambda: VectorIndex.build(matrix))
+
+
 def similar_dots(
     catalog: Catalog,
     query: str | np.ndarray,
@@ -142,7 +148,7 @@ def similar_dots(
             raise DataError(
                 f"query vector has shape {vector.shape}; the catalog's vectors have {matrix.shape[1]} features"
             )
-    index = catalog.cached("vector-index", lambda: VectorIndex.build(matrix))
+    index = vector_index(catalog)
     order, distance = index.nearest(vector, k=k + (exclude is not None), metric=metric)
     keep = order != exclude if exclude is not None else np.ones(order.size, bool)
     order, distance = order[keep][:k], distance[keep][:k]
@@ -158,4 +164,4 @@ def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:
     return summary.reindex(ids).reset_index(drop=True)
 
 
-__all__ = ["METRICS", "SUMMARY_COLUMNS", "Standardiser", "VectorIndex", "search_dots", "similar_dots"]
+__all__ = ["METRICS", "SUMMARY_COLUMNS", "Standardiser", "VectorIndex", "search_dots", "similar_dots", "vector_index"]
