@@ -25,8 +25,12 @@ from adhesive_dots.metadata import DotMetadata
 
 XSS = "<script>alert(1)</script>"  # as in conftest's hostile_catalog
 
-HEAD_FIXED = {"paradigm": "animal-head-fixed-task-free", "arousal": "pupil", "status": "compliant",
-              "min_duration": "600"}  # fmt: skip
+HEAD_FIXED = {
+    "paradigm": "animal-head-fixed-task-free",
+    "arousal": "pupil",
+    "status": "compliant",
+    "min_duration": "600",
+}
 
 
 def _client(app, **kwargs):
@@ -55,9 +59,22 @@ def test_dot_list_is_adots_search(client, served_catalog):
     from adhesive_dots.cli import app
 
     result = CliRunner().invoke(
-        app, ["search", "--paradigm", HEAD_FIXED["paradigm"], "--arousal", "pupil", "--status", "compliant",
-              "--min-duration", "600", "--catalog", str(served_catalog.path), "--json"],
-    )  # fmt: skip
+        app,
+        [
+            "search",
+            "--paradigm",
+            HEAD_FIXED["paradigm"],
+            "--arousal",
+            "pupil",
+            "--status",
+            "compliant",
+            "--min-duration",
+            "600",
+            "--catalog",
+            str(served_catalog.path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     expected = json.loads(result.output)
     page = client.get("/api/dots", params=HEAD_FIXED).json()
@@ -99,7 +116,7 @@ def test_sorting_and_paging(client, served_catalog):
         ({"per_page": "100000"}, "per_page", None),
         ({"min_duration": "ten"}, "min_duration", None),
     ],
-)  # fmt: skip
+)
 def test_unknown_filter_values_get_422_with_the_allowed_values(client, params, parameter, allowed):
     response = client.get("/api/dots", params=params)
     assert response.status_code == 422
@@ -170,8 +187,9 @@ def test_an_incomparable_pair_is_a_readable_422(served_catalog, tmp_path):
             shutil.move(path, outside)
             path = outside
         metadata = DotMetadata.from_json(row.metadata_json)
-        dot = DotRecord(f"d{i}", metadata, (0.0, 600.0), 600.0, f"h{i}", vector=np.zeros(len(SUMMARY_NAMES)),
-                        netcdf_path=str(path))  # fmt: skip
+        dot = DotRecord(
+            f"d{i}", metadata, (0.0, 600.0), 600.0, f"h{i}", vector=np.zeros(len(SUMMARY_NAMES)), netcdf_path=str(path)
+        )
         catalog.write_source(SourceRecord(f"s{i}", "h", dots=(dot,)), vector_names=list(SUMMARY_NAMES))
     with _client(create_app(catalog)) as client:
         few = client.get("/api/compare", params={"a": "d0", "b": "d1"})
@@ -214,8 +232,14 @@ def test_curation_page_shows_duplicate_groups_with_evidence(client):
 
 def test_openapi_documents_the_api_and_nothing_comes_from_a_cdn(client):
     schema = client.get("/api/openapi.json").json()
-    for path in ("/api/dots", "/api/dots/{dot_id}", "/api/dots/{dot_id}/similar", "/api/compare", "/api/manifest",
-                 "/api/duplicates"):  # fmt: skip
+    for path in (
+        "/api/dots",
+        "/api/dots/{dot_id}",
+        "/api/dots/{dot_id}/similar",
+        "/api/compare",
+        "/api/manifest",
+        "/api/duplicates",
+    ):
         assert path in schema["paths"]
     names = {p["name"] for p in schema["paths"]["/api/dots"]["get"]["parameters"]}
     assert {"species", "paradigm", "modality", "min_duration", "illumination", "arousal", "lab", "status"} <= names
@@ -307,8 +331,14 @@ def test_hostile_metadata_stays_inert_on_every_page(hostile_catalog):
     with _client(create_app(hostile_catalog)) as client:
         from urllib.parse import quote
 
-        pages = ["/", "/?sort=identity_lab", "/curation", "/api", f"/?species={quote(XSS)}",
-                 f"/compare?a={quote(ids[0], safe='')}&b={quote(ids[1], safe='')}"]  # fmt: skip
+        pages = [
+            "/",
+            "/?sort=identity_lab",
+            "/curation",
+            "/api",
+            f"/?species={quote(XSS)}",
+            f"/compare?a={quote(ids[0], safe='')}&b={quote(ids[1], safe='')}",
+        ]
         pages += [f"/dots/{quote(i, safe='')}" for i in ids]
         for url in pages:
             response = client.get(url)
@@ -337,8 +367,14 @@ def test_a_new_dot_shows_without_a_restart(served_catalog, tmp_path):
     with _client(app) as client:
         before = client.get("/api/status").json()
         row = catalog.dots().iloc[0]
-        dot = DotRecord("dot-new", DotMetadata.from_json(row["metadata_json"]), (0.0, 600.0), 600.0, "h-new",
-                        vector=catalog.vector_of(row["dot_id"]))  # fmt: skip
+        dot = DotRecord(
+            "dot-new",
+            DotMetadata.from_json(row["metadata_json"]),
+            (0.0, 600.0),
+            600.0,
+            "h-new",
+            vector=catalog.vector_of(row["dot_id"]),
+        )
         catalog.write_source(SourceRecord("new-source.nwb", "h-new", dots=(dot,)), vector_names=list(SUMMARY_NAMES))
         import time
 

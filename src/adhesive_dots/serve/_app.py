@@ -51,8 +51,10 @@ STATIC_FILES = {
     "report.css": ("adhesive_dots.report", "templates/report.css", "text/css; charset=utf-8"),
     "serve.css": ("adhesive_dots.serve", "static/serve.css", "text/css; charset=utf-8"),
     "serve.js": ("adhesive_dots.serve", "static/serve.js", "text/javascript; charset=utf-8"),
+    "favicon.svg": ("adhesive_dots.serve", "static/favicon.svg", "image/svg+xml"),
 }
-"""Every file the server sends besides figures and manifests: the reports' style, its own style and script."""
+"""Every file the server sends besides figures, fingerprints and manifests: the reports' style, its own style,
+script and icon."""
 
 
 @dataclass
