@@ -420,3 +420,12 @@ def test_cli_refuses_a_network_address_without_a_token_and_a_non_catalog(tmp_pat
         main(["serve", "--catalog", str(junk)])
     assert exit_info.value.code == 2
     assert "not a readable DuckDB catalog" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_demo_ends_with_the_serve_command(tmp_path):
+    from adhesive_dots.demo import STAGES, DemoContext
+
+    name, stage = STAGES[-1]
+    result = stage(DemoContext(out_dir=tmp_path / "demo", options={}))
+    assert name == "serve"
+    assert result.lines[0] == f"adots serve --catalog {(tmp_path / 'demo' / 'adhesive.duckdb').resolve()}"

@@ -375,10 +375,8 @@ def catalog_quality(
     DataFrame
         ``dot_id``, ``quality`` (in [0, 1]), ``quality_reasons`` (``"; "``-joined).
     """
-    dots = catalog.dots(columns=["dot_id", "recording_modality"])
+    dots = catalog.dots(columns=["dot_id", "recording_modality"], dot_ids=dot_ids)
     findings = catalog.findings(dot_ids, dots_only=True)
-    if dot_ids is not None:
-        dots = dots[dots["dot_id"].isin(set(dot_ids))]
     per_dot: dict[str, list[dict[str, Any]]] = {}
     for row in findings.itertuples():
         try:
@@ -388,8 +386,12 @@ def catalog_quality(
         per_dot.setdefault(row.dot_id, []).append({"code": row.code, "severity": row.severity, "value": value})
     matrix, ids = catalog.vectors()
     names = catalog.vector_names() if ids else []
-    wanted = set(dots["dot_id"])
-    vectors = {dot_id: dict(zip(names, matrix[i], strict=False)) for i, dot_id in enumerate(ids) if dot_id in wanted}
+    positions = catalog.vector_positions()
+    vectors = {
+        dot_id: dict(zip(names, matrix[positions[dot_id]], strict=False))
+        for dot_id in dots["dot_id"]
+        if dot_id in positions
+    }
     rows = []
     for row in dots.itertuples():
         score = compute_quality(

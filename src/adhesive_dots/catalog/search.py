@@ -152,11 +152,11 @@ def similar_dots(
     order, distance = index.nearest(vector, k=k + (exclude is not None), metric=metric)
     keep = order != exclude if exclude is not None else np.ones(order.size, bool)
     order, distance = order[keep][:k], distance[keep][:k]
-    chosen = [ids[i] for i in order]
-    frame = pd.DataFrame({"dot_id": chosen, "distance": distance})
     summary = catalog.cached("summary-by-vector", lambda: _summary_in_vector_order(catalog, ids))
-    rows = summary.iloc[order].reset_index(drop=True)
-    return pd.concat([frame, rows.drop(columns=["dot_id"])], axis=1)
+    rows = summary.take(order).reset_index(drop=True)
+    rows["dot_id"] = [ids[i] for i in order]  # also for a vector whose dot row is gone
+    rows.insert(1, "distance", distance)
+    return rows
 
 
 def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:

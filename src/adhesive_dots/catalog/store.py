@@ -467,6 +467,7 @@ class Catalog:
             finally:
                 db.execute("DETACH source_catalog")
             self._ensure_schema(db)  # an older catalog is brought up to date in the copy only
+            db.execute("SET threads TO 1")  # many small concurrent queries: parallelism across them, not within
         except BaseException:
             db.close()
             raise
@@ -503,9 +504,11 @@ class Catalog:
             names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
             return {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names}
 
-    def dots(self, *, columns: Sequence[str] | None = None, limit: int | None = None) -> pd.DataFrame:
-        """Every dot in catalog order, one row each (all columns, or ``columns``)."""
-        return self.search(None, columns=columns, limit=limit)
+    def dots(
+        self, *, columns: Sequence[str] | None = None, dot_ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        """Every dot (or those of ``dot_ids``) in catalog order, one row each (all columns, or ``columns``)."""
+        return self.search(None, columns=columns, dot_ids=dot_ids, limit=limit)
 
     def search(
         self,
@@ -516,6 +519,7 @@ class Catalog:
         descending: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        dot_ids: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Dots matching ``filters``: ``columns`` (default all), sorted, one page of them.
 
@@ -531,8 +535,36 @@ class Catalog:
             Sort ``sort`` from the largest value.
         limit, offset : int
             The page: at most ``limit`` rows after skipping ``offset``.
+        dot_ids : sequence of str, optional
+            Only these dots.
         """
+        return self._frame(*self._search_sql(filters, columns, sort, descending, limit, offset, dot_ids))
+
+    def search_records(
+        self,
+        filters: DotFilter | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """:meth:`search` as a list of ``{column: value}`` (Python values, no DataFrame: for many small queries)."""
+        sql, params = self._search_sql(filters, columns, sort, descending, limit, offset, None)
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(sql, params)
+            rows = cursor.fetchall()
+            names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    @staticmethod
+    def _search_sql(filters, columns, sort, descending, limit, offset, dot_ids) -> tuple[str, list[Any]]:
         where, params = (filters or DotFilter()).where()
+        if dot_ids is not None:
+            where = f"{where} AND" if where else "WHERE"
+            where += " list_contains(?::VARCHAR[], dot_id)"
+            params.append(list(dot_ids))
         selected = "*" if columns is None else ", ".join(_quote(c) for c in columns)
         order = [f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST"] if sort else []
         order += [_quote(c) for c in CATALOG_ORDER]
@@ -541,7 +573,7 @@ class Catalog:
             sql += f" LIMIT {int(limit)}"
         if offset:
             sql += f" OFFSET {int(offset)}"
-        return self._frame(sql, params)
+        return sql, params
 
     def count(self, filters: DotFilter | None = None) -> int:
         """Number of dots matching ``filters``."""
@@ -549,16 +581,29 @@ class Catalog:
         with self.connect(read_only=True) as con:
             return int(con.execute(f"SELECT count(*) FROM dots {where}", params).fetchone()[0])
 
-    def dot(self, dot_id: str) -> dict[str, Any] | None:
-        """One dot: every ``dots`` column plus ``source_hash``, ``ingested_at``, ``tool_version``,
-        ``netcdf_path`` and ``has_vector``; ``None`` when there is no such dot."""
-        frame = self._frame(
-            "SELECT d.*, CAST(d.metadata_json AS VARCHAR) AS metadata_text, s.source_hash, s.ingested_at, "
-            "s.tool_version, f.netcdf_path, f.vector IS NOT NULL AS has_vector FROM dots d "
-            "LEFT JOIN sources s USING (source) LEFT JOIN fingerprints f USING (dot_id) WHERE d.dot_id = ?",
-            [dot_id],
-        )
-        return frame.iloc[0].to_dict() if len(frame) else None
+    def dot(self, dot_id: str, *, columns: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """One dot: its ``dots`` columns (all, or ``columns``) plus ``metadata_text`` (the DotMetadata JSON),
+        ``source_hash``, ``ingested_at``, ``tool_version``, ``netcdf_path`` and ``has_vector``; ``None`` when
+        there is no such dot."""
+        selected = "*" if columns is None else ", ".join(_quote(c) for c in dict.fromkeys(["source", *columns]))
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(
+                f"SELECT {selected}, CAST(metadata_json AS VARCHAR) AS metadata_text FROM dots WHERE dot_id = ?",
+                [dot_id],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            out = dict(zip([d[0] for d in cursor.description], row, strict=True))
+            source = con.execute(
+                "SELECT source_hash, ingested_at, tool_version FROM sources WHERE source = ?", [out["source"]]
+            ).fetchone()
+            fingerprint = con.execute(
+                "SELECT netcdf_path, vector IS NOT NULL FROM fingerprints WHERE dot_id = ?", [dot_id]
+            ).fetchone()
+        out.update(zip(("source_hash", "ingested_at", "tool_version"), source or (None, None, None), strict=True))
+        out.update(zip(("netcdf_path", "has_vector"), fingerprint or (None, False), strict=True))
+        return out
 
     def fingerprint_path(self, dot_id: str) -> str | None:
         """The stored path of a dot's fingerprint NetCDF file (``None`` without one)."""
@@ -609,6 +654,11 @@ class Catalog:
             clauses.append("dot_id IS NOT NULL")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self._frame(f"SELECT * FROM findings {where} ORDER BY source, dot_id NULLS FIRST, code", params)
+
+    def sources(self) -> pd.DataFrame:
+        """The ``sources`` table: ``source``, ``source_hash``, ``tool_version``, ``ingested_at``, ``status``,
+        ``n_dots``."""
+        return self._frame("SELECT * FROM sources ORDER BY source")
 
     def finding_counts(self) -> pd.DataFrame:
         """``severity``, ``code``, ``n``: how often each check fired, most frequent first."""
@@ -714,10 +764,14 @@ class Catalog:
         return self.cached("vectors", load)
 
     def vector_names(self) -> list[str]:
-        """Names of the summary vector's elements (empty before the first fingerprint)."""
-        with self.connect(read_only=True) as con:
-            row = con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchone()
-        return json.loads(row[0]) if row else []
+        """Names of the summary vector's elements (empty before the first fingerprint; cached)."""
+
+        def load() -> list[str]:
+            with self.connect(read_only=True) as con:
+                row = con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchone()
+            return json.loads(row[0]) if row else []
+
+        return list(self.cached("vector-names", load))
 
     def vector_positions(self) -> dict[str, int]:
         """``{dot_id: row of vectors()}`` (cached with the vectors)."""

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from adhesive_dots.catalog.store import DotFilter
-from adhesive_dots.serve._app import ServerState
+from adhesive_dots.serve._app import ServerState, json_response, once_per_view
 from adhesive_dots.serve._data import (
     NotFound,
     clean,
@@ -173,21 +173,31 @@ def _state(request: Request) -> ServerState:
 def api_dots(request: Request, filters: DotFilter = Depends(dot_filter), page: Paging = Depends(paging)):
     """The filters of ``adots search`` (``species``, ``paradigm``, ``modality``, ``min_duration``, ``illumination``,
     ``arousal`` (repeatable), ``lab``, ``status``), with sorting and paging."""
-    listing = dot_list(view_of(request), filters, page)
-    return {
-        "total": listing.total,
-        "page": page.page,
-        "per_page": page.per_page,
-        "pages": listing.pages,
-        "sort": page.sort,
-        "order": page.order,
-        "dots": listing.rows,
-    }
+
+    def build() -> Response:
+        listing = dot_list(view_of(request), filters, page)
+        return json_response(
+            {
+                "total": listing.total,
+                "page": page.page,
+                "per_page": page.per_page,
+                "pages": listing.pages,
+                "sort": page.sort,
+                "order": page.order,
+                "dots": listing.rows,
+            }
+        )
+
+    return once_per_view(request, build)
 
 
 @router.get("/dots/{dot_id}", response_model=DotOut, summary="One dot")
 def api_dot(request: Request, dot_id: str):
     """Metadata, findings, summary vector and duplicate links of one dot (404 when there is no such dot)."""
+    return once_per_view(request, lambda: json_response(_dot_json(request, dot_id)))
+
+
+def _dot_json(request: Request, dot_id: str) -> dict[str, Any]:
     view = view_of(request)
     detail = dot_detail(view, dot_id)
     row = detail.row
@@ -209,7 +219,7 @@ def api_dot(request: Request, dot_id: str):
 @router.get("/dots/{dot_id}/similar", response_model=list[SimilarDot], summary="Nearest dots")
 def api_similar(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
     """The ``k`` dots whose fingerprint summary vectors are nearest (empty when the dot has no fingerprint)."""
-    return similar(view_of(request), dot_id, near)
+    return once_per_view(request, lambda: json_response(similar(view_of(request), dot_id, near)))
 
 
 @router.get(

@@ -17,10 +17,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import http.cookies
 import urllib.parse
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -36,7 +37,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adhesive_dots import __version__
 from adhesive_dots.catalog.store import Catalog
-from adhesive_dots.serve._data import ComparisonFailed, Figures, Fingerprints, NotFound, overview
+from adhesive_dots.serve._data import (
+    ComparisonFailed,
+    Figures,
+    Fingerprints,
+    NotFound,
+    carry_quality,
+    dot_ids,
+    overview,
+)
 from adhesive_dots.serve._live import DEFAULT_MIN_INTERVAL_S, DEFAULT_POLL_S, CatalogView, LiveCatalog, Memo
 from adhesive_dots.serve._params import InvalidParameter, allowed_values
 
@@ -168,6 +177,12 @@ def _load_static() -> dict[str, tuple[bytes, str]]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _quote_path(value: Any) -> str:
+    """``value`` as one URL path segment (every reserved character escaped, ``/`` too)."""
+    return urllib.parse.quote(str(value), safe="")
+
+
 def _environment() -> jinja2.Environment:
     from adhesive_dots.report import format_value
 
@@ -184,7 +199,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["fmt"] = format_value
-    env.filters["path"] = lambda value: urllib.parse.quote(str(value), safe="")
+    env.filters["path"] = _quote_path
     env.filters["query"] = lambda pairs: urllib.parse.urlencode(list(pairs))
     return env
 
@@ -205,6 +220,23 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def once_per_view(request: Request, build: Callable[[], Response]) -> Response:
+    """The response to this URL, built once per catalog view (a view never changes; errors are not kept)."""
+    view: CatalogView = request.state.view
+
+    def frozen() -> tuple[bytes, int, str | None]:
+        response = build()
+        return bytes(response.body), response.status_code, response.media_type
+
+    body, status, media = view.responses.get((request.url.path, request.url.query), frozen)
+    return Response(body, status_code=status, media_type=media)
+
+
+def json_response(payload: Any) -> JSONResponse:
+    """``payload`` (JSON-ready: no NaN) as a JSON response."""
+    return JSONResponse(payload)
 
 
 def _error_page(request: Request, status: int, message: str, problems: Sequence[dict[str, Any]] = ()) -> Response:
@@ -314,11 +346,15 @@ def create_app(
     return app
 
 
-def _prepare(view: CatalogView) -> None:
-    """Warm a new view before it serves: counts, allowed filter values, the similarity index."""
-    from adhesive_dots.catalog.search import vector_index
+def _prepare(view: CatalogView, previous: CatalogView | None) -> None:
+    """Warm a new view before it serves: counts, allowed filter values, quality, the similarity index."""
+    from adhesive_dots.catalog.search import similar_dots, vector_index
 
+    carry_quality(view, previous)
     overview(view)
+    dot_ids(view)
     allowed_values(view)
-    if view.snapshot.vectors()[1]:
+    matrix, ids = view.snapshot.vectors()
+    if ids:
         vector_index(view.snapshot)
+        similar_dots(view.snapshot, ids[0], k=1)  # and the summary rows it returns

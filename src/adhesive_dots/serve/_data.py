@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,8 @@ from adhesive_dots.report import (
 from adhesive_dots.serve._live import CatalogView, Memo
 from adhesive_dots.serve._params import Neighbours, Paging, Selection
 
+DETAIL_COLUMNS = (*SUMMARY_COLUMNS, "start_s", "stop_s", "content_hash")
+"""The ``dots`` columns a dot's page and JSON read (the rest is in its metadata JSON)."""
 COMPARE_N_BOOT = 1000
 """Bootstrap replicates of a comparison (as ``adots compare``)."""
 COMPARE_ALPHA = 0.05
@@ -87,8 +90,9 @@ def clean(value: Any) -> Any:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as JSON-ready dictionaries."""
-    return [{str(k): clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """A frame's rows as JSON-ready dictionaries (column by column: much faster than row access)."""
+    columns = {str(name): frame[name].tolist() for name in frame.columns}
+    return [{name: clean(values[i]) for name, values in columns.items()} for i in range(len(frame))]
 
 
 def dot_label(row: dict[str, Any]) -> str:
@@ -107,8 +111,31 @@ def overview(view: CatalogView) -> CatalogOverview:
 
 
 def quality_table(view: CatalogView) -> pd.DataFrame:
-    """Quality of every dot (``catalog_quality``: the score curation filters on)."""
-    return view.memo.get("quality", lambda: catalog_quality(view.snapshot))
+    """Quality of every dot (``catalog_quality``: the score curation filters on), by dot id."""
+    return view.memo.get("quality", lambda: catalog_quality(view.snapshot).set_index("dot_id"))
+
+
+def carry_quality(view: CatalogView, previous: CatalogView | None) -> None:
+    """Quality of every dot of a new view, recomputed only for the sources (re)ingested since ``previous``.
+
+    A dot's quality depends on its own findings, summary vector and modality only, all written with its
+    source in one transaction; so a source whose ``sources`` row is unchanged keeps its dots' scores.
+    """
+    snapshot = view.snapshot
+    stamps = {r.source: (str(r.ingested_at), r.status, r.n_dots) for r in snapshot.sources().itertuples()}
+    old = previous.memo.peek("quality") if previous is not None else None
+    old_stamps = previous.memo.peek("source-stamps") if previous is not None else None
+    if old is None or old_stamps is None:
+        frame = catalog_quality(snapshot).set_index("dot_id")
+    else:
+        dots = snapshot.dots(columns=["dot_id", "source"])
+        changed = {source for source, stamp in stamps.items() if old_stamps.get(source) != stamp}
+        again = dots["source"].isin(changed) | ~dots["dot_id"].isin(old.index)
+        fresh = catalog_quality(snapshot, dot_ids=list(dots.loc[again, "dot_id"])).set_index("dot_id")
+        frame = pd.concat([old.loc[old.index.intersection(dots.loc[~again, "dot_id"])], fresh])
+        frame = frame.reindex(dots["dot_id"])
+    view.memo.put("quality", frame)
+    view.memo.put("source-stamps", stamps)
 
 
 def catalog_figures(view: CatalogView) -> list[FigureSpec]:
@@ -126,8 +153,8 @@ def quality_of(view: CatalogView, dot_ids: Sequence[str]) -> dict[str, float | N
         return {}
     frame = view.memo.peek("quality")
     if frame is None:
-        frame = catalog_quality(view.snapshot, dot_ids=list(dot_ids))
-    scores = dict(zip(frame["dot_id"], frame["quality"], strict=True))
+        frame = catalog_quality(view.snapshot, dot_ids=list(dot_ids)).set_index("dot_id")
+    scores = frame["quality"]
     return {dot_id: clean(scores.get(dot_id)) for dot_id in dot_ids}
 
 
@@ -148,7 +175,7 @@ def dot_list(view: CatalogView, filters: DotFilter, paging: Paging) -> DotList:
     """The dots of one page (the rows of ``adots search --json``, plus their quality)."""
     snapshot = view.snapshot
     total = snapshot.count(filters)
-    frame = snapshot.search(
+    found = snapshot.search_records(
         filters,
         columns=SUMMARY_COLUMNS,
         sort=paging.sort,
@@ -156,7 +183,7 @@ def dot_list(view: CatalogView, filters: DotFilter, paging: Paging) -> DotList:
         limit=paging.per_page,
         offset=paging.offset,
     )
-    rows = records(frame)
+    rows = [{k: clean(v) for k, v in row.items()} for row in found]
     quality = quality_of(view, [r["dot_id"] for r in rows])
     for row in rows:
         row["quality"] = quality.get(row["dot_id"])
@@ -186,12 +213,20 @@ class DotDetail:
         return dot_label(self.row)
 
 
+def dot_ids(view: CatalogView) -> frozenset[str]:
+    """Every dot id of the view (to answer 404 without a query)."""
+    return view.memo.get("dot-ids", lambda: frozenset(view.snapshot.dots(columns=["dot_id"])["dot_id"]))
+
+
 def dot_detail(view: CatalogView, dot_id: str) -> DotDetail:
     """Everything the catalog holds about one dot; :class:`NotFound` when there is no such dot."""
 
+    if dot_id not in dot_ids(view):
+        raise NotFound(f"no dot {dot_id!r} in the catalog")
+
     def load() -> DotDetail:
         snapshot = view.snapshot
-        row = snapshot.dot(dot_id)
+        row = snapshot.dot(dot_id, columns=DETAIL_COLUMNS)
         if row is None:
             raise NotFound(f"no dot {dot_id!r} in the catalog")
         metadata = DotMetadata.from_json(row.pop("metadata_text"), source=dot_id)
@@ -206,7 +241,7 @@ def dot_detail(view: CatalogView, dot_id: str) -> DotDetail:
                 value=_json_or_text(f.value),
                 fix=str(f.fix or ""),
             )
-            for f in snapshot.findings([dot_id]).itertuples()
+            for f in _rows(snapshot.findings([dot_id]))
         ]
         findings.sort(key=lambda f: Severity(f.severity).rank)
         summary = None
@@ -214,7 +249,8 @@ def dot_detail(view: CatalogView, dot_id: str) -> DotDetail:
             names = snapshot.vector_names()
             summary = {n: clean(v) for n, v in zip(names, snapshot.vector_of(dot_id), strict=False)}
         links = []
-        for link in snapshot.duplicates(dot_id).itertuples():
+        linked = view.memo.get("linked-dots", lambda: set(snapshot.duplicates()[["dot_a", "dot_b"]].stack()))
+        for link in _rows(snapshot.duplicates(dot_id)) if dot_id in linked else []:
             other = link.dot_b if link.dot_a == dot_id else link.dot_a
             links.append({"dot_id": other, "kind": link.kind, "evidence": _json_or_text(link.evidence)})
         return DotDetail(
@@ -227,6 +263,11 @@ def dot_detail(view: CatalogView, dot_id: str) -> DotDetail:
         )
 
     return view.bounded.get(("dot", dot_id), load)
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """A frame's rows as simple namespaces (attribute access like ``itertuples``, without its cost)."""
+    return [SimpleNamespace(**row) for row in records(frame)]
 
 
 def _json_or_text(value: Any) -> Any:
@@ -247,9 +288,10 @@ def summary_rows(summary: dict[str, float | None] | None) -> list[dict[str, Any]
 
 def similar(view: CatalogView, dot_id: str, query: Neighbours) -> list[dict[str, Any]]:
     """The nearest dots (``adots search --similar-to DOT --json`` rows: ``dot_id``, ``distance``, summary columns)."""
-    detail = dot_detail(view, dot_id)
-    if detail.summary is None:
-        return []
+    if dot_id not in dot_ids(view):
+        raise NotFound(f"no dot {dot_id!r} in the catalog")
+    if dot_id not in view.snapshot.vector_positions():
+        return []  # no fingerprint summary: no neighbours
     frame = view.bounded.get(
         ("similar", dot_id, query.k, query.metric),
         lambda: similar_dots(view.snapshot, dot_id, k=query.k, metric=query.metric),
@@ -262,7 +304,7 @@ def similar(view: CatalogView, dot_id: str, query: Neighbours) -> list[dict[str,
 
 def fingerprint_file(view: CatalogView, dot_id: str) -> Path | None:
     """The dot's fingerprint NetCDF file, when the catalog names one inside its fingerprint store."""
-    stored = view.snapshot.fingerprint_path(dot_id)
+    stored = dot_detail(view, dot_id).row.get("netcdf_path")
     if not stored:
         return None
     store = view.snapshot.fingerprint_dir.resolve()
@@ -417,7 +459,7 @@ def duplicate_group_list(view: CatalogView) -> list[dict[str, Any]]:
         for dot_id in order:
             members.setdefault(group_of[dot_id], []).append(dot_id)
         summary = snapshot.dots(columns=SUMMARY_COLUMNS).set_index("dot_id", drop=False)
-        quality = dict(zip(quality_table(view)["dot_id"], quality_table(view)["quality"], strict=True))
+        quality = quality_table(view)["quality"]
         groups = []
         for root, ids in members.items():
             if len(ids) < 2:

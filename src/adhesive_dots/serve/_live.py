@@ -46,6 +46,11 @@ class Memo:
         with self._guard:
             return self._values.get(key)
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` (computed elsewhere)."""
+        with self._guard:
+            self._values[key] = value
+
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         with self._guard:
             if key in self._values:
@@ -82,6 +87,7 @@ class CatalogView:
         self.version = version
         self.memo = Memo()
         self.bounded = Memo(size=32)  # values keyed by request parameters (filters, pages)
+        self.responses = Memo(size=256)  # response bodies by URL: a view never changes
 
 
 class LiveCatalog:
@@ -96,7 +102,8 @@ class LiveCatalog:
     min_interval_s : float
         Least time between two snapshots.
     prepare : callable, optional
-        Called with each new view before it replaces the current one (warms what requests need).
+        Called with each new view and the current one (``None`` the first time) before the new view
+        replaces it: warms what requests need, and may carry over what did not change.
 
     Raises
     ------
@@ -111,7 +118,7 @@ class LiveCatalog:
         *,
         poll_s: float = DEFAULT_POLL_S,
         min_interval_s: float = DEFAULT_MIN_INTERVAL_S,
-        prepare: Callable[[CatalogView], None] | None = None,
+        prepare: Callable[[CatalogView, CatalogView | None], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.poll_s = poll_s
@@ -123,18 +130,18 @@ class LiveCatalog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_refresh = time.monotonic()
-        self._view = self._take(version=1, timeout=None)
+        self._view = self._take(version=1, timeout=None, previous=None)
 
     @property
     def view(self) -> CatalogView:
         """The current view (requests take it once, at their start)."""
         return self._view
 
-    def _take(self, *, version: int, timeout: float | None) -> CatalogView:
+    def _take(self, *, version: int, timeout: float | None, previous: CatalogView | None) -> CatalogView:
         started = time.perf_counter()
         view = CatalogView(self.catalog.snapshot(timeout=timeout), version)
         if self.prepare is not None:
-            self.prepare(view)
+            self.prepare(view, previous)
         log.info("catalog snapshot %d taken in %.0f ms", version, 1000 * (time.perf_counter() - started))
         return view
 
@@ -151,7 +158,7 @@ class LiveCatalog:
         with self._refresh_lock:
             if not self.changed():
                 return False
-            view = self._take(version=self._view.version + 1, timeout=timeout)
+            view = self._take(version=self._view.version + 1, timeout=timeout, previous=self._view)
             self._view = view
             self._last_refresh = time.monotonic()
             self.refreshes += 1

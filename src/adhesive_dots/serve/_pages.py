@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from adhesive_dots.catalog.store import DotFilter
 from adhesive_dots.curate.selection import DROP_POLICIES
 from adhesive_dots.report import finding_rows, format_value, metadata_rows
-from adhesive_dots.serve._app import ServerState, render
+from adhesive_dots.serve._app import ServerState, once_per_view, render
 from adhesive_dots.serve._data import (
     ComparisonFailed,
     DotDetail,
@@ -85,6 +85,10 @@ def _filter_form(request: Request, filters: DotFilter) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 def catalog_page(request: Request, filters: DotFilter = Depends(dot_filter), page: Paging = Depends(paging)):
+    return once_per_view(request, lambda: _catalog_page(request, filters, page))
+
+
+def _catalog_page(request: Request, filters: DotFilter, page: Paging) -> Response:
     view = view_of(request)
     listing = dot_list(view, filters, page)
     info = overview(view)
@@ -164,6 +168,10 @@ def _overview_rows(detail: DotDetail) -> list[dict[str, str]]:
 
 @router.get("/dots/{dot_id}", response_class=HTMLResponse)
 def dot_page(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
+    return once_per_view(request, lambda: _dot_page(request, dot_id, near))
+
+
+def _dot_page(request: Request, dot_id: str, near: Neighbours) -> Response:
     view = view_of(request)
     detail = dot_detail(view, dot_id)
     figures = []
