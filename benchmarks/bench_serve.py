@@ -6,13 +6,15 @@ subjects and sessions; jittered summary vectors; the real dots' fingerprint file
 it starts ``adots serve`` on 127.0.0.1 (its own process), and for ``--seconds`` (default 30) runs
 ``--clients`` (default 20) concurrent clients mixing the catalog page (filters, sorting, pages), dot
 pages, the JSON dot list and dot, similar dots and comparisons, while ``adots ingest`` (another
-process) adds ``--ingest`` (default 50) more simulated sessions. Prints p50/p95 per request kind
+process) adds ``--ingest`` (default 50) more simulated sessions. Each client sends its next request
+as soon as the last one is answered (no think time: the server runs saturated, so latencies are
+mostly queueing; the requests per second are its capacity). Prints p50/p95 per request kind
 (targets: p95 < 200 ms for the catalog and dot pages), failed requests, requests that saw a partial
 dot (a dot without its source row, fingerprint summary or findings), and how many snapshots the server
 took while the ingest ran.
 
-``python benchmarks/bench_serve.py`` (about 3 minutes on 2 cores) or ``--quick`` (2,000 dots, 10 s,
-8 clients, 8 sessions).
+``python benchmarks/bench_serve.py`` (about 4 minutes on 2 cores; the same load then runs again on the
+catalog at rest, for comparison) or ``--quick`` (2,000 dots, 10 s, 8 clients, 8 sessions).
 """
 
 from __future__ import annotations
@@ -194,6 +196,26 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000 if values else math.nan
 
 
+def print_table(title: str, load: Load, seconds: float) -> None:
+    """p50/p95/max per request kind, throughput, failures and partial dots of one load phase."""
+    total = sum(len(v) for v in load.latency.values())
+    print(f"\n== {title}")
+    print(f"{'request':<14} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for kind, values in load.latency.items():
+        target = f"  (target p95 < {PAGE_TARGET_MS:g} ms)" if kind in ("catalog page", "dot page") else ""
+        print(
+            f"{kind:<14} {len(values):>6} {percentile(values, 50):>8.1f} {percentile(values, 95):>8.1f} "
+            f"{max(values) * 1000 if values else math.nan:>8.1f}{target}"
+        )
+    print(
+        f"{total} requests ({total / seconds:.0f}/s); failed: {len(load.failures)}; "
+        f"saw a partial dot: {len(load.partial)}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
+        f"on {os.cpu_count()} cores"
+    )
+    for failure in load.failures[:5]:
+        print(f"  failed: {failure}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dots", type=int, default=10_000)
@@ -213,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         n_before = len(catalog.dots(columns=["dot_id"]))
         print(
             f"catalog of {n_before:,} dots built in {time.perf_counter() - started:.0f} s "
-            f"({os.path.getsize(catalog.path) / 1e6:.0f} MB)"
+            f"({os.path.getsize(catalog.path) / 1e6:.0f} MB)",
+            flush=True,
         )
         more = sim_corpus(
             folder / "more",
@@ -226,69 +249,53 @@ def main(argv: list[str] | None = None) -> int:
             defect_fraction=0.0,
             rng=2,
         )
+        command = [sys.executable, "-m", "adhesive_dots", "ingest", str(more.root), "--catalog", str(catalog.path)]
         port = free_port()
         server = start_server(catalog, port)
         try:
             ids = list(catalog.dots(columns=["dot_id"])["dot_id"])
-            load = Load(f"http://127.0.0.1:{port}", ids, real_ids + ids[len(real_ids) : len(real_ids) + 14], seed=0)
-            asyncio.run(load.run(2, 3.0))  # warm-up: first figures, fingerprints, imports
-            load = Load(load.base, ids, load.compare_pool, seed=1)
+            pool = real_ids + ids[len(real_ids) : len(real_ids) + 14]
+            base = f"http://127.0.0.1:{port}"
+            asyncio.run(Load(base, ids, pool, seed=0).run(2, 3.0))  # warm-up: first fingerprints, imports
+            during = Load(base, ids, pool, seed=1)
             writer = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "adhesive_dots",
-                    "ingest",
-                    str(more.root),
-                    "--catalog",
-                    str(catalog.path),
-                    "--workers",
-                    "0",
-                    "--json",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+                [*command, "--workers", "0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
             ingest_started = time.perf_counter()
-            asyncio.run(load.run(args.clients, args.seconds))
+            asyncio.run(during.run(args.clients, args.seconds))
             ingest_running = writer.poll() is None
             out, err = writer.communicate(timeout=1800)
             ingest_s = time.perf_counter() - ingest_started
             time.sleep(2.0)  # one more snapshot after the last commit
-            status = httpx.get(f"{load.base}/api/status", timeout=30).json()
+            status = httpx.get(f"{base}/api/status", timeout=30).json()
+            after = Load(base, ids, pool, seed=2)
+            asyncio.run(after.run(args.clients, args.seconds))
         finally:
             server.terminate()
             server.wait(timeout=30)
     n_ingested = len(more.entries)
-    total = sum(len(v) for v in load.latency.values())
-    print(
-        f"\n== adots serve: {args.clients} clients for {args.seconds:g} s on 127.0.0.1, {n_before:,} dots, while "
-        f"adots ingest added {n_ingested} sessions (ingest {'still running at the end' if ingest_running else 'done'}"
-        f" after {ingest_s:.0f} s; exit {writer.returncode})"
-    )
-    print(f"{'request':<14} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for kind, values in load.latency.items():
-        target = f"  (target p95 < {PAGE_TARGET_MS:g} ms)" if kind in ("catalog page", "dot page") else ""
-        print(
-            f"{kind:<14} {len(values):>6} {percentile(values, 50):>8.1f} {percentile(values, 95):>8.1f} "
-            f"{max(values) * 1000 if values else math.nan:>8.1f}{target}"
-        )
-    print(
-        f"{total} requests ({total / args.seconds:.0f}/s); failed: {len(load.failures)}; "
-        f"saw a partial dot: {len(load.partial)}"
+    state = "still running at the end" if ingest_running else "done"
+    print_table(
+        f"adots serve, {args.clients} clients for {args.seconds:g} s on 127.0.0.1, {n_before:,} dots, while adots "
+        f"ingest added {n_ingested} sessions (ingest {state} after {ingest_s:.0f} s; exit {writer.returncode})",
+        during,
+        args.seconds,
     )
     print(
-        f"snapshots taken by the server: {status['refreshes']} (now version {status['snapshot_version']}, "
+        f"snapshots taken by the server meanwhile: {status['refreshes']} (now version {status['snapshot_version']}, "
         f"{status['n_dots']:,} dots = {n_before:,} + {status['n_dots'] - n_before}); integrity problems: "
-        f"{status['integrity'] or 'none'}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())} on "
-        f"{os.cpu_count()} cores"
+        f"{status['integrity'] or 'none'}"
     )
-    for failure in load.failures[:5]:
-        print(f"  failed: {failure}")
     if writer.returncode != 0:
         print(f"  ingest failed: {err[-500:]}")
-    ok = not load.failures and not load.partial and writer.returncode == 0 and status["n_dots"] == n_before + n_ingested
+    print_table(f"the same load on the catalog at rest (no ingest), {status['n_dots']:,} dots", after, args.seconds)
+    ok = (
+        not during.failures
+        and not during.partial
+        and not after.failures
+        and writer.returncode == 0
+        and status["n_dots"] == n_before + n_ingested
+    )
     return 0 if ok else 1
 
 

@@ -414,6 +414,10 @@ def test_cli_refuses_a_network_address_without_a_token_and_a_non_catalog(tmp_pat
         main(["serve", "--catalog", str(served_catalog.path), "--host", "0.0.0.0"])
     assert exit_info.value.code == 2
     assert "not a loopback address" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--catalog", str(served_catalog.path), "--host", "0.0.0.0", "--token", "a b;c"])
+    assert exit_info.value.code == 2
+    assert "--token must be" in " ".join(capsys.readouterr().err.split())
     junk = tmp_path / "junk.duckdb"
     junk.write_text("nope")
     with pytest.raises(SystemExit) as exit_info:
@@ -429,3 +433,28 @@ def test_the_demo_ends_with_the_serve_command(tmp_path):
     result = stage(DemoContext(out_dir=tmp_path / "demo", options={}))
     assert name == "serve"
     assert result.lines[0] == f"adots serve --catalog {(tmp_path / 'demo' / 'adhesive.duckdb').resolve()}"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.10", False),
+    ],
+)
+def test_loopback_addresses(host, loopback):
+    from adhesive_dots.serve import ServeError, check_binding, is_loopback
+
+    assert is_loopback(host) is loopback
+    if loopback:
+        check_binding(host, 8765, None)
+    else:
+        with pytest.raises(ServeError, match="pass --token"):
+            check_binding(host, 8765, None)
+        check_binding(host, 8765, "0123456789abcdef")

@@ -99,3 +99,34 @@ def test_new_dots_appear_while_an_ingest_writes(served_catalog, tmp_path):
     assert not problems, problems[:5]
     assert seen["max"] == expected  # every new dot, without a restart
     assert live.refreshes >= 1 and live.last_error is None
+
+
+def test_adots_serve_starts_answers_and_stops(served_catalog):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "adhesive_dots", "serve", "--catalog", str(served_catalog.path), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    server.stderr.read() if server.poll() else ""
+                )
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.json()["n_dots"] == len(served_catalog.dots())
+        assert "<title>Catalog of adhesive dots" in httpx.get(f"http://127.0.0.1:{port}/").text
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out

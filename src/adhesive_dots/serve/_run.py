@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -15,6 +16,8 @@ from adhesive_dots.serve._app import LOOPBACK_HOSTS, create_app
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{8,}")
+"""A token travels in a header, a URL and a cookie: characters none of them needs to escape."""
 
 
 class ServeError(AdhesiveError, RuntimeError):
@@ -39,8 +42,11 @@ def check_binding(host: str, port: int, token: str | None) -> None:
     """Refuse a network (non-loopback) address without a token, and a port out of range."""
     if not 0 < port < 65536:
         raise DataError(f"--port must lie in 1..65535, got {port}")
-    if token is not None and len(token) < 8:
-        raise DataError("--token must be at least 8 characters long (a long random string is best)")
+    if token is not None and not TOKEN_PATTERN.fullmatch(token):
+        raise DataError(
+            "--token must be at least 8 characters long, of letters, digits and . _ ~ - only "
+            "(e.g. `openssl rand -hex 16`)"
+        )
     if not is_loopback(host) and not token:
         raise ServeError(
             f"--host {host} is not a loopback address: the catalog would be readable by anyone who can reach this "
