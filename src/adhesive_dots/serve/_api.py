@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from adhesive_dots.catalog.store import DotFilter
-from adhesive_dots.serve._app import ServerState, json_response, once_per_view
+from adhesive_dots.serve._app import ServerState, in_heavy_lane, json_response, once_per_view
 from adhesive_dots.serve._data import (
     NotFound,
     clean,
@@ -170,7 +170,7 @@ def _state(request: Request) -> ServerState:
 
 
 @router.get("/dots", response_model=DotPage, summary="Dots matching filters (sorted, paged)")
-def api_dots(request: Request, filters: DotFilter = Depends(dot_filter), page: Paging = Depends(paging)):
+async def api_dots(request: Request, filters: DotFilter = Depends(dot_filter), page: Paging = Depends(paging)):
     """The filters of ``adots search`` (``species``, ``paradigm``, ``modality``, ``min_duration``, ``illumination``,
     ``arousal`` (repeatable), ``lab``, ``status``), with sorting and paging."""
 
@@ -188,13 +188,13 @@ def api_dots(request: Request, filters: DotFilter = Depends(dot_filter), page: P
             }
         )
 
-    return once_per_view(request, build)
+    return await once_per_view(request, build)
 
 
 @router.get("/dots/{dot_id}", response_model=DotOut, summary="One dot")
-def api_dot(request: Request, dot_id: str):
+async def api_dot(request: Request, dot_id: str):
     """Metadata, findings, summary vector and duplicate links of one dot (404 when there is no such dot)."""
-    return once_per_view(request, lambda: json_response(_dot_json(request, dot_id)))
+    return await once_per_view(request, lambda: json_response(_dot_json(request, dot_id)))
 
 
 def _dot_json(request: Request, dot_id: str) -> dict[str, Any]:
@@ -217,9 +217,9 @@ def _dot_json(request: Request, dot_id: str) -> dict[str, Any]:
 
 
 @router.get("/dots/{dot_id}/similar", response_model=list[SimilarDot], summary="Nearest dots")
-def api_similar(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
+async def api_similar(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
     """The ``k`` dots whose fingerprint summary vectors are nearest (empty when the dot has no fingerprint)."""
-    return once_per_view(request, lambda: json_response(similar(view_of(request), dot_id, near)))
+    return await once_per_view(request, lambda: json_response(similar(view_of(request), dot_id, near)))
 
 
 @router.get(
@@ -239,13 +239,16 @@ def api_fingerprint(request: Request, dot_id: str):
 
 
 @router.get("/compare", response_model=ComparisonOut, summary="Compare two dots")
-def api_compare(
+async def api_compare(
     request: Request, a: str = Query(..., description="Dot id."), b: str = Query(..., description="Dot id.")
 ):
     """``compare_baselines`` of the two dots' stored fingerprints: verdict, flagged features, per-feature
     differences with block-bootstrap CIs (422 with the reason when they cannot be compared)."""
     state = _state(request)
-    return compare_dots(view_of(request), state.fingerprints, state.comparisons, a, b).to_dict()
+    comparison = await in_heavy_lane(
+        request, compare_dots, view_of(request), state.fingerprints, state.comparisons, a, b
+    )
+    return comparison.to_dict()
 
 
 @router.get(
@@ -254,7 +257,7 @@ def api_compare(
     response_class=Response,
     responses={200: {"content": {"application/vnd.apache.parquet": {}, "text/csv": {}}}},
 )
-def api_manifest(
+async def api_manifest(
     request: Request,
     filters: DotFilter = Depends(dot_filter),
     chosen: Selection = Depends(selection),
@@ -263,7 +266,8 @@ def api_manifest(
     """The curation manifest (``adots curate --export``: columns of ``MANIFEST_SCHEMA``) of the dots matching the
     filters, after ``min_quality`` and ``drop_duplicates``; built in memory, never written to disk."""
     fmt = check_choice("format", fmt, list(MANIFEST_FORMATS)) or "parquet"
-    content, media, name = manifest_file(curation(view_of(request), filters, chosen), fmt)
+    view = view_of(request)
+    content, media, name = await in_heavy_lane(request, lambda: manifest_file(curation(view, filters, chosen), fmt))
     return Response(content, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from adhesive_dots.catalog.store import DotFilter
 from adhesive_dots.curate.selection import DROP_POLICIES
 from adhesive_dots.report import finding_rows, format_value, metadata_rows
-from adhesive_dots.serve._app import ServerState, once_per_view, render
+from adhesive_dots.serve._app import ServerState, in_heavy_lane, once_per_view, render
 from adhesive_dots.serve._data import (
     ComparisonFailed,
     DotDetail,
@@ -37,7 +37,6 @@ from adhesive_dots.serve._data import (
 )
 from adhesive_dots.serve._params import (
     SORT_KEYS,
-    VOCABULARIES,
     Neighbours,
     Paging,
     Selection,
@@ -64,6 +63,8 @@ COLUMNS = [
     ("curation_validation_status", "status"),
 ]
 """Columns of the dot table: (field, heading); every one of them sorts."""
+MAX_LISTED = 200
+"""At most this many left-out dots and duplicate groups are listed on the curation page (the API has all)."""
 
 
 def _state(request: Request) -> ServerState:
@@ -79,13 +80,12 @@ def _filter_form(request: Request, filters: DotFilter) -> dict[str, Any]:
             name: allowed[name] for name in ("species", "paradigm", "modality", "illumination", "lab", "status")
         },
         "measures": allowed["arousal"],
-        "vocabularies": VOCABULARIES,
     }
 
 
 @router.get("/", response_class=HTMLResponse)
-def catalog_page(request: Request, filters: DotFilter = Depends(dot_filter), page: Paging = Depends(paging)):
-    return once_per_view(request, lambda: _catalog_page(request, filters, page))
+async def catalog_page(request: Request, filters: DotFilter = Depends(dot_filter), page: Paging = Depends(paging)):
+    return await once_per_view(request, lambda: _catalog_page(request, filters, page))
 
 
 def _catalog_page(request: Request, filters: DotFilter, page: Paging) -> Response:
@@ -128,7 +128,11 @@ def _catalog_page(request: Request, filters: DotFilter, page: Paging) -> Respons
 
 
 @router.get("/catalog/figures/{name}.svg")
-def catalog_figure(request: Request, name: str) -> Response:
+async def catalog_figure(request: Request, name: str) -> Response:
+    return await in_heavy_lane(request, _catalog_figure, request, name)
+
+
+def _catalog_figure(request: Request, name: str) -> Response:
     view = view_of(request)
     specs = {spec.id: spec for spec in catalog_figures(view)}
     if name not in specs:
@@ -167,8 +171,8 @@ def _overview_rows(detail: DotDetail) -> list[dict[str, str]]:
 
 
 @router.get("/dots/{dot_id}", response_class=HTMLResponse)
-def dot_page(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
-    return once_per_view(request, lambda: _dot_page(request, dot_id, near))
+async def dot_page(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
+    return await once_per_view(request, lambda: _dot_page(request, dot_id, near))
 
 
 def _dot_page(request: Request, dot_id: str, near: Neighbours) -> Response:
@@ -197,7 +201,11 @@ def _quote(value: str) -> str:
 
 
 @router.get("/dots/{dot_id}/figures/{name}.svg")
-def dot_figure(request: Request, dot_id: str, name: str) -> Response:
+async def dot_figure(request: Request, dot_id: str, name: str) -> Response:
+    return await in_heavy_lane(request, _dot_figure, request, dot_id, name)
+
+
+def _dot_figure(request: Request, dot_id: str, name: str) -> Response:
     view = view_of(request)
     dot_detail(view, dot_id)  # 404 for an unknown dot
     state = _state(request)
@@ -218,11 +226,20 @@ def _pair(a: str | None, b: str | None, dot: list[str]) -> tuple[str | None, str
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(
+async def compare_page(
     request: Request,
     a: str | None = Query(None),
     b: str | None = Query(None),
     dot: list[str] = Query([]),
+):
+    return await in_heavy_lane(request, _compare_page, request, a, b, dot)
+
+
+def _compare_page(
+    request: Request,
+    a: str | None,
+    b: str | None,
+    dot: list[str],
 ):
     view = view_of(request)
     a, b = _pair(a, b, dot)
@@ -293,7 +310,11 @@ def _comparison_context(comparison, a: str, b: str) -> dict[str, Any]:
 
 
 @router.get("/compare/figures/{name}.svg")
-def compare_figure(request: Request, name: str, a: str = Query(...), b: str = Query(...)) -> Response:
+async def compare_figure(request: Request, name: str, a: str = Query(...), b: str = Query(...)) -> Response:
+    return await in_heavy_lane(request, _compare_figure, request, name, a, b)
+
+
+def _compare_figure(request: Request, name: str, a: str, b: str) -> Response:
     view = view_of(request)
     state = _state(request)
     comparison = compare_dots(view, state.fingerprints, state.comparisons, a, b)
@@ -306,7 +327,13 @@ def compare_figure(request: Request, name: str, a: str = Query(...), b: str = Qu
 
 
 @router.get("/curation", response_class=HTMLResponse)
-def curation_page(request: Request, filters: DotFilter = Depends(dot_filter), chosen: Selection = Depends(selection)):
+async def curation_page(
+    request: Request, filters: DotFilter = Depends(dot_filter), chosen: Selection = Depends(selection)
+):
+    return await in_heavy_lane(request, _curation_page, request, filters, chosen)
+
+
+def _curation_page(request: Request, filters: DotFilter, chosen: Selection):
     view = view_of(request)
     result = curation(view, filters, chosen)
     groups = duplicate_group_list(view)
@@ -321,9 +348,12 @@ def curation_page(request: Request, filters: DotFilter = Depends(dot_filter), ch
         n_matching=len(result.dots),
         n_selected=int(result.dots["selected"].sum()) if len(result.dots) else 0,
         balance=list(result.balance.itertuples()),
-        dropped=[r for r in result.dots.itertuples() if not r.selected],
-        groups=groups,
+        dropped=list(result.dots.loc[~result.dots["selected"], ["dot_id", "reason"]].head(MAX_LISTED).itertuples()),
+        n_dropped=int((~result.dots["selected"]).sum()) if len(result.dots) else 0,
+        groups=groups[:MAX_LISTED],
+        n_groups=len(groups),
         n_pairs=sum(len(g["pairs"]) for g in groups),
+        max_listed=MAX_LISTED,
         manifest_query=manifest_query,
         filter_query=query_string(filters),
     )

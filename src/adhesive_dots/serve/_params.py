@@ -1,5 +1,8 @@
 """Request parameters: the filters of ``adots search``, sorting, paging; checked against what is allowed.
 
+The dependencies are ``async`` (they only compare short strings with lists kept per catalog view), so a
+request whose response is already kept never waits for a worker thread.
+
 Every parameter arrives as text and is checked here, the same way for the pages and the API:
 a value outside the allowed ones is answered with 422 and the allowed values
 (:class:`InvalidParameter`). Vocabulary filters (paradigm, modality, illumination, status,
@@ -117,7 +120,7 @@ def _describe(name: str) -> str:
     return f" Allowed: {', '.join(allowed)} (and values present in the catalog)." if allowed else ""
 
 
-def dot_filter(
+async def dot_filter(
     request: Request,
     species: str | None = Query(None, description="Species as recorded, e.g. 'Mus musculus' (case-insensitive)."),
     paradigm: str | None = Query(None, description="Paradigm of the baseline." + _describe("paradigm")),
@@ -163,7 +166,7 @@ class Paging:
         return (self.page - 1) * self.per_page
 
 
-def paging(
+async def paging(
     sort: str | None = Query(None, description=f"Column to sort by: {', '.join(SORT_KEYS)} (default: catalog order)."),
     order: str | None = Query(None, description="asc (default) or desc."),
     page: str | None = Query(None, description="Page number, from 1."),
@@ -184,7 +187,7 @@ class Neighbours:
     metric: str
 
 
-def neighbours(
+async def neighbours(
     k: str | None = Query(None, description=f"Number of neighbours, 1 to {MAX_NEIGHBOURS} (default 10)."),
     metric: str | None = Query(None, description=f"Distance on standardised summary vectors: {', '.join(METRICS)}."),
 ) -> Neighbours:
@@ -203,7 +206,7 @@ class Selection:
     drop_duplicates: str | None
 
 
-def selection(
+async def selection(
     min_quality: str | None = Query(None, description="Drop dots below this quality score (0 to 1)."),
     drop_duplicates: str | None = Query(
         None, description=f"Keep one dot per duplicate group: {', '.join(DROP_POLICIES)} (default: keep all)."
