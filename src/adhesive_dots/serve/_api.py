@@ -194,7 +194,7 @@ async def api_dots(request: Request, filters: DotFilter = Depends(dot_filter), p
 @router.get("/dots/{dot_id}", response_model=DotOut, summary="One dot")
 async def api_dot(request: Request, dot_id: str):
     """Metadata, findings, summary vector and duplicate links of one dot (404 when there is no such dot)."""
-    return await once_per_view(request, lambda: json_response(_dot_json(request, dot_id)))
+    return await once_per_view(request, lambda: json_response(_dot_json(request, dot_id)), one_dot=True)
 
 
 def _dot_json(request: Request, dot_id: str) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def _dot_json(request: Request, dot_id: str) -> dict[str, Any]:
 @router.get("/dots/{dot_id}/similar", response_model=list[SimilarDot], summary="Nearest dots")
 async def api_similar(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
     """The ``k`` dots whose fingerprint summary vectors are nearest (empty when the dot has no fingerprint)."""
-    return await once_per_view(request, lambda: json_response(similar(view_of(request), dot_id, near)))
+    return await once_per_view(request, lambda: json_response(similar(view_of(request), dot_id, near)), one_dot=True)
 
 
 @router.get(

@@ -237,21 +237,24 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(html, status_code=status_code)
 
 
-async def once_per_view(request: Request, build: Callable[[], Response]) -> Response:
+async def once_per_view(request: Request, build: Callable[[], Response], *, one_dot: bool = False) -> Response:
     """The response to this URL, built once per catalog view (a view never changes; errors are not kept).
 
     A response already built is answered at once, on the event loop; only a new one takes a worker thread.
+    Responses about ``one_dot`` are kept apart from lists, so that visits to many dots do not push the
+    lists out.
     """
     view: CatalogView = request.state.view
+    memo = view.dot_responses if one_dot else view.responses
     key = (request.url.path, request.url.query)
-    kept = view.responses.peek(key)
+    kept = memo.peek(key)
     if kept is None:
 
         def frozen() -> tuple[bytes, int, str | None]:
             response = build()
             return bytes(response.body), response.status_code, response.media_type
 
-        kept = await anyio.to_thread.run_sync(lambda: view.responses.get(key, frozen))
+        kept = await anyio.to_thread.run_sync(lambda: memo.get(key, frozen))
     body, status, media = kept
     return Response(body, status_code=status, media_type=media)
 

@@ -87,7 +87,8 @@ class CatalogView:
         self.version = version
         self.memo = Memo()
         self.bounded = Memo(size=32)  # values keyed by request parameters (filters, pages)
-        self.responses = Memo(size=256)  # response bodies by URL: a view never changes
+        self.responses = Memo(size=512)  # response bodies of lists by URL: a view never changes
+        self.dot_responses = Memo(size=256)  # ... and of single dots (many, rarely asked twice: kept apart)
 
 
 class LiveCatalog:

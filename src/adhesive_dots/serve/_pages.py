@@ -172,7 +172,7 @@ def _overview_rows(detail: DotDetail) -> list[dict[str, str]]:
 
 @router.get("/dots/{dot_id}", response_class=HTMLResponse)
 async def dot_page(request: Request, dot_id: str, near: Neighbours = Depends(neighbours)):
-    return await once_per_view(request, lambda: _dot_page(request, dot_id, near))
+    return await once_per_view(request, lambda: _dot_page(request, dot_id, near), one_dot=True)
 
 
 def _dot_page(request: Request, dot_id: str, near: Neighbours) -> Response:
