@@ -386,6 +386,12 @@ def test_a_new_dot_shows_without_a_restart(served_catalog, tmp_path):
         assert status["snapshot_version"] > before["snapshot_version"] and status["integrity"] == []
         assert client.get("/api/dots/dot-new").status_code == 200
         assert live.last_error is None
+        # quality scores carried over from the last snapshot, and computed for the new source, are the file's
+        from adhesive_dots.catalog.curation import catalog_quality
+
+        expected = catalog_quality(catalog).set_index("dot_id")["quality"]
+        served = {d["dot_id"]: d["quality"] for d in client.get("/api/dots", params={"per_page": 500}).json()["dots"]}
+        assert served == pytest.approx(expected.to_dict())
 
 
 def test_files_that_are_not_catalogs_are_refused_at_start(tmp_path, served_catalog):

@@ -122,18 +122,23 @@ def carry_quality(view: CatalogView, previous: CatalogView | None) -> None:
     source in one transaction; so a source whose ``sources`` row is unchanged keeps its dots' scores.
     """
     snapshot = view.snapshot
-    stamps = {r.source: (str(r.ingested_at), r.status, r.n_dots) for r in snapshot.sources().itertuples()}
+    sources = snapshot.sources()
+    columns = [sources[c].astype(str).tolist() for c in ("source", "ingested_at", "status", "n_dots")]
+    stamps = {source: stamp for source, *stamp in zip(*columns, strict=True)}
     old = previous.memo.peek("quality") if previous is not None else None
     old_stamps = previous.memo.peek("source-stamps") if previous is not None else None
     if old is None or old_stamps is None:
         frame = catalog_quality(snapshot).set_index("dot_id")
     else:
-        dots = snapshot.dots(columns=["dot_id", "source"])
         changed = {source for source, stamp in stamps.items() if old_stamps.get(source) != stamp}
-        again = dots["source"].isin(changed) | ~dots["dot_id"].isin(old.index)
-        fresh = catalog_quality(snapshot, dot_ids=list(dots.loc[again, "dot_id"])).set_index("dot_id")
-        frame = pd.concat([old.loc[old.index.intersection(dots.loc[~again, "dot_id"])], fresh])
-        frame = frame.reindex(dots["dot_id"])
+        if not changed and len(stamps) == len(old_stamps):
+            frame = old  # nothing (re)ingested or removed: every score still holds
+        else:
+            dots = snapshot.dots(columns=["dot_id", "source"])
+            again = dots["source"].isin(changed) | ~dots["dot_id"].isin(old.index)
+            fresh = catalog_quality(snapshot, dot_ids=dots.loc[again, "dot_id"].tolist()).set_index("dot_id")
+            kept = old.loc[old.index.intersection(dots.loc[~again, "dot_id"])]
+            frame = pd.concat([kept, fresh]).reindex(dots["dot_id"])
     view.memo.put("quality", frame)
     view.memo.put("source-stamps", stamps)
 
