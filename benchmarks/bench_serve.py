@@ -8,7 +8,8 @@ it starts ``adots serve`` on 127.0.0.1 (its own process), and for ``--seconds`` 
 pages, the JSON dot list and dot, similar dots and comparisons, while ``adots ingest`` (another
 process) adds ``--ingest`` (default 50) more simulated sessions. Each client sends its next request
 as soon as the last one is answered (no think time: the server runs saturated, so latencies are
-mostly queueing; the requests per second are its capacity). Prints p50/p95 per request kind
+mostly queueing; the requests per second are its capacity); ``--think-ms 500`` makes each client pause
+(exponentially distributed, mean 0.5 s) between requests, like people reading pages. Prints p50/p95 per request kind
 (targets: p95 < 200 ms for the catalog and dot pages), failed requests, requests that saw a partial
 dot (a dot without its source row, fingerprint summary or findings), and how many snapshots the server
 took while the ingest ran.
@@ -139,8 +140,9 @@ def start_server(catalog: Catalog, port: int) -> subprocess.Popen:
 class Load:
     """Concurrent clients and what they measured."""
 
-    def __init__(self, base: str, dot_ids: list[str], compare_pool: list[str], seed: int) -> None:
+    def __init__(self, base: str, dot_ids: list[str], compare_pool: list[str], seed: int, think_s: float = 0.0) -> None:
         self.base = base
+        self.think_s = think_s
         self.dot_ids = dot_ids
         self.compare_pool = compare_pool
         self.rng = random.Random(seed)
@@ -168,6 +170,8 @@ class Load:
 
     async def client(self, http: httpx.AsyncClient, until: float) -> None:
         while time.monotonic() < until:
+            if self.think_s:
+                await asyncio.sleep(self.rng.expovariate(1.0 / self.think_s))
             kind, path, params = self.pick()
             started = time.perf_counter()
             try:
@@ -222,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--ingest", type=int, default=50, help="sessions ingested while the clients run")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="mean pause of each client between requests (default 0: saturated)"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
     parser.add_argument("--quick", action="store_true", help="2,000 dots, 10 s, 8 clients, 8 sessions")
     args, _ = parser.parse_known_args(argv)
@@ -257,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             pool = real_ids + ids[len(real_ids) : len(real_ids) + 14]
             base = f"http://127.0.0.1:{port}"
             asyncio.run(Load(base, ids, pool, seed=0).run(2, 3.0))  # warm-up: first fingerprints, imports
-            during = Load(base, ids, pool, seed=1)
+            during = Load(base, ids, pool, seed=1, think_s=args.think_ms / 1000)
             writer = subprocess.Popen(
                 [*command, "--workers", "0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
@@ -268,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             ingest_s = time.perf_counter() - ingest_started
             time.sleep(2.0)  # one more snapshot after the last commit
             status = httpx.get(f"{base}/api/status", timeout=30).json()
-            after = Load(base, ids, pool, seed=2)
+            after = Load(base, ids, pool, seed=2, think_s=args.think_ms / 1000)
             asyncio.run(after.run(args.clients, args.seconds))
         finally:
             server.terminate()
@@ -276,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     n_ingested = len(more.entries)
     state = "still running at the end" if ingest_running else "done"
     print_table(
-        f"adots serve, {args.clients} clients for {args.seconds:g} s on 127.0.0.1, {n_before:,} dots, while adots "
-        f"ingest added {n_ingested} sessions (ingest {state} after {ingest_s:.0f} s; exit {writer.returncode})",
+        f"adots serve, {args.clients} clients (pause {args.think_ms:g} ms) for {args.seconds:g} s on 127.0.0.1, "
+        f"{n_before:,} dots, while adots ingest added {n_ingested} sessions "
+        f"(ingest {state} after {ingest_s:.0f} s; exit {writer.returncode})",
         during,
         args.seconds,
     )
