@@ -170,3 +170,105 @@ def reupload_corpus(tmp_path_factory: pytest.TempPathFactory):
 
     root = tmp_path_factory.mktemp("reupload-corpus")
     return sim_corpus(root, labs=3, subjects_per_lab=1, sessions_per_subject=2, size=0.25, reuploads=3, rng=7)
+
+
+# -- the web catalog (adots serve) ---------------------------------------------------------------
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="session")
+def served_catalog(tmp_path_factory: pytest.TempPathFactory):
+    """A small catalog as `adots demo` makes it: 3 labs x 1 subject x 2 sessions (size 0.25) plus one session
+    re-uploaded six ways, ingested (validated, fingerprinted) and curated (sketches, verified duplicate links)."""
+    from adhesive_dots.catalog import Catalog
+    from adhesive_dots.catalog.curation import compute_catalog_sketches, find_catalog_duplicates
+    from adhesive_dots.catalog.ingest import ingest
+    from adhesive_dots.sim import sim_corpus
+
+    root = tmp_path_factory.mktemp("served")
+    corpus = sim_corpus(
+        root / "corpus", labs=3, subjects_per_lab=1, sessions_per_subject=2, size=0.25, reuploads=1, rng=7
+    )
+    catalog = Catalog(root / "adhesive.duckdb")
+    ingest([corpus.root], catalog, workers=0)
+    compute_catalog_sketches(catalog)
+    find_catalog_duplicates(catalog)
+    return catalog
+
+
+def _hostile_metadata(base):
+    """``base`` (a DotMetadata) with a script tag in every free-text field the schema accepts there."""
+    from pydantic import BaseModel, ValidationError
+
+    from adhesive_dots.metadata import DotMetadata
+
+    def fill(model: type[BaseModel], current: dict) -> dict:
+        out = dict(current)
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                out[name] = fill(annotation, current.get(name) or {})
+            elif annotation in (str, str | None):
+                out[name] = f"{XSS} {name}"
+            elif annotation == list[str]:
+                out[name] = [f"{XSS} {name}"]
+            elif annotation == dict[str, str]:
+                out[name] = {f"{XSS}key": f"{XSS} {name}"}
+        return out
+
+    data = fill(DotMetadata, base.model_dump(mode="json"))
+    data["schema_version"] = base.schema_version
+    for _ in range(20):  # drop what the schema refuses (formats such as the ISO 8601 age), keep the rest
+        try:
+            return DotMetadata.model_validate(data)
+        except ValidationError as err:
+            for problem in err.errors():
+                target = data
+                *parents, leaf = problem["loc"]
+                for key in parents:
+                    target = target[key]
+                if isinstance(target, dict):
+                    target.pop(leaf, None)
+    raise AssertionError("could not build hostile metadata")
+
+
+@pytest.fixture(scope="session")
+def hostile_catalog(served_catalog, tmp_path_factory: pytest.TempPathFactory):
+    """Three dots whose every free-text metadata field holds a script tag (one also in its dot id), with
+    fingerprints (copies of real ones in this catalog's store), findings and a duplicate link carrying script."""
+    import json
+    import shutil
+
+    from adhesive_dots.catalog import Catalog, DotRecord, SourceRecord
+    from adhesive_dots.core import Finding, Severity
+    from adhesive_dots.fingerprint import SUMMARY_NAMES
+
+    source = served_catalog.dots()
+    root = tmp_path_factory.mktemp("hostile")
+    catalog = Catalog(root / "hostile.duckdb")
+    catalog.fingerprint_dir.mkdir()
+    from adhesive_dots.metadata import DotMetadata
+
+    ids = ['dot-"><img src=x onerror=alert(1)>', "dot-hostile-1", "dot-hostile-2"]
+    for i, dot_id in enumerate(ids):
+        row = source.iloc[i]
+        metadata = _hostile_metadata(DotMetadata.from_json(row["metadata_json"]))
+        netcdf = catalog.fingerprint_dir / f"hostile-{i}.nc"
+        shutil.copy(served_catalog.fingerprint_path(row["dot_id"]), netcdf)
+        finding = Finding("signal.drift", Severity.WARNING, f"{XSS} message", location=XSS, value=XSS, fix=XSS)
+        dot = DotRecord(
+            dot_id,
+            metadata,
+            (float(row["start_s"]), float(row["stop_s"])),
+            float(row["duration_s"]),
+            f"sha256:{XSS}{i}",
+            vector=served_catalog.vector_of(row["dot_id"]),
+            netcdf_path=str(netcdf),
+            findings=(finding,),
+        )
+        catalog.write_source(
+            SourceRecord(f"{XSS}-{i}.nwb", XSS, dots=(dot,), tool_version=XSS), vector_names=list(SUMMARY_NAMES)
+        )
+    with catalog.transaction() as tx:
+        tx.replace_duplicates([(ids[1], ids[2], "near", json.dumps({"offset_s": 0.0, "note": XSS}))])
+    return catalog

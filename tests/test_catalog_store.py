@@ -14,7 +14,7 @@ import pytest
 from adhesive_dots import DotMetadata, FormatError
 from adhesive_dots.catalog import Catalog, CatalogError, DotRecord, SourceRecord, search_dots, similar_dots
 from adhesive_dots.catalog.exchange import export_parquet, import_parquet
-from adhesive_dots.catalog.store import flatten_metadata, metadata_columns
+from adhesive_dots.catalog.store import CatalogTransaction, flatten_metadata, metadata_columns
 from adhesive_dots.core import Finding, Severity
 
 NAMES = ["f0", "f1", "f2", "f3"]
@@ -90,15 +90,14 @@ def test_replacing_a_source_leaves_no_old_rows(catalog):
 
 def test_failed_write_rolls_back(catalog, monkeypatch):
     before = catalog.dots()
-    original = Catalog._insert_finding
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Catalog, "_insert_finding", staticmethod(explode))
-    with pytest.raises(RuntimeError, match="disk full"):
-        catalog.write_source(SourceRecord("file3.nwb", "h3b", dots=(_dot(3, duration=100.0),)))
-    monkeypatch.setattr(Catalog, "_insert_finding", original)
+    with monkeypatch.context() as patch:
+        patch.setattr(CatalogTransaction, "insert_finding", explode)
+        with pytest.raises(RuntimeError, match="disk full"):
+            catalog.write_source(SourceRecord("file3.nwb", "h3b", dots=(_dot(3, duration=100.0),)))
     pd.testing.assert_frame_equal(catalog.dots(), before)
     assert catalog.integrity_check() == []
 
@@ -204,3 +203,109 @@ def test_import_of_non_parquet_is_a_format_error(tmp_path, catalog):
     bad.write_text("hello")
     with pytest.raises(FormatError, match="not a readable Parquet file"):
         import_parquet(catalog, bad)
+
+
+def test_transaction_commits_or_leaves_nothing(catalog):
+    with catalog.transaction() as tx:
+        tx.replace_duplicates([("dot-0000", "dot-0001", "near", json.dumps({"offset_s": 0.0}))])
+    assert list(catalog.duplicates()["dot_b"]) == ["dot-0001"]
+    with pytest.raises(RuntimeError, match="stop"):
+        with catalog.transaction() as tx:
+            tx.replace_duplicates([])
+            tx.insert_dot("extra.nwb", _dot(50))
+            raise RuntimeError("stop")
+    assert len(catalog.duplicates()) == 1 and "dot-0050" not in set(catalog.dots()["dot_id"])
+
+
+def test_no_sql_outside_the_store():
+    """Every statement against the catalog's tables in the catalog, the reports and the server lives in
+    catalog/store.py (issue 20)."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "src" / "adhesive_dots"
+    statement = re.compile(
+        r"\b(SELECT|INSERT|DELETE|UPDATE|BEGIN TRANSACTION|COMMIT|ROLLBACK)\b[^\n]*\b(FROM|INTO|dots|findings)\b"
+    )
+    offenders = []
+    paths = [p for folder in ("catalog", "report", "serve") for p in (package / folder).rglob("*.py")]
+    assert len(paths) > 10
+    for path in paths:
+        if path.name == "store.py" and path.parent.name == "catalog":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if statement.search(line) and not line.lstrip().startswith("#"):
+                offenders.append(f"{path.relative_to(package)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_search_sorts_pages_and_counts(catalog):
+    from adhesive_dots.catalog.store import SUMMARY_COLUMNS, DotFilter
+
+    mice = DotFilter(species="Mus musculus")
+    assert catalog.count(mice) == 4 and catalog.count() == 5
+    by_length = catalog.search(mice, columns=["dot_id", "duration_s"], sort="duration_s", descending=True)
+    assert list(by_length["dot_id"])[-1] == "dot-0003"
+    page = catalog.search(None, columns=SUMMARY_COLUMNS, limit=2, offset=2)
+    assert list(page["dot_id"]) == list(catalog.dots()["dot_id"])[2:4]
+    assert catalog.search_records(mice, columns=["dot_id"], limit=1) == [{"dot_id": "dot-0000"}]
+    counts = catalog.facet_counts("arousal_measures")
+    assert counts.to_dict() == {"pupil": 3, "eeg-vigilance": 1}
+    assert catalog.facet_counts("subject_species", mice).to_dict() == {"Mus musculus": 4}
+    minutes = catalog.minutes_by("identity_lab")
+    assert minutes.loc["labA", "compliant"] == pytest.approx(30.0) and minutes.loc["labA", "other"] == pytest.approx(
+        412 / 60
+    )
+    with pytest.raises(ValueError, match="unknown catalog column"):
+        catalog.search(None, sort="1; DROP TABLE dots")
+
+
+def test_a_snapshot_is_a_consistent_read_only_copy(catalog):
+    from adhesive_dots.catalog.store import CatalogSnapshot
+
+    snapshot = catalog.snapshot()
+    assert isinstance(snapshot, CatalogSnapshot) and snapshot.signature == catalog.file_signature()
+    catalog.write_source(SourceRecord("later.nwb", "hl", dots=(_dot(77),)), vector_names=NAMES)
+    assert catalog.file_signature() != snapshot.signature  # the file changed: a newer snapshot is due
+    assert "dot-0077" not in set(snapshot.dots()["dot_id"]) and "dot-0077" in set(catalog.dots()["dot_id"])
+    assert snapshot.integrity_check() == [] and len(snapshot.vectors()[1]) == 5
+    assert snapshot.dot("dot-0001")["source_hash"] == "h1" and snapshot.dot("nope") is None
+    with pytest.raises(CatalogError, match="read-only"):
+        snapshot.write_source(SourceRecord("x", "h"))
+    with pytest.raises(CatalogError, match="read-only"):
+        with snapshot.transaction():
+            pass
+
+
+def test_a_snapshot_waits_for_a_writer_or_says_busy(catalog):
+    import duckdb
+
+    from adhesive_dots.catalog.store import CatalogBusyError
+
+    with duckdb.connect(str(catalog.path)):  # a writer holds the file (in this process: a file handle conflict)
+        with pytest.raises(CatalogBusyError, match="cannot open the catalog"):
+            catalog.snapshot(timeout=0.2)
+    assert len(catalog.snapshot(timeout=0.2).dots()) == 5
+
+
+def test_snapshots_of_files_that_are_not_catalogs(tmp_path):
+    import duckdb
+
+    with pytest.raises(CatalogError, match="no catalog here yet"):
+        Catalog(tmp_path / "none.duckdb").snapshot()
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("not a database")
+    with pytest.raises(CatalogError, match="not a readable DuckDB catalog"):
+        Catalog(junk).snapshot()
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(CatalogError, match="not an adhesive-dots catalog"):
+        Catalog(other).snapshot()
+    old = tmp_path / "v1.duckdb"
+    with duckdb.connect(str(old)) as con:
+        con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    assert Catalog(old).snapshot().sketches().empty  # an older catalog is migrated in the copy only
+    with duckdb.connect(str(old)) as con:
+        assert "sketches" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}

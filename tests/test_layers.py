@@ -36,7 +36,7 @@ LAYERS = {
     "adhesive_dots.demo": 6,
     "adhesive_dots.nwbinspector_checks": 6,  # the validate workflow as an nwbinspector plug-in
     "adhesive_dots.cli": 6,
-    "adhesive_dots.serve": 6,
+    "adhesive_dots.serve": 6,  # the web catalog (uses report's figures; cli starts it)
     "adhesive_dots.__main__": 6,
 }
 # third-party packages only some layers may import
@@ -51,6 +51,9 @@ RESTRICTED = {
     "dask": {"adhesive_dots.parallel"},
     "distributed": {"adhesive_dots.parallel"},
     "matplotlib": {"adhesive_dots.report"},
+    "fastapi": {"adhesive_dots.serve"},
+    "starlette": {"adhesive_dots.serve"},
+    "uvicorn": {"adhesive_dots.serve"},
     "typer": {"adhesive_dots.cli"},
     "rich": {"adhesive_dots.cli"},
 }

@@ -450,6 +450,19 @@ def _reports(ctx: DemoContext) -> StageResult:
     return StageResult("Reports (adots report): open these HTML files in a browser", pd.DataFrame(rows), lines)
 
 
+def _serve(ctx: DemoContext) -> StageResult:
+    """The command that serves the demo's catalog in a browser (``adots serve``); nothing is started here."""
+    catalog_path = (ctx.out_dir / "adhesive.duckdb").resolve()
+    return StageResult(
+        "Browse the catalog (adots serve)",
+        lines=[
+            f"adots serve --catalog {catalog_path}",
+            "then open http://127.0.0.1:8765/ (the catalog, each dot and its neighbours, comparisons, curation; "
+            "JSON under /api/)",
+        ],
+    )
+
+
 STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("simulate", _simulate),
     ("read", _read_back),
@@ -461,6 +474,7 @@ STAGES: list[tuple[str, Callable[[DemoContext], StageResult]]] = [
     ("compare", _compare),
     ("sufficiency", _sufficiency),
     ("report", _reports),
+    ("serve", _serve),
 ]
 """The demo's stages in order; later capabilities append theirs here."""
 

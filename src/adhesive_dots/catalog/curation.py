@@ -22,9 +22,10 @@ The same duplicate search on files named directly, with no catalog (``adots dupl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from adhesive_dots.catalog.store import Catalog, CatalogError
+from adhesive_dots.catalog.store import Catalog, CatalogError, DotFilter
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.curate.duplicates import DuplicateSearch, LoadedBaseline, find_duplicates
 from adhesive_dots.curate.hashing import compute_content_hash
@@ -155,11 +156,8 @@ def _segment_of(row: Any) -> Segment:
 
 
 def _sketch_table(catalog: Catalog) -> pd.DataFrame:
-    with catalog.connect() as con:  # brings an older catalog up to schema version 2 first
-        return con.execute(
-            "SELECT dot_id, signature, n_tokens, fs, n_channels, n_times, CAST(sketch_params AS VARCHAR) AS params, "
-            "canonical_hash FROM sketches"
-        ).df()
+    catalog.upgrade()  # brings an older catalog up to schema version 2 first
+    return catalog.sketches()
 
 
 def compute_catalog_sketches(
@@ -181,8 +179,7 @@ def compute_catalog_sketches(
     """
     params = params or SketchParams()
     params_json = json.dumps(params.to_dict(), sort_keys=True)
-    dots = catalog.query("SELECT dot_id, source, start_s, stop_s, CAST(metadata_json AS VARCHAR) AS metadata_json "
-                         "FROM dots ORDER BY source, start_s")  # fmt: skip
+    dots = catalog.segments()
     stored = _sketch_table(catalog)
     current = {
         row.dot_id for row in stored.itertuples() if json.dumps(json.loads(row.params), sort_keys=True) == params_json
@@ -207,15 +204,8 @@ def compute_catalog_sketches(
         )  # fmt: skip
         report.append((row.dot_id, "computed", ""))
     if rows:
-        with catalog.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                for values in rows:
-                    con.execute("INSERT OR REPLACE INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+        with catalog.transaction() as tx:
+            tx.put_sketches(rows)
     return pd.DataFrame(report, columns=["dot_id", "status", "error"])
 
 
@@ -245,8 +235,7 @@ def find_catalog_duplicates(
     (JSON, see :class:`~adhesive_dots.curate.duplicates.DuplicatePair`). Dots without a
     sketch take no part (run :func:`compute_catalog_sketches` first).
     """
-    dots = catalog.query("SELECT dot_id, source, start_s, stop_s, CAST(metadata_json AS VARCHAR) AS metadata_json "
-                         "FROM dots ORDER BY source, start_s")  # fmt: skip
+    dots = catalog.segments()
     sketches, hashes = stored_sketches(catalog)
     by_id = {row.dot_id: row for row in dots.itertuples()}
     keys = [dot_id for dot_id in by_id if dot_id in sketches]
@@ -262,32 +251,22 @@ def find_catalog_duplicates(
         return load_baseline(spec_for_dot(row.source, row.metadata_json), segment=_segment_of(row))[0]
 
     search = find_duplicates(keys, usable, load=load, content_hashes=hashes, params=params, progress=progress)
-    with catalog.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("DELETE FROM duplicates")
-            for pair in search.pairs:
-                con.execute(
-                    "INSERT INTO duplicates VALUES (?, ?, ?, ?)",
-                    [pair.a, pair.b, pair.kind, json.dumps(pair.evidence, default=str)],
-                )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    with catalog.transaction() as tx:
+        tx.replace_duplicates((p.a, p.b, p.kind, json.dumps(p.evidence, default=str)) for p in search.pairs)
     return search
 
 
 def stored_duplicates(catalog: Catalog) -> pd.DataFrame:
     """The ``duplicates`` table: ``dot_a``, ``dot_b``, ``kind``, ``evidence`` (parsed dicts)."""
-    frame = catalog.query("SELECT dot_a, dot_b, kind, CAST(evidence AS VARCHAR) AS evidence FROM duplicates "
-                          "ORDER BY dot_a, dot_b")  # fmt: skip
+    frame = catalog.duplicates()
     frame["evidence"] = [json.loads(e) if e else {} for e in frame["evidence"]]
     return frame
 
 
-def catalog_quality(catalog: Catalog, *, config: QualityConfig | None = None) -> pd.DataFrame:
-    """Quality score of every dot from its stored findings and fingerprint summary vector.
+def catalog_quality(
+    catalog: Catalog, *, config: QualityConfig | None = None, dot_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Quality score of every dot (or of ``dot_ids``) from its stored findings and fingerprint summary vector.
 
     Fingerprint features are the catalog's vector names mapped to the dot's vector values,
     so the plausibility ranges of :class:`~adhesive_dots.curate.quality.QualityConfig` name
@@ -298,8 +277,8 @@ def catalog_quality(catalog: Catalog, *, config: QualityConfig | None = None) ->
     DataFrame
         ``dot_id``, ``quality`` (in [0, 1]), ``quality_reasons`` (``"; "``-joined).
     """
-    dots = catalog.query("SELECT dot_id, recording_modality FROM dots ORDER BY source, start_s")
-    findings = catalog.query("SELECT dot_id, code, severity, value FROM findings WHERE dot_id IS NOT NULL")
+    dots = catalog.dots(columns=["dot_id", "recording_modality"], dot_ids=dot_ids)
+    findings = catalog.findings(dot_ids, dots_only=True)
     per_dot: dict[str, list[dict[str, Any]]] = {}
     for row in findings.itertuples():
         try:
@@ -309,7 +288,12 @@ def catalog_quality(catalog: Catalog, *, config: QualityConfig | None = None) ->
         per_dot.setdefault(row.dot_id, []).append({"code": row.code, "severity": row.severity, "value": value})
     matrix, ids = catalog.vectors()
     names = catalog.vector_names() if ids else []
-    vectors = {dot_id: dict(zip(names, matrix[i], strict=False)) for i, dot_id in enumerate(ids)}
+    positions = catalog.vector_positions()
+    vectors = {
+        dot_id: dict(zip(names, matrix[positions[dot_id]], strict=False))
+        for dot_id in dots["dot_id"]
+        if dot_id in positions
+    }
     rows = []
     for row in dots.itertuples():
         score = compute_quality(
@@ -353,19 +337,26 @@ def curate_catalog(
     min_quality: float | None = None,
     drop_duplicates: str | None = None,
     quality_config: QualityConfig | None = None,
+    filters: DotFilter | None = None,
 ) -> CurationResult:
-    """Score, de-duplicate (with the stored duplicate links) and select the catalog's dots."""
-    dots = catalog.query(
-        "SELECT d.*, CAST(d.metadata_json AS VARCHAR) AS metadata_text, s.source_hash FROM dots d "
-        "LEFT JOIN sources s USING (source) ORDER BY d.source, d.start_s"
-    )
+    """Score, de-duplicate (with the stored duplicate links) and select the catalog's dots.
+
+    With ``filters`` (the metadata filters of ``adots search``), only the dots matching them
+    take part: duplicate groups are formed among those dots.
+    """
+    dots = catalog.dots_with_sources()
+    if filters is not None and not filters.is_empty():
+        matching = set(catalog.search(filters, columns=["dot_id"])["dot_id"])
+        dots = dots[dots["dot_id"].isin(matching)].reset_index(drop=True)
     quality = catalog_quality(catalog, config=quality_config)
     dots = dots.merge(quality, on="dot_id", how="left")
     duplicates = stored_duplicates(catalog)
     pairs = list(zip(duplicates["dot_a"], duplicates["dot_b"], strict=True))
     chosen = select_dots(dots, pairs, min_quality=min_quality, drop_duplicates=drop_duplicates)
     balance = balance_report(chosen[chosen["selected"]])
-    options = {"min_quality": min_quality, "drop_duplicates": drop_duplicates}
+    options: dict[str, Any] = {"min_quality": min_quality, "drop_duplicates": drop_duplicates}
+    if filters is not None and not filters.is_empty():
+        options["filters"] = {k: v for k, v in dataclasses.asdict(filters).items() if v not in (None, ())}
     return CurationResult(chosen, duplicates, balance, options)
 
 
@@ -377,6 +368,15 @@ def export_manifest(result: CurationResult, path: str | Path, *, overwrite: bool
     int
         Rows written.
     """
+    table = manifest_table(result)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        pq.write_table(table, tmp)
+    return table.num_rows
+
+
+def manifest_table(result: CurationResult) -> pa.Table:
+    """The manifest of the selected dots of ``result`` as an Arrow table (:data:`MANIFEST_SCHEMA`, with
+    its ``adots_manifest`` file metadata), for :func:`export_manifest` or a download."""
     chosen = result.selected
     group_sizes = result.dots.groupby("duplicate_group")["dot_id"].transform("size")
     sizes = dict(zip(result.dots["dot_id"], group_sizes, strict=True))
@@ -411,10 +411,7 @@ def export_manifest(result: CurationResult, path: str | Path, *, overwrite: bool
         **result.options, "n_dots": int(len(result.dots)), "n_selected": int(len(chosen)),
         "n_duplicate_pairs": int(len(result.duplicates)), "tool": f"adhesive-dots {_version()}",
     }  # fmt: skip
-    table = table.replace_schema_metadata({"adots_manifest": json.dumps(info)})
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        pq.write_table(table, tmp)
-    return table.num_rows
+    return table.replace_schema_metadata({"adots_manifest": json.dumps(info)})
 
 
 def _version() -> str:

@@ -64,18 +64,7 @@ MAX_PROBLEMS_LISTED = 10
 
 def export_parquet(catalog: Catalog, path: str | Path, *, overwrite: bool = False) -> int:
     """Write every dot of ``catalog`` to a Parquet file; returns the number of rows."""
-    frame = catalog.query(
-        """
-        SELECT d.dot_id, d.source, s.source_hash, d.start_s AS segment_start, d.stop_s AS segment_stop,
-               d.duration_s, d.content_hash,
-               CAST(d.metadata_json AS VARCHAR) AS metadata_json, f.vector,
-               coalesce((SELECT to_json(list({'code': x.code, 'severity': x.severity, 'message': x.message,
-                                               'location': x.location, 'value': x.value, 'fix': x.fix}))
-                         FROM findings x WHERE x.dot_id = d.dot_id)::VARCHAR, '[]') AS findings_json
-        FROM dots d LEFT JOIN sources s USING (source) LEFT JOIN fingerprints f USING (dot_id)
-        ORDER BY d.dot_id
-        """
-    )
+    frame = catalog.exchange_rows()
     table = pa.Table.from_pandas(frame, schema=PARQUET_SCHEMA, preserve_index=False)
     table = table.replace_schema_metadata(
         {
@@ -159,63 +148,52 @@ def import_parquet(catalog: Catalog, path: str | Path) -> ImportReport:
     path = Path(path)
     table, vector_names = _read_checked(path)
     report = ImportReport()
-    with catalog.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if vector_names:
-                catalog._check_vector_names(con, vector_names)
-            added_per_source: dict[str, int] = {}
-            for row in table.to_pylist():
-                existing = con.execute(
-                    "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
-                    "WHERE dot_id = ? OR content_hash = ?",
-                    [row["dot_id"], row["content_hash"]],
-                ).fetchall()
-                metadata = DotMetadata.from_json(row["metadata_json"])
-                if existing:
-                    same = any(
-                        e[0] == row["dot_id"]
-                        and e[1] == row["content_hash"]
-                        and DotMetadata.from_json(e[2]) == metadata
-                        for e in existing
-                    )
-                    (report.unchanged if same else report.conflicts).append(row["dot_id"])
-                    continue
-                local = con.execute("SELECT status FROM sources WHERE source = ?", [row["source"]]).fetchone()
-                if local is not None and local[0] != "imported":
-                    report.conflicts.append(row["dot_id"])  # the source is ingested here with other dots
-                    continue
-                findings = tuple(
-                    Finding(
-                        code=str(f.get("code", "")), severity=Severity(f.get("severity", "info")),
-                        message=str(f.get("message", "")), location=str(f.get("location") or ""),
-                        value=f.get("value"), fix=str(f.get("fix") or ""), source=row["source"],
-                    )
-                    for f in json.loads(row["findings_json"] or "[]")
-                )  # fmt: skip
-                dot = DotRecord(
-                    dot_id=row["dot_id"],
-                    metadata=metadata,
-                    segment=(row["segment_start"], row["segment_stop"]),
-                    duration_s=row["duration_s"],
-                    content_hash=row["content_hash"],
-                    vector=None if row["vector"] is None else np.asarray(row["vector"], dtype=float),
-                    findings=findings,
+    with catalog.transaction() as tx:
+        if vector_names:
+            tx.check_vector_names(vector_names)
+        added_per_source: dict[str, int] = {}
+        for row in table.to_pylist():
+            existing = tx.dots_like(row["dot_id"], row["content_hash"])
+            metadata = DotMetadata.from_json(row["metadata_json"])
+            if existing:
+                same = any(
+                    e[0] == row["dot_id"] and e[1] == row["content_hash"] and DotMetadata.from_json(e[2]) == metadata
+                    for e in existing
                 )
-                catalog._insert_dot(con, row["source"], dot)
-                if local is None and row["source"] not in added_per_source:
-                    con.execute(
-                        "INSERT INTO sources VALUES (?, ?, ?, now(), 'imported', 0)",
-                        [row["source"], row["source_hash"], f"import:{path.name}"],
-                    )
-                added_per_source[row["source"]] = added_per_source.get(row["source"], 0) + 1
-                report.added.append(row["dot_id"])
-            for source, count in added_per_source.items():
-                con.execute("UPDATE sources SET n_dots = n_dots + ? WHERE source = ?", [count, source])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+                (report.unchanged if same else report.conflicts).append(row["dot_id"])
+                continue
+            local = tx.source_status(row["source"])
+            if local is not None and local != "imported":
+                report.conflicts.append(row["dot_id"])  # the source is ingested here with other dots
+                continue
+            findings = tuple(
+                Finding(
+                    code=str(f.get("code", "")),
+                    severity=Severity(f.get("severity", "info")),
+                    message=str(f.get("message", "")),
+                    location=str(f.get("location") or ""),
+                    value=f.get("value"),
+                    fix=str(f.get("fix") or ""),
+                    source=row["source"],
+                )
+                for f in json.loads(row["findings_json"] or "[]")
+            )
+            dot = DotRecord(
+                dot_id=row["dot_id"],
+                metadata=metadata,
+                segment=(row["segment_start"], row["segment_stop"]),
+                duration_s=row["duration_s"],
+                content_hash=row["content_hash"],
+                vector=None if row["vector"] is None else np.asarray(row["vector"], dtype=float),
+                findings=findings,
+            )
+            tx.insert_dot(row["source"], dot)
+            if local is None and row["source"] not in added_per_source:
+                tx.add_source(row["source"], row["source_hash"], f"import:{path.name}", "imported", 0)
+            added_per_source[row["source"]] = added_per_source.get(row["source"], 0) + 1
+            report.added.append(row["dot_id"])
+        for source, count in added_per_source.items():
+            tx.count_new_dots(source, count)
     return report
 
 

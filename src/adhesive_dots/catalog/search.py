@@ -24,14 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from adhesive_dots.catalog.store import Catalog
+from adhesive_dots.catalog.store import SUMMARY_COLUMNS, Catalog, DotFilter
 from adhesive_dots.errors import DataError
 
 METRICS = ("cosine", "seuclidean")
-SUMMARY_COLUMNS = [
-    "dot_id", "identity_lab", "identity_subject_id", "identity_session_id", "recording_modality",
-    "subject_species", "paradigm_name", "duration_s", "curation_validation_status", "source",
-]  # fmt: skip
 
 
 def search_dots(
@@ -50,31 +46,20 @@ def search_dots(
     """Dots matching every given filter (all optional; strings match exactly, case-insensitive).
 
     ``arousal`` lists measures that must all be recorded (e.g. ``["pupil"]``); ``status`` is a
-    validation status (``compliant``, ``noncompliant``, ``not-validated``).
+    validation status (``compliant``, ``noncompliant``, ``not-validated``). Returns the
+    :data:`SUMMARY_COLUMNS` in catalog order (see :class:`~adhesive_dots.catalog.store.DotFilter`).
     """
-    clauses, params = [], []
-    for column, value in (
-        ("subject_species", species),
-        ("paradigm_name", paradigm),
-        ("recording_modality", modality),
-        ("environment_illumination", illumination),
-        ("identity_lab", lab),
-        ("curation_validation_status", status),
-    ):
-        if value is not None:
-            clauses.append(f"lower({column}) = lower(?)")
-            params.append(value)
-    if min_duration is not None:
-        clauses.append("duration_s >= ?")
-        params.append(float(min_duration))
-    for measure in arousal:
-        clauses.append("list_contains(arousal_measures, ?)")
-        params.append(measure)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots {where} ORDER BY source, start_s"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return catalog.query(sql, params)
+    filters = DotFilter(
+        species=species,
+        paradigm=paradigm,
+        modality=modality,
+        min_duration=min_duration,
+        illumination=illumination,
+        arousal=tuple(arousal),
+        lab=lab,
+        status=status,
+    )
+    return catalog.search(filters, columns=SUMMARY_COLUMNS, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -132,6 +117,12 @@ class VectorIndex:
         return order, distance[order]
 
 
+def vector_index(catalog: Catalog) -> VectorIndex:
+    """The catalog's standardised vectors ready for queries (built once, until the catalog changes)."""
+    matrix, _ = catalog.vectors()
+    return catalog.cached("vector-index", lambda: VectorIndex.build(matrix))
+
+
 def similar_dots(
     catalog: Catalog,
     query: str | np.ndarray,
@@ -149,7 +140,7 @@ def similar_dots(
         raise DataError(f"{catalog.path}: the catalog holds no fingerprints yet (run `adots ingest`)")
     if isinstance(query, str):
         vector = catalog.vector_of(query)
-        exclude = catalog.cached("vector-positions", lambda: {dot_id: i for i, dot_id in enumerate(ids)})[query]
+        exclude = catalog.vector_positions()[query]
     else:
         vector = np.asarray(query, dtype=float)
         exclude = None
@@ -157,17 +148,20 @@ def similar_dots(
             raise DataError(
                 f"query vector has shape {vector.shape}; the catalog's vectors have {matrix.shape[1]} features"
             )
-    index = catalog.cached("vector-index", lambda: VectorIndex.build(matrix))
+    index = vector_index(catalog)
     order, distance = index.nearest(vector, k=k + (exclude is not None), metric=metric)
     keep = order != exclude if exclude is not None else np.ones(order.size, bool)
     order, distance = order[keep][:k], distance[keep][:k]
-    chosen = [ids[i] for i in order]
-    frame = pd.DataFrame({"dot_id": chosen, "distance": distance})
     summary = catalog.cached("summary-by-vector", lambda: _summary_in_vector_order(catalog, ids))
-    rows = summary.iloc[order].reset_index(drop=True)
-    return pd.concat([frame, rows.drop(columns=["dot_id"])], axis=1)
+    rows = summary.take(order).reset_index(drop=True)
+    rows["dot_id"] = [ids[i] for i in order]  # also for a vector whose dot row is gone
+    rows.insert(1, "distance", distance)
+    return rows
 
 
 def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:
-    summary = catalog.query(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM dots").set_index("dot_id", drop=False)
+    summary = catalog.dots(columns=SUMMARY_COLUMNS).set_index("dot_id", drop=False)
     return summary.reindex(ids).reset_index(drop=True)
+
+
+__all__ = ["METRICS", "SUMMARY_COLUMNS", "Standardiser", "VectorIndex", "search_dots", "similar_dots", "vector_index"]

@@ -7,7 +7,7 @@ Tables (schema version :data:`CATALOG_SCHEMA_VERSION`):
     the file bytes, or of the BIDS run's files), ``tool_version``, ``ingested_at``,
     ``status`` (``ok`` or ``failed``), ``n_dots``.
 ``dots``
-    One row per dot: ``dot_id`` (primary key), ``source``, ``segment_start``/``segment_stop``
+    One row per dot: ``dot_id`` (primary key), ``source``, ``start_s``/``stop_s``
     /``duration_s``, ``content_hash`` (of the baseline's samples), ``metadata_json`` (the
     full DotMetadata) and every scalar DotMetadata field flattened into a column named
     ``group_field`` (``paradigm_name``, ``subject_species``, ``environment_illumination``,
@@ -27,21 +27,30 @@ Tables (schema version :data:`CATALOG_SCHEMA_VERSION`):
 ``meta``
     ``key``/``value`` pairs: ``schema_version``, ``vector_names`` (JSON list).
 
-DuckDB lets one process write a file at a time. Every method opens the file, does its
-work in one transaction and closes it again, retrying while another process holds the
-lock, so concurrent ingests take turns and never corrupt the file.
+Every statement against these tables lives in this module: :class:`Catalog`'s reading
+methods, and :class:`CatalogTransaction`'s writing methods inside
+:meth:`Catalog.transaction` (curation, exchange, the reports and the web server call them).
+
+DuckDB lets one process open a file for writing at a time, and a reader's lock keeps
+writers out while it lasts. Every method opens the file, does its work (writing: in one
+transaction) and closes it again, retrying while another process holds the lock, so
+concurrent ingests take turns and never corrupt the file. :meth:`Catalog.snapshot` copies
+the whole catalog into memory under one short read lock: a long-lived reader (the web
+server) answers from the copy and takes a new one when :meth:`Catalog.file_signature`
+changes, never holding the file while a writer waits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import time
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -195,6 +204,27 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS duplicates (
     dot_a VARCHAR, dot_b VARCHAR, kind VARCHAR, evidence JSON, PRIMARY KEY (dot_a, dot_b));
 """
+KNOWN_TABLES = ("meta", "sources", "dots", "fingerprints", "findings", "duplicates", "sketches")
+"""The catalog's own tables (anything else in the file was added by someone else)."""
+DOT_COLUMNS = ("dot_id", "source", "start_s", "stop_s", "duration_s", "content_hash", "metadata_json")
+"""Columns of ``dots`` before the flattened metadata columns (:func:`metadata_columns`)."""
+SUMMARY_COLUMNS = (
+    "dot_id",
+    "identity_lab",
+    "identity_subject_id",
+    "identity_session_id",
+    "recording_modality",
+    "subject_species",
+    "paradigm_name",
+    "duration_s",
+    "curation_validation_status",
+    "source",
+)
+"""The columns of a search result (``adots search --json``, the server's dot lists)."""
+CATALOG_ORDER = ("source", "start_s")
+"""Catalog order: by source, then segment start."""
+_BUSY = ("lock", "file handle conflict", "different configuration")
+"""Words of DuckDB errors that mean "another connection holds the file": wait and retry."""
 
 
 def _dots_ddl() -> str:
@@ -210,8 +240,93 @@ def default_catalog_path() -> Path:
     return Path(os.environ.get(CATALOG_ENV, DEFAULT_CATALOG))
 
 
+def _quote(name: str) -> str:
+    """A column name as a quoted SQL identifier (only names of the catalog's own columns reach here)."""
+    if name not in _known_columns():
+        raise DataError(f"unknown catalog column {name!r}")
+    return f'"{name}"'
+
+
+@functools.cache
+def _known_columns() -> frozenset[str]:
+    return frozenset((*DOT_COLUMNS, *metadata_columns()))
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DotFilter:
+    """Metadata filters on dots (the options of ``adots search``); every field is optional.
+
+    Strings match exactly and case-insensitively; ``arousal`` lists measures that must all be
+    recorded (e.g. ``("pupil",)``); ``min_duration`` is in s; ``status`` is a validation
+    status (``compliant``, ``noncompliant``, ``not-validated``).
+    """
+
+    species: str | None = None
+    paradigm: str | None = None
+    modality: str | None = None
+    min_duration: float | None = None
+    illumination: str | None = None
+    arousal: tuple[str, ...] = ()
+    lab: str | None = None
+    status: str | None = None
+
+    COLUMNS: typing.ClassVar[dict[str, str]] = {
+        "species": "subject_species",
+        "paradigm": "paradigm_name",
+        "modality": "recording_modality",
+        "illumination": "environment_illumination",
+        "lab": "identity_lab",
+        "status": "curation_validation_status",
+        "arousal": "arousal_measures",
+        "min_duration": "duration_s",
+    }
+    """The ``dots`` column each filter reads."""
+
+    def where(self) -> tuple[str, list[Any]]:
+        """``("WHERE ...", params)`` for these filters (``("", [])`` when none is set)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for name in ("species", "paradigm", "modality", "illumination", "lab", "status"):
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(f"lower({_quote(self.COLUMNS[name])}) = lower(?)")
+                params.append(value)
+        if self.min_duration is not None:
+            clauses.append("duration_s >= ?")
+            params.append(float(self.min_duration))
+        for measure in self.arousal:
+            clauses.append("list_contains(arousal_measures, ?)")
+            params.append(measure)
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+    def is_empty(self) -> bool:
+        return self == DotFilter()
+
+
+def _signature(path: Path) -> tuple[tuple[int, int], ...]:
+    """``(mtime_ns, size)`` of the catalog file and of its write-ahead log: changes with every commit."""
+    out = []
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = candidate.stat()
+            out.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            out.append((-1, -1))
+    return tuple(out)
+
+
 class Catalog:
     """A catalog of adhesive dots in an embedded DuckDB file.
+
+    Every statement against the catalog lives in this class and in
+    :class:`CatalogTransaction`: reading methods (:meth:`dots`, :meth:`search`, :meth:`dot`,
+    :meth:`findings`, :meth:`duplicates`, ...) each open the file read-only for one query,
+    writing goes through :meth:`transaction` (one transaction, committed on success, rolled
+    back on any error). :meth:`snapshot` takes a consistent in-memory copy that answers the
+    same reading methods without touching the file again (the web server reads those).
 
     Parameters
     ----------
@@ -224,30 +339,43 @@ class Catalog:
     def __init__(self, path: str | Path | None = None, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         self.path = Path(path) if path is not None else default_catalog_path()
         self.lock_timeout = lock_timeout
-        self._cache: dict[str, tuple[float, Any]] = {}  # name -> (file mtime, value)
+        self._cache: dict[str, tuple[Any, Any]] = {}  # name -> (cache key, value)
 
     def __repr__(self) -> str:
         return f"<Catalog {str(self.path)!r}>"
 
+    @property
+    def fingerprint_dir(self) -> Path:
+        """The folder of the catalog's fingerprint NetCDF files (``<catalog file>.fingerprints``)."""
+        return self.path.with_name(self.path.name + ".fingerprints")
+
     # -- connection handling ---------------------------------------------------------------
-    @contextlib.contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An open connection, retried while another process holds the file's lock."""
-        if read_only and not self.path.exists():
-            raise CatalogError(f"{self.path}: no catalog here yet (run `adots ingest` first, or pass --catalog)")
-        deadline = time.monotonic() + self.lock_timeout
+    def _retrying(self, action: Callable[[], Any], *, timeout: float | None = None) -> Any:
+        """``action()``, retried while another connection holds the file (up to ``timeout`` s)."""
+        deadline = time.monotonic() + (self.lock_timeout if timeout is None else timeout)
         delay = 0.02
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
-            except duckdb.IOException as err:
-                if "lock" not in str(err).lower() or time.monotonic() > deadline:
-                    raise CatalogError(f"{self.path}: cannot open the catalog ({err})") from None
+                return action()
+            except duckdb.Error as err:
+                busy = any(word in str(err).lower() for word in _BUSY)
+                if not busy:
+                    raise CatalogError(f"{self.path}: not a readable DuckDB catalog ({err})") from None
+                if time.monotonic() > deadline:
+                    raise CatalogBusyError(f"{self.path}: cannot open the catalog ({err})") from None
                 time.sleep(delay)
                 delay = min(delay * 1.5, 0.5)
-            except duckdb.Error as err:
-                raise CatalogError(f"{self.path}: not a readable DuckDB catalog ({err})") from None
+
+    @contextlib.contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An open connection, retried while another process holds the file's lock.
+
+        A read-write connection first brings the file to the current schema version. Prefer
+        the reading methods and :meth:`transaction`; this is the escape hatch underneath them.
+        """
+        if read_only and not self.path.exists():
+            raise CatalogError(f"{self.path}: no catalog here yet (run `adots ingest` first, or pass --catalog)")
+        con = self._retrying(lambda: duckdb.connect(str(self.path), read_only=read_only))
         try:
             if not read_only:
                 self._ensure_schema(con)
@@ -257,9 +385,22 @@ class Catalog:
         finally:
             con.close()
 
-    def _check_version(self, con: duckdb.DuckDBPyConnection) -> int:
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[CatalogTransaction]:
+        """One read-write transaction: committed when the block ends, rolled back when it raises.
+
+        Examples
+        --------
+        >>> with catalog.transaction() as tx:  # doctest: +SKIP
+        ...     tx.replace_duplicates(pairs)
+        """
+        with self.connect() as con:
+            with _transaction(con):
+                yield CatalogTransaction(self, con)
+
+    def _check_version(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> int:
         try:
-            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            row = con.execute(f"SELECT value FROM {schema}meta WHERE key = 'schema_version'").fetchone()
         except duckdb.CatalogException:
             raise CatalogError(f"{self.path}: a DuckDB file but not an adhesive-dots catalog") from None
         version = int(row[0]) if row else 0
@@ -271,8 +412,7 @@ class Catalog:
         return version
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             con.execute(_BASE_TABLES)
             con.execute(_dots_ddl())
             version = self._check_version(con)
@@ -281,97 +421,303 @@ class Catalog:
                     for statement in MIGRATIONS.get(step, ()):
                         con.execute(statement)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(CATALOG_SCHEMA_VERSION)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
+
+    def upgrade(self) -> None:
+        """Create the file or bring it to the current schema version (a no-op when it is current)."""
+        with self.connect():
+            pass
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def file_signature(self) -> tuple[tuple[int, int], ...]:
+        """``(mtime_ns, size)`` of the file and its write-ahead log; changes whenever a transaction commits."""
+        return _signature(self.path)
+
+    def snapshot(self, *, timeout: float | None = None) -> CatalogSnapshot:
+        """A consistent in-memory copy of the catalog as of now (see :class:`CatalogSnapshot`).
+
+        The file is attached read-only just long enough to copy it (about 0.15 s for 10,000
+        dots), so it sees whole transactions only: a source being ingested is either
+        entirely in the copy or not at all.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait while another process holds the file (default ``lock_timeout``;
+            0 tries once).
+
+        Raises
+        ------
+        CatalogError
+            No file, not a DuckDB file, not a catalog, or a newer schema version.
+        CatalogBusyError
+            The file stayed locked by a writer for ``timeout`` s.
+        """
+        if not self.path.exists():
+            raise CatalogError(f"{self.path}: no catalog here yet (run `adots ingest` first, or pass --catalog)")
+        if self.path.is_dir():
+            raise CatalogError(f"{self.path}: a folder, not a catalog file")
+        signature = self.file_signature()
+        db = duckdb.connect(":memory:")
+        try:
+            literal = str(self.path.resolve()).replace("'", "''")
+            self._retrying(lambda: db.execute(f"ATTACH '{literal}' AS source_catalog (READ_ONLY)"), timeout=timeout)
+            try:
+                self._check_version(db, "source_catalog.")
+                db.execute("COPY FROM DATABASE source_catalog TO memory")
+            finally:
+                db.execute("DETACH source_catalog")
+            self._ensure_schema(db)  # an older catalog is brought up to date in the copy only
+            db.execute("SET threads TO 1")  # many small concurrent queries: parallelism across them, not within
+        except BaseException:
+            db.close()
             raise
+        return CatalogSnapshot(self.path, db, signature=signature)
 
     # -- writing -----------------------------------------------------------------------------
     def source_state(self, source: str) -> tuple[str, str] | None:
         """``(source_hash, status)`` of an ingested source, or ``None``."""
         if not self.path.exists():
             return None
-        with self.connect() as con:
+        with self.connect(read_only=True) as con:
             row = con.execute("SELECT source_hash, status FROM sources WHERE source = ?", [source]).fetchone()
         return (row[0], row[1]) if row else None
 
     def write_source(self, record: SourceRecord, *, vector_names: Sequence[str] | None = None) -> None:
         """Replace everything stored for ``record.source`` with ``record``, in one transaction."""
-        with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if vector_names is not None:
-                    self._check_vector_names(con, list(vector_names))
-                old = [
-                    r[0] for r in con.execute("SELECT dot_id FROM dots WHERE source = ?", [record.source]).fetchall()
-                ]
-                new_ids = [d.dot_id for d in record.dots]
-                for table, column in (("fingerprints", "dot_id"), ("sketches", "dot_id"), ("dots", "dot_id")):
-                    for dot_id in set(old) | set(new_ids):
-                        con.execute(f"DELETE FROM {table} WHERE {column} = ?", [dot_id])
-                for dot_id in set(old) | set(new_ids):
-                    con.execute("DELETE FROM duplicates WHERE dot_a = ? OR dot_b = ?", [dot_id, dot_id])
-                con.execute("DELETE FROM findings WHERE source = ?", [record.source])
-                con.execute("DELETE FROM sources WHERE source = ?", [record.source])
-                for dot in record.dots:
-                    self._insert_dot(con, record.source, dot)
-                for finding in record.findings:
-                    self._insert_finding(con, record.source, None, finding)
-                con.execute(
-                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
-                    [record.source, record.source_hash, record.tool_version,
-                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                     "failed" if record.failed else "ok", len(record.dots)],
-                )  # fmt: skip
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-
-    def _check_vector_names(self, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
-        row = con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchone()
-        if row is None:
-            con.execute("INSERT INTO meta VALUES ('vector_names', ?)", [json.dumps(names)])
-        elif json.loads(row[0]) != names:
-            raise CatalogError(
-                f"{self.path}: the fingerprint summary vector of this adhesive-dots version differs from the one "
-                "stored in the catalog; re-ingest into a new catalog"
-            )
-
-    def _insert_dot(self, con: duckdb.DuckDBPyConnection, source: str, dot: DotRecord) -> None:
-        flat = flatten_metadata(dot.metadata)
-        names = ["dot_id", "source", "start_s", "stop_s", "duration_s", "content_hash", "metadata_json",
-                 *flat]  # fmt: skip
-        values = [dot.dot_id, source, dot.segment[0], dot.segment[1], dot.duration_s, dot.content_hash,
-                  dot.metadata.model_dump_json(), *flat.values()]  # fmt: skip
-        quoted = ", ".join(f'"{n}"' for n in names)
-        con.execute(f"INSERT INTO dots ({quoted}) VALUES ({', '.join('?' * len(values))})", values)
-        if dot.vector is not None:
-            con.execute(
-                "INSERT INTO fingerprints VALUES (?, ?, ?, ?)",
-                [dot.dot_id, np.asarray(dot.vector, dtype=float).tolist(), "1", dot.netcdf_path],
-            )
-        for finding in dot.findings:
-            self._insert_finding(con, source, dot.dot_id, finding)
-
-    @staticmethod
-    def _insert_finding(con: duckdb.DuckDBPyConnection, source: str, dot_id: str | None, finding: Finding) -> None:
-        value = None if finding.value is None else json.dumps(finding.value, default=str)
-        con.execute(
-            "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [source, dot_id, finding.code, str(getattr(finding.severity, "value", finding.severity)),
-             finding.message, finding.location, value, finding.fix],
-        )  # fmt: skip
+        with self.transaction() as tx:
+            if vector_names is not None:
+                tx.check_vector_names(list(vector_names))
+            tx.replace_source(record)
 
     # -- reading -------------------------------------------------------------------------------
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run read-only SQL against the catalog and return a DataFrame."""
+    def _frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         with self.connect(read_only=True) as con:
-            return con.execute(sql, params or []).df()
+            return con.execute(sql, list(params or [])).df()
 
-    def dots(self) -> pd.DataFrame:
-        """Every dot, one row each (metadata columns included)."""
-        return self.query("SELECT * FROM dots ORDER BY source, start_s")
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run read-only SQL against the catalog and return a DataFrame (for ad-hoc questions and tests)."""
+        return self._frame(sql, params)
+
+    def table_sizes(self) -> dict[str, int]:
+        """Rows per table, for every table in the file (the catalog's own and any other)."""
+        with self.connect(read_only=True) as con:
+            names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+            return {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names}
+
+    def dots(
+        self, *, columns: Sequence[str] | None = None, dot_ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        """Every dot (or those of ``dot_ids``) in catalog order, one row each (all columns, or ``columns``)."""
+        return self.search(None, columns=columns, dot_ids=dot_ids, limit=limit)
+
+    def search(
+        self,
+        filters: DotFilter | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        dot_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Dots matching ``filters``: ``columns`` (default all), sorted, one page of them.
+
+        Parameters
+        ----------
+        filters : DotFilter, optional
+            Metadata filters (none: every dot).
+        columns : sequence of str, optional
+            Columns of ``dots`` to return.
+        sort : str, optional
+            A column to sort by (missing values last); ties and the default follow catalog order.
+        descending : bool
+            Sort ``sort`` from the largest value.
+        limit, offset : int
+            The page: at most ``limit`` rows after skipping ``offset``.
+        dot_ids : sequence of str, optional
+            Only these dots.
+        """
+        return self._frame(*self._search_sql(filters, columns, sort, descending, limit, offset, dot_ids))
+
+    def search_records(
+        self,
+        filters: DotFilter | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """:meth:`search` as a list of ``{column: value}`` (Python values, no DataFrame: for many small queries)."""
+        sql, params = self._search_sql(filters, columns, sort, descending, limit, offset, None)
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(sql, params)
+            rows = cursor.fetchall()
+            names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    @staticmethod
+    def _search_sql(filters, columns, sort, descending, limit, offset, dot_ids) -> tuple[str, list[Any]]:
+        where, params = (filters or DotFilter()).where()
+        if dot_ids is not None:
+            where = f"{where} AND" if where else "WHERE"
+            where += " list_contains(?::VARCHAR[], dot_id)"
+            params.append(list(dot_ids))
+        selected = "*" if columns is None else ", ".join(_quote(c) for c in columns)
+        order = [f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST"] if sort else []
+        order += [_quote(c) for c in CATALOG_ORDER]
+        sql = f"SELECT {selected} FROM dots {where} ORDER BY {', '.join(order)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
+        return sql, params
+
+    def count(self, filters: DotFilter | None = None) -> int:
+        """Number of dots matching ``filters``."""
+        where, params = (filters or DotFilter()).where()
+        with self.connect(read_only=True) as con:
+            return int(con.execute(f"SELECT count(*) FROM dots {where}", params).fetchone()[0])
+
+    def dot(self, dot_id: str, *, columns: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """One dot: its ``dots`` columns (all, or ``columns``) plus ``metadata_text`` (the DotMetadata JSON),
+        ``source_hash``, ``ingested_at``, ``tool_version``, ``netcdf_path`` and ``has_vector``; ``None`` when
+        there is no such dot."""
+        selected = "*" if columns is None else ", ".join(_quote(c) for c in dict.fromkeys(["source", *columns]))
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(
+                f"SELECT {selected}, CAST(metadata_json AS VARCHAR) AS metadata_text FROM dots WHERE dot_id = ?",
+                [dot_id],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            out = dict(zip([d[0] for d in cursor.description], row, strict=True))
+            source = con.execute(
+                "SELECT source_hash, ingested_at, tool_version FROM sources WHERE source = ?", [out["source"]]
+            ).fetchone()
+            fingerprint = con.execute(
+                "SELECT netcdf_path, vector IS NOT NULL FROM fingerprints WHERE dot_id = ?", [dot_id]
+            ).fetchone()
+        out.update(zip(("source_hash", "ingested_at", "tool_version"), source or (None, None, None), strict=True))
+        out.update(zip(("netcdf_path", "has_vector"), fingerprint or (None, False), strict=True))
+        return out
+
+    def fingerprint_path(self, dot_id: str) -> str | None:
+        """The stored path of a dot's fingerprint NetCDF file (``None`` without one)."""
+        with self.connect(read_only=True) as con:
+            row = con.execute("SELECT netcdf_path FROM fingerprints WHERE dot_id = ?", [dot_id]).fetchone()
+        return row[0] if row else None
+
+    def distinct_values(self, column: str) -> list[str]:
+        """The distinct non-missing values of a ``dots`` column (list columns unnested), sorted."""
+        kind = metadata_columns().get(column, "VARCHAR")
+        expression = f"unnest({_quote(column)})" if kind.endswith("[]") else _quote(column)
+        with self.connect(read_only=True) as con:
+            rows = con.execute(f"SELECT DISTINCT CAST({expression} AS VARCHAR) AS v FROM dots").fetchall()
+        return sorted(str(r[0]) for r in rows if r[0] is not None)
+
+    def facet_counts(self, column: str, filters: DotFilter | None = None, *, missing: str = "unknown") -> pd.Series:
+        """Dots per value of a ``dots`` column (a dot counts under each value of a list column), largest first."""
+        where, params = (filters or DotFilter()).where()
+        kind = metadata_columns().get(column, "VARCHAR")
+        expression = f"unnest({_quote(column)})" if kind.endswith("[]") else _quote(column)
+        frame = self._frame(
+            f"SELECT coalesce(CAST(v AS VARCHAR), ?) AS value, count(*) AS n FROM "
+            f"(SELECT {expression} AS v FROM dots {where}) GROUP BY value ORDER BY n DESC, value",
+            [missing, *params],
+        )
+        return pd.Series(frame["n"].to_numpy(dtype=int), index=frame["value"].astype(str), name=column, dtype=int)
+
+    def minutes_by(self, column: str = "identity_lab", filters: DotFilter | None = None) -> pd.DataFrame:
+        """Minutes of baseline per value of ``column``: ``compliant`` and ``other`` (index: the values)."""
+        where, params = (filters or DotFilter()).where()
+        frame = self._frame(
+            f"SELECT coalesce(CAST({_quote(column)} AS VARCHAR), 'unknown') AS key, "
+            "coalesce(sum(duration_s) FILTER (WHERE curation_validation_status = 'compliant'), 0) / 60 AS compliant, "
+            "coalesce(sum(duration_s) FILTER (WHERE curation_validation_status IS DISTINCT FROM 'compliant'), 0) / 60 "
+            f"AS other FROM dots {where} GROUP BY key ORDER BY key",
+            params,
+        )
+        return frame.set_index("key").rename_axis(None).astype(float)
+
+    def findings(self, dot_ids: Sequence[str] | None = None, *, dots_only: bool = False) -> pd.DataFrame:
+        """Stored findings: ``source``, ``dot_id``, ``code``, ``severity``, ``message``, ``location``,
+        ``value`` (JSON text), ``fix``; of the given dots only, or of dots only (no source-level ones)."""
+        clauses, params = [], []
+        if dot_ids is not None:
+            clauses.append("list_contains(?::VARCHAR[], dot_id)")
+            params.append(list(dot_ids))
+        if dots_only:
+            clauses.append("dot_id IS NOT NULL")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._frame(f"SELECT * FROM findings {where} ORDER BY source, dot_id NULLS FIRST, code", params)
+
+    def sources(self) -> pd.DataFrame:
+        """The ``sources`` table: ``source``, ``source_hash``, ``tool_version``, ``ingested_at``, ``status``,
+        ``n_dots``."""
+        return self._frame("SELECT * FROM sources ORDER BY source")
+
+    def finding_counts(self) -> pd.DataFrame:
+        """``severity``, ``code``, ``n``: how often each check fired, most frequent first."""
+        return self._frame(
+            "SELECT severity, code, count(*) AS n FROM findings GROUP BY severity, code ORDER BY n DESC, code"
+        )
+
+    def source_counts(self) -> dict[str, int]:
+        """Sources per ingest status (``ok``, ``failed``, ``imported``)."""
+        frame = self._frame("SELECT status, count(*) AS n FROM sources GROUP BY status ORDER BY status")
+        return {str(r.status): int(r.n) for r in frame.itertuples()}
+
+    def duplicates(self, dot_id: str | None = None) -> pd.DataFrame:
+        """Duplicate links ``dot_a``, ``dot_b``, ``kind``, ``evidence`` (JSON text); those of one dot when given."""
+        where, params = ("WHERE dot_a = ? OR dot_b = ?", [dot_id, dot_id]) if dot_id is not None else ("", [])
+        return self._frame(
+            f"SELECT dot_a, dot_b, kind, CAST(evidence AS VARCHAR) AS evidence FROM duplicates {where} "
+            "ORDER BY dot_a, dot_b",
+            params,
+        )
+
+    def sketches(self) -> pd.DataFrame:
+        """Stored sketches: ``dot_id``, ``signature``, ``n_tokens``, ``fs``, ``n_channels``, ``n_times``,
+        ``params`` (JSON text), ``canonical_hash``."""
+        return self._frame(
+            "SELECT dot_id, signature, n_tokens, fs, n_channels, n_times, CAST(sketch_params AS VARCHAR) AS params, "
+            "canonical_hash FROM sketches ORDER BY dot_id"
+        )
+
+    def segments(self) -> pd.DataFrame:
+        """Where every dot's samples are: ``dot_id``, ``source``, ``start_s``, ``stop_s``, ``metadata_json``
+        (text; its ``segment.gaps``), in catalog order."""
+        return self._frame(
+            "SELECT dot_id, source, start_s, stop_s, CAST(metadata_json AS VARCHAR) AS metadata_json "
+            "FROM dots ORDER BY source, start_s"
+        )
+
+    def dots_with_sources(self) -> pd.DataFrame:
+        """Every dot (all columns) with ``metadata_text`` (the JSON as text) and its source's ``source_hash``."""
+        return self._frame(
+            "SELECT d.*, CAST(d.metadata_json AS VARCHAR) AS metadata_text, s.source_hash FROM dots d "
+            "LEFT JOIN sources s USING (source) ORDER BY d.source, d.start_s"
+        )
+
+    def exchange_rows(self) -> pd.DataFrame:
+        """One row per dot with the columns of the Parquet exchange format
+        (:data:`adhesive_dots.catalog.exchange.PARQUET_SCHEMA`), by dot id."""
+        return self._frame(
+            """
+            SELECT d.dot_id, d.source, s.source_hash, d.start_s AS segment_start, d.stop_s AS segment_stop,
+                   d.duration_s, d.content_hash,
+                   CAST(d.metadata_json AS VARCHAR) AS metadata_json, f.vector,
+                   coalesce((SELECT to_json(list({'code': x.code, 'severity': x.severity, 'message': x.message,
+                                                   'location': x.location, 'value': x.value, 'fix': x.fix}))
+                             FROM findings x WHERE x.dot_id = d.dot_id)::VARCHAR, '[]') AS findings_json
+            FROM dots d LEFT JOIN sources s USING (source) LEFT JOIN fingerprints f USING (dot_id)
+            ORDER BY d.dot_id
+            """
+        )
 
     def integrity_check(self) -> list[str]:
         """Problems found (empty when the catalog is consistent)."""
@@ -392,12 +738,15 @@ class Catalog:
                     problems.append(f"{count} {label}")
         return problems
 
+    def _cache_key(self) -> Any:
+        return self.file_signature()
+
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered until the catalog file changes."""
-        mtime = self.path.stat().st_mtime_ns if self.path.exists() else -1
+        key = self._cache_key()
         hit = self._cache.get(name)
-        if hit is None or hit[0] != mtime:
-            self._cache[name] = hit = (mtime, compute())
+        if hit is None or hit[0] != key:
+            self._cache[name] = hit = (key, compute())
         return hit[1]
 
     def vectors(self) -> tuple[np.ndarray, list[str]]:
@@ -405,7 +754,9 @@ class Catalog:
 
         def load() -> tuple[np.ndarray, list[str]]:
             with self.connect(read_only=True) as con:
-                table = con.execute("SELECT dot_id, vector FROM fingerprints ORDER BY dot_id").fetchnumpy()
+                table = con.execute(
+                    "SELECT dot_id, vector FROM fingerprints WHERE vector IS NOT NULL ORDER BY dot_id"
+                ).fetchnumpy()
             ids = [str(i) for i in table["dot_id"]]
             matrix = np.array(list(table["vector"]), dtype=float) if ids else np.empty((0, 0))
             return matrix, ids
@@ -413,12 +764,204 @@ class Catalog:
         return self.cached("vectors", load)
 
     def vector_names(self) -> list[str]:
-        rows = self.query("SELECT value FROM meta WHERE key = 'vector_names'")
-        return json.loads(rows["value"].iloc[0]) if len(rows) else []
+        """Names of the summary vector's elements (empty before the first fingerprint; cached)."""
+
+        def load() -> list[str]:
+            with self.connect(read_only=True) as con:
+                row = con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchone()
+            return json.loads(row[0]) if row else []
+
+        return list(self.cached("vector-names", load))
+
+    def vector_positions(self) -> dict[str, int]:
+        """``{dot_id: row of vectors()}`` (cached with the vectors)."""
+        _, ids = self.vectors()
+        return self.cached("vector-positions", lambda: {name: i for i, name in enumerate(ids)})
 
     def vector_of(self, dot_id: str) -> np.ndarray:
-        matrix, ids = self.vectors()
-        positions = self.cached("vector-positions", lambda: {name: i for i, name in enumerate(ids)})
+        matrix, _ = self.vectors()
+        positions = self.vector_positions()
         if dot_id not in positions:
             raise DataError(f"{self.path}: no fingerprint for dot {dot_id!r} (see `adots search` for dot ids)")
         return matrix[positions[dot_id]]
+
+
+class CatalogBusyError(CatalogError):
+    """Another process held the catalog file for longer than the caller would wait."""
+
+
+class CatalogSnapshot(Catalog):
+    """A consistent, read-only, in-memory copy of a catalog (:meth:`Catalog.snapshot`).
+
+    It answers every reading method of :class:`Catalog` from memory (thread-safe: each call
+    uses its own cursor); writing raises :class:`CatalogError`. ``signature`` is the file's
+    :meth:`~Catalog.file_signature` just before the copy: when the file's differs, a newer
+    snapshot is due.
+    """
+
+    def __init__(self, path: Path, db: duckdb.DuckDBPyConnection, *, signature: Any) -> None:
+        super().__init__(path)
+        self._db = db
+        self.signature = signature
+        self.taken_at = dt.datetime.now(dt.UTC)
+
+    def __repr__(self) -> str:
+        return f"<CatalogSnapshot of {str(self.path)!r} taken {self.taken_at:%H:%M:%S}>"
+
+    @contextlib.contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            raise CatalogError(f"{self.path}: a snapshot of the catalog is read-only")
+        cursor = self._db.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def snapshot(self, *, timeout: float | None = None) -> CatalogSnapshot:
+        return self
+
+    def upgrade(self) -> None:
+        """Nothing to do: the copy was brought to the current schema version when it was taken."""
+
+    def _cache_key(self) -> Any:
+        return self.signature
+
+    def close(self) -> None:
+        """Free the copy (reading afterwards raises)."""
+        self._db.close()
+
+
+class CatalogTransaction:
+    """The writing statements of one open transaction (:meth:`Catalog.transaction`)."""
+
+    def __init__(self, catalog: Catalog, con: duckdb.DuckDBPyConnection) -> None:
+        self.catalog = catalog
+        self._con = con
+
+    def check_vector_names(self, names: list[str]) -> None:
+        """Record the summary vector's element names, or check them against those recorded."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchone()
+        if row is None:
+            self._con.execute("INSERT INTO meta VALUES ('vector_names', ?)", [json.dumps(names)])
+        elif json.loads(row[0]) != names:
+            raise CatalogError(
+                f"{self.catalog.path}: the fingerprint summary vector of this adhesive-dots version differs from the "
+                "one stored in the catalog; re-ingest into a new catalog"
+            )
+
+    def replace_source(self, record: SourceRecord) -> None:
+        """Delete everything stored for ``record.source`` (its dots, fingerprints, sketches, duplicate
+        links and findings), then store ``record``."""
+        con = self._con
+        old = [r[0] for r in con.execute("SELECT dot_id FROM dots WHERE source = ?", [record.source]).fetchall()]
+        ids = sorted(set(old) | {d.dot_id for d in record.dots})
+        if ids:
+            for table in ("fingerprints", "sketches", "dots"):
+                con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], dot_id)", [ids])
+            con.execute(
+                "DELETE FROM duplicates WHERE list_contains(?::VARCHAR[], dot_a) OR list_contains(?::VARCHAR[], dot_b)",
+                [ids, ids],
+            )
+        con.execute("DELETE FROM findings WHERE source = ?", [record.source])
+        con.execute("DELETE FROM sources WHERE source = ?", [record.source])
+        for dot in record.dots:
+            self.insert_dot(record.source, dot)
+        for finding in record.findings:
+            self.insert_finding(record.source, None, finding)
+        self.add_source(
+            record.source,
+            record.source_hash,
+            record.tool_version,
+            "failed" if record.failed else "ok",
+            len(record.dots),
+        )
+
+    def insert_dot(self, source: str, dot: DotRecord) -> None:
+        """Add one dot, its fingerprint row (when it has a vector) and its findings."""
+        flat = flatten_metadata(dot.metadata)
+        names = [*DOT_COLUMNS, *flat]
+        values = [
+            dot.dot_id,
+            source,
+            dot.segment[0],
+            dot.segment[1],
+            dot.duration_s,
+            dot.content_hash,
+            dot.metadata.model_dump_json(),
+            *flat.values(),
+        ]
+        quoted = ", ".join(f'"{n}"' for n in names)
+        self._con.execute(f"INSERT INTO dots ({quoted}) VALUES ({', '.join('?' * len(values))})", values)
+        if dot.vector is not None:
+            self._con.execute(
+                "INSERT INTO fingerprints VALUES (?, ?, ?, ?)",
+                [dot.dot_id, np.asarray(dot.vector, dtype=float).tolist(), "1", dot.netcdf_path],
+            )
+        for finding in dot.findings:
+            self.insert_finding(source, dot.dot_id, finding)
+
+    def insert_finding(self, source: str, dot_id: str | None, finding: Finding) -> None:
+        value = None if finding.value is None else json.dumps(finding.value, default=str)
+        self._con.execute(
+            "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source,
+                dot_id,
+                finding.code,
+                str(getattr(finding.severity, "value", finding.severity)),
+                finding.message,
+                finding.location,
+                value,
+                finding.fix,
+            ],
+        )
+
+    def dots_like(self, dot_id: str, content_hash: str) -> list[tuple[str, str, str]]:
+        """``(dot_id, content_hash, metadata JSON)`` of stored dots with this id or this content hash."""
+        return self._con.execute(
+            "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
+            "WHERE dot_id = ? OR content_hash = ?",
+            [dot_id, content_hash],
+        ).fetchall()
+
+    def source_status(self, source: str) -> str | None:
+        """The stored ``status`` of a source, ``None`` when it is not in the catalog."""
+        row = self._con.execute("SELECT status FROM sources WHERE source = ?", [source]).fetchone()
+        return row[0] if row else None
+
+    def add_source(self, source: str, source_hash: str, tool_version: str, status: str, n_dots: int) -> None:
+        """A ``sources`` row, stamped now."""
+        self._con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+            [source, source_hash, tool_version, dt.datetime.now(dt.UTC).replace(tzinfo=None), status, n_dots],
+        )
+
+    def count_new_dots(self, source: str, n: int) -> None:
+        """Add ``n`` to a source's dot count."""
+        self._con.execute("UPDATE sources SET n_dots = n_dots + ? WHERE source = ?", [n, source])
+
+    def replace_duplicates(self, pairs: Iterable[tuple[str, str, str, str]]) -> None:
+        """Replace every duplicate link with ``(dot_a, dot_b, kind, evidence JSON)`` rows."""
+        self._con.execute("DELETE FROM duplicates")
+        rows = list(pairs)
+        if rows:
+            self._con.executemany("INSERT INTO duplicates VALUES (?, ?, ?, ?)", [list(r) for r in rows])
+
+    def put_sketches(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Insert or replace ``sketches`` rows (``dot_id``, ``signature``, ``n_tokens``, ``fs``, ``n_channels``,
+        ``n_times``, ``sketch_params``, ``canonical_hash``, ``computed_at``)."""
+        for values in rows:
+            self._con.execute("INSERT OR REPLACE INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(values))
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, or ROLLBACK when the block raises (the one place that spells it)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -22,6 +22,7 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     inspect,
     report,
     schema,
+    serve,
     sufficiency,
     validate,
 )

@@ -8,7 +8,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,13 @@ from adhesive_dots.core import Baseline, Finding, Severity
 from adhesive_dots.errors import DataError, SourceNotFoundError, option
 from adhesive_dots.fingerprint import FingerprintParams, shared_params
 from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline
+from adhesive_dots.metadata import DotMetadata
 from adhesive_dots.report import _figures as figs
 
 CATALOG_SUFFIXES = (".duckdb", ".db")
 """A single target with one of these suffixes is read as a catalog."""
 MAX_TABLE_ROWS = 5000
 """At most this many dots are listed in a catalog report's table (the counts cover all)."""
-KNOWN_TABLES = {"meta", "sources", "dots", "fingerprints", "findings", "duplicates"}
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("adhesive_dots.report", "templates"),
@@ -56,8 +56,8 @@ def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _fmt(value: Any) -> str:
-    """A value as short text for a table cell ("" for missing)."""
+def format_value(value: Any) -> str:
+    """A value as short text for a table cell ("" for missing; floats to 4 significant digits)."""
     if value is None:
         return ""
     if isinstance(value, float | np.floating):
@@ -65,17 +65,37 @@ def _fmt(value: Any) -> str:
     if isinstance(value, np.integer):
         return str(int(value))
     if isinstance(value, list | tuple):
-        return ", ".join(_fmt(v) for v in value)
+        return ", ".join(format_value(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, default=str)
     return str(value)
 
 
-_ENV.filters["fmt"] = _fmt
+_fmt = format_value
+_ENV.filters["fmt"] = format_value
 
 
 def _figure(fid: str, title: str, caption: str, fig) -> FigureItem:
     return FigureItem(fid, title, caption, figs.figure_to_data_uri(fig))
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure not drawn yet: an id, a title, a caption and the builder that draws it.
+
+    The reports draw every spec at once (:meth:`render`); the web server draws each one when
+    its image is requested. Both take the specs from the same functions
+    (:func:`fingerprint_figure_specs`, :func:`comparison_figure_specs`, :func:`catalog_figure_specs`).
+    """
+
+    id: str
+    title: str
+    caption: str
+    build: Callable[[], Any]
+
+    def render(self) -> FigureItem:
+        """The figure drawn and embedded as an SVG data URI."""
+        return _figure(self.id, self.title, self.caption, self.build())
 
 
 def _write(html: str, out_path: Path, overwrite: bool) -> Path:
@@ -122,6 +142,10 @@ def _baseline(target: Any, stack: contextlib.ExitStack, template: SourceSpec) ->
 
 
 def _metadata_rows(baseline: Baseline) -> list[dict[str, str]]:
+    return metadata_rows(baseline.metadata)
+
+
+def metadata_rows(metadata: DotMetadata) -> list[dict[str, str]]:
     """DotMetadata flattened to (group, field, value) rows; empty values left out."""
     rows: list[dict[str, str]] = []
 
@@ -134,7 +158,7 @@ def _metadata_rows(baseline: Baseline) -> list[dict[str, str]]:
             return
         rows.append({"group": group, "field": name, "value": _fmt(value)})
 
-    dumped = baseline.metadata.model_dump(mode="json", exclude_none=True)
+    dumped = metadata.model_dump(mode="json", exclude_none=True)
     for group, content in dumped.items():
         if isinstance(content, dict):
             for key, value in content.items():
@@ -144,7 +168,8 @@ def _metadata_rows(baseline: Baseline) -> list[dict[str, str]]:
     return rows
 
 
-def _finding_rows(findings: Iterable[Finding]) -> list[dict[str, str]]:
+def finding_rows(findings: Iterable[Finding]) -> list[dict[str, str]]:
+    """Findings as table rows (severity, code, message, location, value, fix), most severe first."""
     out = []
     for f in sorted(findings, key=lambda f: Severity(f.severity).rank):
         out.append({"severity": Severity(f.severity).value, "code": f.code, "message": f.message,
@@ -202,22 +227,45 @@ def _arousal_units(baseline: Baseline) -> dict[str, str]:
 
 def _dot_figures(dot: _Dot, prefix: str = "") -> list[FigureItem]:
     ds = dot.fingerprint.dataset
-    items = [
-        _figure(f"{prefix}psd", "Power spectrum with aperiodic fit",
-                "Welch PSD per channel group (median, inter-quartile range shaded); dashed: the aperiodic fit "
-                "(offset − log10(knee + f^χ)) over its fit range (grey).", figs.psd_figure(ds)),
-        _figure(f"{prefix}dfa", "Detrended fluctuation analysis",
-                "Fluctuation F(n) against window length; dashed lines have the fitted DFA exponent α as slope, "
-                "over the fit range (grey).", figs.dfa_figure(ds)),
-        _figure(f"{prefix}correlation", "Correlation structure",
-                "Pearson correlation between channels over the whole baseline and the eigenvalues of that "
-                "matrix by rank with their power-law fit.", figs.correlation_figure(ds)),
-        _figure(f"{prefix}trajectory", "State trajectory",
-                "Window features over the baseline (medians over channels, z-scored per feature; the legend "
-                "gives mean and sd in the feature's units), arousal signals averaged in the same windows below.",
-                figs.trajectory_figure(ds, arousal_units=_arousal_units(dot.baseline))),
-    ]  # fmt: skip
-    return items
+    specs = fingerprint_figure_specs(ds, arousal_units=_arousal_units(dot.baseline), prefix=prefix)
+    return [spec.render() for spec in specs]
+
+
+def fingerprint_figure_specs(
+    ds: Any, *, arousal_units: Mapping[str, str] | None = None, prefix: str = ""
+) -> list[FigureSpec]:
+    """The figures of a dot (PSD, DFA, correlations, state trajectory) from its fingerprint Dataset."""
+    units = dict(arousal_units or {})
+    return [
+        FigureSpec(
+            f"{prefix}psd",
+            "Power spectrum with aperiodic fit",
+            "Welch PSD per channel group (median, inter-quartile range shaded); dashed: the aperiodic fit "
+            "(offset − log10(knee + f^χ)) over its fit range (grey).",
+            lambda: figs.psd_figure(ds),
+        ),
+        FigureSpec(
+            f"{prefix}dfa",
+            "Detrended fluctuation analysis",
+            "Fluctuation F(n) against window length; dashed lines have the fitted DFA exponent α as slope, "
+            "over the fit range (grey).",
+            lambda: figs.dfa_figure(ds),
+        ),
+        FigureSpec(
+            f"{prefix}correlation",
+            "Correlation structure",
+            "Pearson correlation between channels over the whole baseline and the eigenvalues of that "
+            "matrix by rank with their power-law fit.",
+            lambda: figs.correlation_figure(ds),
+        ),
+        FigureSpec(
+            f"{prefix}trajectory",
+            "State trajectory",
+            "Window features over the baseline (medians over channels, z-scored per feature; the legend "
+            "gives mean and sd in the feature's units), arousal signals averaged in the same windows below.",
+            lambda: figs.trajectory_figure(ds, arousal_units=units),
+        ),
+    ]
 
 
 # -- the three reports ------------------------------------------------------------------------------
@@ -249,7 +297,7 @@ def dot_report_html(baseline: Baseline, *, title: str | None = None, params: Fin
     context.update(
         overview=_overview(dot),
         metadata=_metadata_rows(baseline),
-        findings=_finding_rows(dot.findings),
+        findings=finding_rows(dot.findings),
         summary=_summary_rows(dot.fingerprint),
         figures=_dot_figures(dot),
     )
@@ -295,24 +343,8 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
     ds_a, ds_b = (d.fingerprint.dataset for d in dots)
     labels = (label_a, label_b)
     features = comparison.features
-    figures = [
-        _figure("psd-pair", "Spectra side by side", "Median PSD over channels of each baseline (IQR shaded).",
-                figs.psd_pair_figure(ds_a, ds_b, labels)),
-        _figure("trajectory-pair", "State trajectories side by side",
-                f"Window features of both baselines ({win:g} s windows) over time.",
-                figs.trajectory_pair_figure(ds_a, ds_b, labels)),
-        _figure("differences", "Per-feature differences",
-                f"Difference of window-feature means (b − a) in units of the baselines' window-to-window sd, "
-                f"with {100 * (1 - alpha):g}% block-bootstrap CIs; red: flagged (CI excludes 0 and the difference "
-                "exceeds the split-half variability).", figs.differences_figure(features)),
-        _figure("energy-null", "Energy distance", "Energy distance of the window states against split halves.",
-                figs.null_figure(comparison.energy_distance, comparison.energy_null, name="Energy distance",
-                                 p=comparison.energy_p)),
-        _figure("riemann-null", "Riemannian distance",
-                "Affine-invariant Riemannian distance of the mean window correlation matrices against split halves.",
-                figs.null_figure(comparison.riemann_distance, comparison.riemann_null, name="Riemannian distance",
-                                 p=comparison.riemann_p)),
-    ]  # fmt: skip
+    specs = comparison_figure_specs(ds_a, ds_b, labels, comparison, window_s=win, alpha=alpha)
+    figures = [spec.render() for spec in specs]
     summary_a, summary_b = dots[0].fingerprint.summary_dict(), dots[1].fingerprint.summary_dict()
     from adhesive_dots.fingerprint import SUMMARY_FIELDS
 
@@ -339,7 +371,7 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
     context.update(
         labels=labels,
         overviews=[_overview(d) for d in dots],
-        findings=[_finding_rows(d.findings) for d in dots],
+        findings=[finding_rows(d.findings) for d in dots],
         metadata=metadata,
         summary=summary,
         features=feature_rows,
@@ -363,6 +395,52 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
         task_note=task_note,
     )
     return _ENV.get_template("comparison.html.j2").render(**context)
+
+
+def comparison_figure_specs(
+    ds_a: Any, ds_b: Any, labels: tuple[str, str], comparison: Any, *, window_s: float, alpha: float
+) -> list[FigureSpec]:
+    """The figures of a comparison: spectra and trajectories side by side, per-feature differences, and the
+    energy and Riemannian distances against their split-half nulls."""
+    specs = [
+        FigureSpec(
+            "psd-pair",
+            "Spectra side by side",
+            "Median PSD over channels of each baseline (IQR shaded).",
+            lambda: figs.psd_pair_figure(ds_a, ds_b, labels),
+        ),
+        FigureSpec(
+            "trajectory-pair",
+            "State trajectories side by side",
+            f"Window features of both baselines ({window_s:g} s windows) over time.",
+            lambda: figs.trajectory_pair_figure(ds_a, ds_b, labels),
+        ),
+        FigureSpec(
+            "differences",
+            "Per-feature differences",
+            f"Difference of window-feature means (b − a) in units of the baselines' window-to-window sd, "
+            f"with {100 * (1 - alpha):g}% block-bootstrap CIs; red: flagged (CI excludes 0 and the difference "
+            "exceeds the split-half variability).",
+            lambda: figs.differences_figure(comparison.features),
+        ),
+        FigureSpec(
+            "energy-null",
+            "Energy distance",
+            "Energy distance of the window states against split halves.",
+            lambda: figs.null_figure(
+                comparison.energy_distance, comparison.energy_null, name="Energy distance", p=comparison.energy_p
+            ),
+        ),
+        FigureSpec(
+            "riemann-null",
+            "Riemannian distance",
+            "Affine-invariant Riemannian distance of the mean window correlation matrices against split halves.",
+            lambda: figs.null_figure(
+                comparison.riemann_distance, comparison.riemann_null, name="Riemannian distance", p=comparison.riemann_p
+            ),
+        ),
+    ]
+    return specs
 
 
 def _task_effects(a: Baseline, b: Baseline, *, labels: tuple[str, str], seed: int, n_boot: int,
@@ -432,11 +510,100 @@ def _task_effects(a: Baseline, b: Baseline, *, labels: tuple[str, str], seed: in
     return [figure], rows, note
 
 
-def _counts(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(dtype=int)
-    values = frame[column].astype("object").where(frame[column].notna(), "unknown").astype(str)
-    return values.value_counts()
+CATALOG_FACETS = {
+    "species": "subject_species",
+    "paradigm": "paradigm_name",
+    "modality": "recording_modality",
+    "lab": "identity_lab",
+    "compliance": "curation_validation_status",
+}
+"""Facets counted by the catalog report and the web catalog page: ``{facet: dots column}``."""
+
+
+@dataclass(frozen=True)
+class CatalogOverview:
+    """What the catalog report and the web catalog page show about a catalog (or the dots of a filter).
+
+    Attributes
+    ----------
+    n_dots, n_compliant : int
+        Dots, and dots validated compliant.
+    minutes, compliant_minutes : float
+        Minutes of baseline of all dots, of compliant dots.
+    sources : dict
+        Sources per ingest status.
+    counts : dict of str to Series
+        Dots per value of each :data:`CATALOG_FACETS` facet.
+    minutes_by_lab : DataFrame
+        Minutes of baseline per lab: ``compliant`` and ``other``.
+    findings : DataFrame
+        ``severity``, ``code``, ``n``.
+    n_duplicates : int
+        Duplicate links stored by curation.
+    extra_tables : dict
+        Rows of tables in the file that are not the catalog's own.
+    """
+
+    n_dots: int
+    n_compliant: int
+    minutes: float
+    compliant_minutes: float
+    sources: dict[str, int]
+    counts: dict[str, pd.Series]
+    minutes_by_lab: pd.DataFrame
+    findings: pd.DataFrame
+    n_duplicates: int
+    extra_tables: dict[str, int]
+
+
+def catalog_overview(catalog, filters=None) -> CatalogOverview:
+    """Counts, minutes and findings of a catalog, or of its dots matching ``filters`` (a ``DotFilter``)."""
+    from adhesive_dots.catalog.store import KNOWN_TABLES
+
+    counts = {facet: catalog.facet_counts(column, filters) for facet, column in CATALOG_FACETS.items()}
+    by_lab = catalog.minutes_by("identity_lab", filters)
+    sizes = catalog.table_sizes()
+    return CatalogOverview(
+        n_dots=int(counts["compliance"].sum()),
+        n_compliant=int(counts["compliance"].get("compliant", 0)),
+        minutes=float(by_lab.to_numpy().sum()),
+        compliant_minutes=float(by_lab["compliant"].sum()),
+        sources=catalog.source_counts(),
+        counts=counts,
+        minutes_by_lab=by_lab,
+        findings=catalog.finding_counts(),
+        n_duplicates=int(sizes.get("duplicates", 0)),
+        extra_tables={name: n for name, n in sizes.items() if name not in KNOWN_TABLES},
+    )
+
+
+def catalog_figure_specs(overview: CatalogOverview, quality: Callable[[], np.ndarray]) -> list[FigureSpec]:
+    """The catalog's figures: counts per facet, minutes of baseline per lab, quality scores.
+
+    ``quality`` returns the scores when the quality figure is drawn (they take a pass over every
+    dot's findings and fingerprint: :func:`~adhesive_dots.catalog.curation.catalog_quality`).
+    """
+    return [
+        FigureSpec(
+            "counts",
+            "Dots by species, paradigm, modality, lab and compliance",
+            "Number of dots per value of each facet.",
+            lambda: figs.counts_figure(overview.counts),
+        ),
+        FigureSpec(
+            "minutes",
+            "Minutes of baseline",
+            "Minutes of baseline per lab; green: validated compliant.",
+            lambda: figs.minutes_figure(overview.minutes_by_lab),
+        ),
+        FigureSpec(
+            "quality",
+            "Quality scores",
+            "Distribution of the dots' quality scores (curation: validation findings and fingerprint "
+            "plausibility, the score `adots curate --min-quality` filters on).",
+            lambda: figs.quality_figure(quality()),
+        ),
+    ]
 
 
 def catalog_report_html(catalog, *, title: str | None = None) -> str:
@@ -454,73 +621,51 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
     str
         A self-contained HTML document; its dot table has an in-page text filter (plain JavaScript).
     """
+    from adhesive_dots.catalog.curation import catalog_quality
+
     if not Path(catalog.path).exists():
         raise SourceNotFoundError(f"{catalog.path}: no catalog here (run `adots ingest SOURCES --catalog PATH` first)")
-    with catalog.connect(read_only=True) as con:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
-        dots = con.execute("SELECT * FROM dots ORDER BY identity_lab, source, segment_start").df()
-        sources = con.execute("SELECT status, count(*) AS n FROM sources GROUP BY status ORDER BY status").df()
-        findings = con.execute(
-            "SELECT severity, code, count(*) AS n FROM findings GROUP BY severity, code ORDER BY n DESC, code"
-        ).df()
-        duplicates = con.execute("SELECT dot_a, dot_b, kind, evidence FROM duplicates ORDER BY kind, dot_a").df()
-        extra = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables if t not in KNOWN_TABLES}
-    facets = {"species": "subject_species", "paradigm": "paradigm_name", "modality": "recording_modality",
-              "lab": "identity_lab"}  # fmt: skip
-    counts = {facet: _counts(dots, column) for facet, column in facets.items()}
-    minutes = pd.DataFrame(columns=["compliant", "other"], dtype=float)
-    if len(dots):
-        lab = dots["identity_lab"].astype("object").where(dots["identity_lab"].notna(), "unknown").astype(str)
-        compliant = dots["curation_validation_status"].astype(str) == "compliant"
-        duration = dots["duration_s"].astype(float) / 60.0
-        minutes = pd.DataFrame({"compliant": duration.where(compliant, 0.0), "other": duration.where(~compliant, 0.0),
-                                "lab": lab}).groupby("lab").sum()  # fmt: skip
-    scores = dots["curation_quality_score"].to_numpy(dtype=float) if "curation_quality_score" in dots else np.array([])
-    figures = [
-        _figure("counts", "Dots by species, paradigm, modality and lab", "Number of dots per value of each facet.",
-                figs.counts_figure(counts)),
-        _figure("minutes", "Minutes of baseline", "Minutes of baseline per lab; green: validated compliant.",
-                figs.minutes_figure(minutes)),
-        _figure("quality", "Quality scores", "Distribution of the dots' quality scores (curation).",
-                figs.quality_figure(scores)),
-    ]  # fmt: skip
+    overview = catalog_overview(catalog)
+    quality = catalog_quality(catalog)
+    scores = quality["quality"].to_numpy(dtype=float)
+    score_of = dict(zip(quality["dot_id"], scores, strict=True))
+    figures = [spec.render() for spec in catalog_figure_specs(overview, lambda: scores)]
+    dots = catalog.dots(limit=MAX_TABLE_ROWS)
     rows = []
-    for r in dots.head(MAX_TABLE_ROWS).to_dict("records"):
+    for r in dots.to_dict("records"):
         rows.append({
             "dot_id": str(r.get("dot_id", "")), "lab": _fmt(r.get("identity_lab")),
             "species": _fmt(r.get("subject_species")), "paradigm": _fmt(r.get("paradigm_name")),
             "modality": _fmt(r.get("recording_modality")),
             "subject": _fmt(r.get("identity_subject_id") or r.get("subject_subject_id")),
             "session": _fmt(r.get("identity_session_id")), "minutes": f"{float(r.get('duration_s') or 0) / 60:.1f}",
-            "status": _fmt(r.get("curation_validation_status")), "quality": _fmt(r.get("curation_quality_score")),
+            "status": _fmt(r.get("curation_validation_status")), "quality": _fmt(score_of.get(r.get("dot_id"))),
             "source": _fmt(r.get("source")),
         })  # fmt: skip
-    n_compliant = int((dots["curation_validation_status"].astype(str) == "compliant").sum()) if len(dots) else 0
+    duplicates = catalog.duplicates().head(200)
     context = _common(title or f"Catalog: {Path(catalog.path).name}")
     context.update(
         catalog_path=str(catalog.path),
         totals={
-            "dots": len(dots),
-            "compliant": n_compliant,
-            "minutes": f"{float(dots['duration_s'].sum()) / 60:.1f}" if len(dots) else "0",
-            "compliant_minutes": f"{float(minutes['compliant'].sum()):.1f}" if len(minutes) else "0",
-            "sources": {str(r.status): int(r.n) for r in sources.itertuples()},
+            "dots": overview.n_dots,
+            "compliant": overview.n_compliant,
+            "minutes": f"{overview.minutes:.1f}",
+            "compliant_minutes": f"{overview.compliant_minutes:.1f}",
+            "sources": overview.sources,
         },
-        counts={facet: [(str(k), int(v)) for k, v in series.items()] for facet, series in counts.items()},
-        minutes=[(str(k), f"{v.compliant:.1f}", f"{v.other:.1f}") for k, v in minutes.iterrows()],
-        findings=[(str(r.severity), str(r.code), int(r.n)) for r in findings.itertuples()],
-        duplicates=[
-            (str(r.dot_a), str(r.dot_b), str(r.kind), _fmt(r.evidence)) for r in duplicates.head(200).itertuples()
-        ],  # fmt: skip
-        n_duplicates=len(duplicates),
+        counts={facet: [(str(k), int(v)) for k, v in series.items()] for facet, series in overview.counts.items()},
+        minutes=[(str(k), f"{v.compliant:.1f}", f"{v.other:.1f}") for k, v in overview.minutes_by_lab.iterrows()],
+        findings=[(str(r.severity), str(r.code), int(r.n)) for r in overview.findings.itertuples()],
+        duplicates=[(str(r.dot_a), str(r.dot_b), str(r.kind), _fmt(r.evidence)) for r in duplicates.itertuples()],
+        n_duplicates=overview.n_duplicates,
         quality={
             "n": int(np.isfinite(scores).sum()),
             "median": _fmt(float(np.nanmedian(scores))) if np.isfinite(scores).any() else "n/a",
             "below_half": int((scores < 0.5).sum()) if scores.size else 0,
         },
-        extra_tables=sorted(extra.items()),
+        extra_tables=sorted(overview.extra_tables.items()),
         rows=rows,
-        truncated=max(0, len(dots) - MAX_TABLE_ROWS),
+        truncated=max(0, overview.n_dots - MAX_TABLE_ROWS),
         figures=figures,
     )
     return _ENV.get_template("catalog.html.j2").render(**context)
