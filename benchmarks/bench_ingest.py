@@ -26,9 +26,9 @@ from pathlib import Path
 import psutil
 
 from adhesive_dots.catalog import Catalog
-from adhesive_dots.workflows.ingest import ingest
 from adhesive_dots.parallel.cluster import process_cluster
 from adhesive_dots.sim import sim_corpus
+from adhesive_dots.workflows.ingest import ingest
 
 
 class MemorySampler(threading.Thread):

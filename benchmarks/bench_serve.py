@@ -36,11 +36,11 @@ import httpx
 import numpy as np
 
 from adhesive_dots.catalog import Catalog, DotRecord
-from adhesive_dots.catalog.ingest import ingest
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.fingerprint import SUMMARY_NAMES
 from adhesive_dots.metadata import DotMetadata
 from adhesive_dots.sim import sim_corpus
+from adhesive_dots.workflows.ingest import ingest
 
 PAGE_TARGET_MS = 200.0
 KINDS = {  # request kind -> weight in the mix

@@ -22,9 +22,9 @@ def main(argv: list[str] | None = None, *, labs: int = 5, subjects_per_lab: int 
          size: float = 0.1) -> dict:  # fmt: skip
     """Simulate, validate, print the figures; returns them as a dict (``argv`` is accepted and ignored)."""
     from adhesive_dots.core import Severity
-    from adhesive_dots.workflows.validate import validate_sources
     from adhesive_dots.sim import sim_corpus
     from adhesive_dots.validate import at_least
+    from adhesive_dots.workflows.validate import validate_sources
 
     defect_check = {"too-short": "baseline.duration", "missing-metadata": "metadata.required",
                     "flat-channel": "signal.flat", "nan-stretch": "signal.nonfinite"}  # fmt: skip

@@ -182,8 +182,8 @@ def served_catalog(tmp_path_factory: pytest.TempPathFactory):
     re-uploaded six ways, ingested (validated, fingerprinted) and curated (sketches, verified duplicate links)."""
     from adhesive_dots.catalog import Catalog
     from adhesive_dots.catalog.curation import compute_catalog_sketches, find_catalog_duplicates
-    from adhesive_dots.catalog.ingest import ingest
     from adhesive_dots.sim import sim_corpus
+    from adhesive_dots.workflows.ingest import ingest
 
     root = tmp_path_factory.mktemp("served")
     corpus = sim_corpus(
@@ -243,7 +243,11 @@ def hostile_catalog(served_catalog, tmp_path_factory: pytest.TempPathFactory):
     from adhesive_dots.core import Finding, Severity
     from adhesive_dots.fingerprint import SUMMARY_NAMES
 
+    from adhesive_dots.fingerprint import read_fingerprint
+
     source = served_catalog.dots()
+    windows = [read_fingerprint(served_catalog.fingerprint_path(d)).params.window_s for d in source["dot_id"]]
+    source = source[[w == windows[0] for w in windows]]  # comparable dots: fingerprinted with the same windows
     root = tmp_path_factory.mktemp("hostile")
     catalog = Catalog(root / "hostile.duckdb")
     catalog.fingerprint_dir.mkdir()

@@ -15,6 +15,7 @@ from adhesive_dots.errors import DataError, FormatError, MetadataError
 from adhesive_dots.io import open_recording
 from adhesive_dots.io.annotate import annotate
 from adhesive_dots.io.bids_write import SIDECAR_KEY, write_bids_eeg
+from adhesive_dots.io.sources import SourceSpec, resolve
 from adhesive_dots.metadata import Paradigm
 
 PARADIGM = "animal-head-fixed-task-free"
@@ -120,9 +121,9 @@ def test_interrupted_annotate_leaves_no_output_and_an_intact_source(nwb_source, 
 @pytest.mark.parametrize(
     ("start", "stop", "match"),
     [
-        (30.0, 30.0, "must be after --start"),
-        (30.0, 10.0, "must be after --start"),
-        (-5.0, 10.0, "outside the recording"),
+        (30.0, 30.0, "must be after start"),
+        (30.0, 10.0, "must be after start"),
+        (-5.0, 10.0, "start= must be a number of seconds >= 0"),
         (10.0, 61.0, "outside the recording"),
     ],
 )
@@ -161,7 +162,7 @@ def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
         capsys,
     )
     assert code == 0
-    written = json.loads(stdout)
+    (written,) = json.loads(stdout)
     assert written["output"] == str(out) and written["metadata"]["paradigm"]["screen"] == "grey"
     with open_recording(out) as recording:
         assert recording.metadata.paradigm.head_fixed is True
@@ -173,7 +174,7 @@ def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
     assert file_hash(nwb_source) == before
 
 
-def test_annotate_bids_sidecar_key_only(tmp_path, file_hash):
+def test_annotate_bids_in_place_writes_the_sidecar_key_only_after_a_backup(tmp_path, file_hash):
     root = tmp_path / "bids"
     data = 1e-5 * np.random.default_rng(0).standard_normal((3, 2000))
     write_bids_eeg(
@@ -190,8 +191,10 @@ def test_annotate_bids_sidecar_key_only(tmp_path, file_hash):
     original = json.loads(sidecar.read_text())
     vhdr = root / "sub-07" / "eeg" / "sub-07_task-rest_eeg.vhdr"
     data_hash = file_hash(vhdr)
-    result = annotate(root, subject="07", start=2.0, stop=18.0, paradigm="human-eyes-open-fixation")
+    run07 = SourceSpec("", subject="07")
+    result = annotate(root, template=run07, start=2.0, stop=18.0, paradigm="human-eyes-open-fixation", in_place=True)
     assert result.output == sidecar and result.kind == "bids"
+    assert json.loads(result.backup.read_text()) == original
     updated = json.loads(sidecar.read_text())
     assert {k: v for k, v in updated.items() if k != SIDECAR_KEY} == original  # every other key untouched
     assert updated[SIDECAR_KEY]["segment"]["start"] == 2.0 and file_hash(vhdr) == data_hash
@@ -202,11 +205,27 @@ def test_annotate_bids_sidecar_key_only(tmp_path, file_hash):
         )
         assert recording.metadata.paradigm.instructions == "Eyes open, look at the cross."
     with pytest.raises(FormatError, match="already holds an AdhesiveDot key"):
-        annotate(root, subject="07", start=2.0, stop=18.0, paradigm="human-eyes-open-fixation")
+        annotate(root, template=run07, start=2.0, stop=18.0, paradigm="human-eyes-open-fixation", in_place=True)
     sidecar_hash = file_hash(sidecar)
     with pytest.raises(DataError, match="outside the recording"):
-        annotate(root, subject="07", start=2.0, stop=99.0, paradigm="human-eyes-open-fixation", replace=True)
+        annotate(
+            root, template=run07, start=2.0, stop=99.0, paradigm="human-eyes-open-fixation", replace=True, in_place=True
+        )
     assert file_hash(sidecar) == sidecar_hash
+
+
+def test_annotate_bids_by_default_leaves_the_dataset_alone(tmp_path, file_hash):
+    root = tmp_path / "bids"
+    data = 1e-5 * np.random.default_rng(1).standard_normal((2, 2000))
+    write_bids_eeg(root, subject="09", session=None, task="rest", data=data, fs=100.0, channel_names=["Fz", "Cz"])
+    before = {p: file_hash(p) for p in root.rglob("*") if p.is_file()}
+    result = annotate(root, start=1.0, stop=15.0, paradigm="human-eyes-closed")
+    vhdr = root / "sub-09" / "eeg" / "sub-09_task-rest_eeg.vhdr"
+    assert result.kind == "sidecar" and result.output == vhdr.with_name(vhdr.name + ".dot.json")
+    assert {p: file_hash(p) for p in before} == before  # every file of the dataset unchanged
+    with resolve(SourceSpec(str(root))) as resolved:  # found again without any option
+        assert resolved.baseline.segment.pieces == ((1.0, 15.0),)
+        assert resolved.baseline.metadata.paradigm.name == Paradigm.HUMAN_EYES_CLOSED
 
 
 def test_interrupted_bids_annotate_keeps_the_sidecar(tmp_path, file_hash, monkeypatch):
@@ -223,5 +242,6 @@ def test_interrupted_bids_annotate_keeps_the_sidecar(tmp_path, file_hash, monkey
 
     monkeypatch.setattr("adhesive_dots.io.annotate.write_json", half_write)
     with pytest.raises(KeyboardInterrupt):
-        annotate(root, subject="08", start=1.0, stop=9.0, paradigm="human-eyes-closed")
-    assert file_hash(sidecar) == before and sorted(p.name for p in folder.iterdir()) == listing
+        annotate(root, start=1.0, stop=9.0, paradigm="human-eyes-closed", in_place=True)
+    assert file_hash(sidecar) == before
+    assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".bak")) == listing

@@ -9,7 +9,6 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from adhesive_dots.baselines import find_baselines
 from adhesive_dots.catalog import Catalog, DotRecord, SourceRecord
 from adhesive_dots.catalog.curation import (
     MANIFEST_SCHEMA,
@@ -21,8 +20,7 @@ from adhesive_dots.catalog.curation import (
 )
 from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION
 from adhesive_dots.core import Finding, Severity
-from adhesive_dots.io.read import open_recording
-from adhesive_dots.io.sources import expand_sources
+from adhesive_dots.io.sources import expand_sources, resolve
 from adhesive_dots.sim.reupload import REUPLOAD_VARIANTS, load_reuploads
 from adhesive_dots.workflows.curate import check_sources
 
@@ -83,8 +81,8 @@ def _ingest(catalog: Catalog, root: Path, keep, poor: str) -> list[str]:
     for spec in items:
         if not keep(spec.key):
             continue
-        with open_recording(spec.source, **spec.options) as recording:
-            baseline = find_baselines(recording)[0]
+        with resolve(spec) as resolved:
+            baseline = resolved.baseline
             dot_id = "poor" if spec.key == poor else f"dot-{len(ids):02d}"
             findings = ()
             if spec.key == poor:

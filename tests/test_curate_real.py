@@ -78,7 +78,7 @@ def test_adots_duplicates_on_the_real_files(real_eeg, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["duplicates", *paths])
     assert exit_info.value.code == 2  # without --whole nothing can be compared: no baseline is marked
-    assert "no spontaneous segment" in capsys.readouterr().err
+    assert "no interval marks spontaneous" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["duplicates", "--whole", "--json", *paths])
     assert exit_info.value.code == 1  # duplicates found
@@ -86,4 +86,4 @@ def test_adots_duplicates_on_the_real_files(real_eeg, capsys):
     assert [(p["a"], p["b"]) for p in payload["pairs"]] == [(paths[0], paths[1])]
     evidence = payload["pairs"][0]["evidence"]
     assert evidence["offset_s"] == pytest.approx(10.0, abs=1 / 100) and evidence["rate_ratio"] == pytest.approx(0.8)
-    assert {s["segment"] for s in payload["sources"]} == {"whole recording (no baseline marked)"}
+    assert {s["segment"] for s in payload["sources"]} == {"whole recording"}

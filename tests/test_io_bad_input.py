@@ -135,7 +135,7 @@ def test_cli_inspect_summary_and_json(make_nwb, capsys, real_data):
     text = " ".join(captured.out.split())
     assert "35 units" in text and "encoding_table" in text and "no candidate baseline" in text
     code, captured = _cli(
-        ["inspect", str(real_data / "A8604-211122.nwb"), "--units-bin-width", "0.01", "--also", "wake", "--json"],
+        ["inspect", str(real_data / "A8604-211122.nwb"), "--units-bin-width", "0.01", "--label", "wake", "--json"],
         capsys,
     )
     summary = json.loads(captured.out)

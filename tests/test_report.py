@@ -12,7 +12,7 @@ import pytest
 
 from adhesive_dots import Baseline
 from adhesive_dots.errors import BaselineNotFoundError, DataError, SourceNotFoundError
-from adhesive_dots.fingerprint import fingerprint
+from adhesive_dots.fingerprint import FingerprintParams, fingerprint
 from adhesive_dots.metadata import DotMetadata
 from adhesive_dots.report import _figures as figs
 from adhesive_dots.report import (
@@ -39,7 +39,7 @@ def powerlaw_baseline() -> Baseline:
 
 @pytest.fixture(scope="module")
 def powerlaw_fp(powerlaw_baseline):
-    return fingerprint(powerlaw_baseline, window_s=12.0, population=True, rng=0)
+    return fingerprint(powerlaw_baseline, params=FingerprintParams(window_s=12.0, population=True), rng=0)
 
 
 def test_channel_groups_by_name_prefix():
@@ -112,7 +112,7 @@ def test_svg_escapes_text():
 
 
 def test_dot_report_shows_fingerprint_values_and_escapes_metadata(powerlaw_baseline, powerlaw_fp):
-    html = dot_report_html(powerlaw_baseline, window_s=12.0, seed=0)
+    html = dot_report_html(powerlaw_baseline, params=FingerprintParams(window_s=12.0), seed=0)
     assert XSS not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<script") == 0  # a dot report needs no script at all
@@ -137,8 +137,8 @@ def test_report_kind_and_target_errors(tmp_path, powerlaw_baseline):
     with pytest.raises(DataError, match="file exists"):
         write_report(powerlaw_baseline, out)
     assert out.read_text() == "keep me"
-    with pytest.raises(DataError, match="window_s must be > 0"):
-        write_report(powerlaw_baseline, tmp_path / "w.html", window_s=-1.0)
+    with pytest.raises(DataError, match="window_s must be a positive number of seconds"):
+        write_report(powerlaw_baseline, tmp_path / "w.html", params=FingerprintParams(window_s=-1.0))
 
 
 def test_source_without_baseline_names_the_fix(tmp_path, real_data):

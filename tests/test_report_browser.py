@@ -124,6 +124,7 @@ def reports(small_corpus, real_data, tmp_path_factory):
     """Dot, catalog and comparison reports of the simulated corpus (one lab named like a script) and the real EEG."""
     from adhesive_dots.baselines import find_baselines
     from adhesive_dots.io.read import open_recording
+    from adhesive_dots.io.sources import SourceSpec
     from adhesive_dots.report import write_report
 
     out = tmp_path_factory.mktemp("reports")
@@ -135,7 +136,7 @@ def reports(small_corpus, real_data, tmp_path_factory):
     catalog = _corpus_catalog(small_corpus, out / "corpus.duckdb")
     catalog_html = write_report(catalog, out / "catalog.html")
     comparison = write_report([real_data / "S001R01.edf", real_data / "S001R02.edf"], out / "eeg-comparison.html",
-                              labels=["T0"], n_boot=200)  # fmt: skip
+                              template=SourceSpec("", labels=("T0",)), n_boot=200)  # fmt: skip
     return {"dot": dot, "catalog": catalog_html, "comparison": comparison, "n_dots": len(catalog.dots())}
 
 

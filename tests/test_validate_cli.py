@@ -44,7 +44,7 @@ def test_json_report_over_the_corpus_folder_has_the_documented_shape_and_exit_1(
     n_bad = sum(not e.compliant for e in small_corpus.entries)
     assert report["summary"]["noncompliant"] == n_bad
     for entry in report["sources"]:
-        assert set(entry) == {"source", "compliant", "baseline", "findings"}
+        assert set(entry) == {"source", "compliant", "baseline", "data_present", "notes", "findings"}
         for finding in entry["findings"]:
             assert set(finding) == {"code", "severity", "message", "source", "location", "value", "fix"}
     codes = {f["code"] for s in report["sources"] for f in s["findings"] if f["severity"] == "error"}
@@ -83,7 +83,7 @@ def test_one_bad_source_never_stops_the_run(small_corpus, tmp_path, capsys):
     by_source = {s["source"]: s for s in json.loads(out)["sources"]}
     assert by_source[str(good)]["compliant"]
     assert by_source[str(broken)]["findings"][0]["code"] == "source.unreadable"
-    assert "FormatError" in by_source[str(broken)]["findings"][0]["message"]
+    assert by_source[str(broken)]["findings"][0]["value"] == "FormatError"
     assert by_source[str(tmp_path / "missing.nwb")]["findings"][0]["code"] == "source.unreadable"
     assert by_source[str(empty)]["findings"][0]["code"] == "source.empty"
 

@@ -295,7 +295,7 @@ def _reduce_whiten(X: np.ndarray, n_components: int, reducer: str) -> tuple[np.n
         explained = float(np.sum(loadings**2) / n)
     projection = linear / scale[None, :]
     latent = projection @ (X - mean[:, None])
-    cov = np.cov(latent)
+    cov = np.atleast_2d(np.cov(latent))  # one latent dimension: a 1 x 1 covariance
     values, vectors = np.linalg.eigh(cov)
     if values.min() <= 1e-12 * values.max():
         raise DataError(

@@ -7,8 +7,8 @@ traceback).
 
 from __future__ import annotations
 
-import os
 import sys
+import warnings
 
 from adhesive_dots.cli import (  # noqa: F401  (each module registers its commands)
     align,
@@ -27,26 +27,27 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
     validate,
 )
 from adhesive_dots.cli._app import app, err_console, plain, state
-from adhesive_dots.errors import OPTION_STYLE_ENV, AdhesiveError
+from adhesive_dots.errors import AdhesiveError, AdhesiveWarning
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``adots`` console script."""
-    previous = os.environ.get(OPTION_STYLE_ENV)
-    os.environ[OPTION_STYLE_ENV] = "cli"  # messages name options as flags (also in worker processes)
     try:
-        app(args=argv, prog_name="adots")
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            app(args=argv, prog_name="adots")
     except (AdhesiveError, OSError) as err:
         if state.debug:
             raise
         err_console.print("[bold red]error:[/]", plain(str(err)), highlight=False)
         err_console.print("[dim](run with --debug for the traceback)[/]")
         sys.exit(2)
-    finally:  # called in-process (tests, notebooks): leave the caller's environment as it was
-        if previous is None:
-            os.environ.pop(OPTION_STYLE_ENV, None)
-        else:
-            os.environ[OPTION_STYLE_ENV] = previous
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line on stderr (what, not where in our code); ours in yellow."""
+    label = "warning" if issubclass(category, AdhesiveWarning) else category.__name__
+    err_console.print(f"[yellow]{label}:[/]", plain(str(message)), highlight=False)
 
 
 __all__ = ["app", "main"]

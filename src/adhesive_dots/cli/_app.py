@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -10,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from adhesive_dots.errors import OPTION_STYLE_ENV
 
 app = typer.Typer(
     name="adots",
@@ -44,12 +47,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     state.debug = debug
+    # messages name options as command-line flags while a command runs (worker processes inherit it);
+    # called in-process (tests, notebooks), the caller's environment is restored afterwards
+    previous = os.environ.get(OPTION_STYLE_ENV)
+    os.environ[OPTION_STYLE_ENV] = "cli"
+    ctx.call_on_close(lambda: _restore(previous))
+
+
+def _restore(previous: str | None) -> None:
+    if previous is None:
+        os.environ.pop(OPTION_STYLE_ENV, None)
+    else:
+        os.environ[OPTION_STYLE_ENV] = previous
 
 
 def print_json(payload: Any) -> None:

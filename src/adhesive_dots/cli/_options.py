@@ -234,10 +234,26 @@ class SourceOptions:
             raise DataError(f"give at least one {what} (a file, folder, BIDS root or URL) or --sources-from FILE")
         return targets
 
+    def one(self, positional: str | Path | None) -> str | SourceSpec:
+        """Exactly one source (commands that describe one recording), from the argument or ``--sources-from``."""
+        targets = self.targets([positional] if positional is not None else [])
+        if len(targets) != 1:
+            from adhesive_dots.errors import DataError
 
-def source_options(
-    command: Callable[..., Any] | None = None, *, exclude: Sequence[str] = ()
-) -> Callable[..., Any]:
+            raise DataError(f"give exactly one SOURCE (or a --sources-from table of one row); got {len(targets)}")
+        return targets[0]
+
+    def pair(self, positional: Sequence[str | Path]) -> tuple[str | SourceSpec, str | SourceSpec]:
+        """Exactly two sources (commands that compare or align two), from the arguments or ``--sources-from``."""
+        targets = self.targets(positional)
+        if len(targets) != 2:
+            from adhesive_dots.errors import DataError
+
+            raise DataError(f"give exactly two sources (A B, or two rows of --sources-from); got {len(targets)}")
+        return targets[0], targets[1]
+
+
+def source_options(command: Callable[..., Any] | None = None, *, exclude: Sequence[str] = ()) -> Callable[..., Any]:
     """Add the shared source options to a Typer command; it receives them as ``given: SourceOptions``.
 
     ``exclude`` leaves out options whose flag the command uses otherwise (``search --modality`` is a

@@ -29,8 +29,10 @@ def _entities(text: str | None, option: str) -> dict[str, str]:
 @app.command()
 @source_options
 def align(
-    source_a: str = typer.Argument(..., help="Reference dataset (any source; a BIDS root with --entities-a)."),
-    source_b: str = typer.Argument(..., help="Dataset to align onto the reference."),
+    source_a: str | None = typer.Argument(None, help="Reference dataset (any source; a BIDS root with --entities-a)."),
+    source_b: str | None = typer.Argument(
+        None, help="Dataset to align onto the reference (or two --sources-from rows)."
+    ),
     method: str = typer.Option(
         "latent", "--method", "-m", help="latent (different neurons) or covariance (matched channels)."
     ),
@@ -52,9 +54,10 @@ def align(
 
     params = {"n_components": n_components} if method == "latent" else {}
     with console.status("fitting the alignment on the two baselines ...") if not as_json else _null():
+        first, second = given.pair([x for x in (source_a, source_b) if x is not None])
         run = align_sources(
-            source_a,
-            source_b,
+            first,
+            second,
             method=method,
             output=out if out is not None else Path("transform.npz"),
             template=given.template(),
@@ -73,7 +76,7 @@ def align(
     console.print(render_frame(quality, f"Alignment quality ({method})"))
     console.print(plain(f"transform saved to {run.output}"))
     if run.evaluation is None:
-        console.print("no task trials in both sources: decoding not evaluated")
+        console.print(plain(run.evaluation_note))
     else:
         console.print(render_frame(run.evaluation.to_frame(), "Decoding a -> b through the baselines"))
         console.print(run.evaluation.verdict)

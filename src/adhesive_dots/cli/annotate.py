@@ -14,7 +14,9 @@ from adhesive_dots.metadata import Paradigm
 @app.command()
 @source_options
 def annotate(
-    source: str = typer.Argument(..., help="One local recording of any kind (NWB, BIDS run, EDF, FIF, table ...)."),
+    sources: list[str] = typer.Argument(
+        None, help="Local recordings of any kind (NWB, BIDS run, EDF, FIF, table ...), or --sources-from."
+    ),
     paradigm: str | None = typer.Option(
         None, "--paradigm", help=f"One of: {', '.join(p.value for p in Paradigm)} (or in --metadata)."
     ),
@@ -28,7 +30,7 @@ def annotate(
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Record the baseline of SOURCE as its adhesive dot, with the reading options it needed.
+    """Record the baseline of each SOURCE as its adhesive dot, with the reading options it needed.
 
     NWB files get an adhesive_baseline table (in a copy, or in place after a backup); BIDS runs a
     NAME.dot.json beside the data file (or, with --in-place, the AdhesiveDot key of their sidecar);
@@ -46,31 +48,43 @@ def annotate(
             extra = DotMetadata.from_json(metadata.read_text(encoding="utf-8"), source=str(metadata))
         except UnicodeDecodeError as err:
             raise MetadataError(f"--metadata {metadata}: not a UTF-8 JSON file ({err})") from None
-    result = annotate_source(
-        source,
-        paradigm=paradigm,
-        metadata=extra,
-        output=out,
-        in_place=in_place,
-        replace=replace,
-        overwrite=overwrite,
-        template=given.template(),
-    )
+    targets = given.require(sources)
+    if out is not None and len(targets) > 1:
+        from adhesive_dots.errors import DataError
+
+        raise DataError(f"--out names one output file; {len(targets)} sources were given")
+    results = [
+        annotate_source(
+            target,
+            paradigm=paradigm,
+            metadata=extra,
+            output=out,
+            in_place=in_place,
+            replace=replace,
+            overwrite=overwrite,
+            template=given.template(),
+        )
+        for target in targets
+    ]
     if as_json:
         print_json(
-            {
-                "output": str(result.output),
-                "backup": str(result.backup) if result.backup else None,
-                "kind": result.kind,
-                "segment": [list(p) for p in result.segment.pieces],
-                "notes": list(result.notes),
-                "metadata": result.metadata.model_dump(mode="json", exclude_none=True),
-            }
+            [
+                {
+                    "output": str(result.output),
+                    "backup": str(result.backup) if result.backup else None,
+                    "kind": result.kind,
+                    "segment": [list(p) for p in result.segment.pieces],
+                    "notes": list(result.notes),
+                    "metadata": result.metadata.model_dump(mode="json", exclude_none=True),
+                }
+                for result in results
+            ]
         )
         return
     where = {"nwb": "adhesive_baseline table", "bids": "BIDS sidecar key AdhesiveDot", "sidecar": "dot sidecar"}
-    segment = f"{result.segment.start:g}-{result.segment.stop:g} s"
-    console.print(plain(f"wrote the dot {segment} ({where[result.kind]}) to {result.output}"))
-    if result.backup is not None:
-        console.print(plain(f"backup of the original: {result.backup}"))
-    print_notes(list(result.notes))
+    for result in results:
+        segment = f"{result.segment.start:g}-{result.segment.stop:g} s"
+        console.print(plain(f"wrote the dot {segment} ({where[result.kind]}) to {result.output}"))
+        if result.backup is not None:
+            console.print(plain(f"backup of the original: {result.backup}"))
+        print_notes(list(result.notes))

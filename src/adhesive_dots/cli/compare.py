@@ -40,8 +40,8 @@ def _params(window_s: float | None):
 @app.command("compare")
 @source_options
 def compare_command(
-    a: str = typer.Argument(..., help="Baseline A: a recording (any source) or a .nc fingerprint."),
-    b: str = typer.Argument(..., help="Baseline B (as A)."),
+    a: str | None = typer.Argument(None, help="Baseline A: a recording (any source) or a .nc fingerprint."),
+    b: str | None = typer.Argument(None, help="Baseline B (as A); A and B may instead be two rows of --sources-from."),
     window_s: float | None = WINDOW_OPTION,
     n_boot: int = typer.Option(1000, "--n-boot", help="Block-bootstrap replicates."),
     seed: int = SEED_OPTION,
@@ -51,8 +51,9 @@ def compare_command(
     """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict."""
     from adhesive_dots.workflows.compare import as_jsonable, compare_sources
 
+    first, second = given.pair([x for x in (a, b) if x is not None])
     result, labels = compare_sources(
-        a, b, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
+        first, second, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
     )
     if as_json:
         print_json(as_jsonable({"a": labels[0], "b": labels[1], **result.to_dict()}))

@@ -24,7 +24,9 @@ from adhesive_dots.cli._options import (
 @app.command("fingerprint")
 @source_options
 def fingerprint_command(
-    source: str = typer.Argument(..., help="One recording: a file, a BIDS run (or a root narrowed to one), a URL."),
+    source: str | None = typer.Argument(
+        None, help="One recording: a file, a BIDS run (or a root narrowed to one), a URL (or --sources-from)."
+    ),
     out: Path | None = out_option("Write the fingerprint to this NetCDF file."),
     window_s: float | None = WINDOW_OPTION,
     seed: int = SEED_OPTION,
@@ -60,7 +62,7 @@ def fingerprint_command(
 
     with progress:
         run = fingerprint_source(
-            source,
+            given.one(source),
             template=given.template(),
             out=out,
             overwrite=overwrite,

@@ -13,8 +13,8 @@ from adhesive_dots.cli._options import JSON_OPTION, SourceOptions, source_option
 @app.command()
 @source_options
 def inspect(
-    source: str = typer.Argument(
-        ..., help="A file (NWB, EDF/BDF/FIF/BrainVision/EEGLAB, TSV/CSV/NPY), a folder, a BIDS root, a URL."
+    source: str | None = typer.Argument(
+        None, help="A file (NWB, EDF/BDF/FIF/BrainVision/EEGLAB, TSV/CSV/NPY), a folder, a BIDS root, a URL."
     ),
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
@@ -23,7 +23,7 @@ def inspect(
     (subjects, tasks, runs with durations and whether their data are present) or a folder (its recordings)."""
     from adhesive_dots.workflows.inspect import inspect_target
 
-    summary = inspect_target(source, template=given.template())
+    summary = inspect_target(given.one(source), template=given.template())
     if as_json:
         print_json(summary)
         return

@@ -192,7 +192,7 @@ def compute_quality(
             if penalty:
                 factors["findings"] *= 1.0 - penalty
                 reasons.append(f"{severity}: {code}")
-    ranges = config.plausible_ranges.get((modality or "").lower(), {})
+    ranges = config.plausible_ranges.get(modality.lower() if isinstance(modality, str) else "", {})
     for feature, (low, high) in ranges.items():
         value = _number((features or {}).get(feature))
         if value is None:

@@ -62,6 +62,7 @@ from adhesive_dots.io.bids import (
     ENTITIES,
     BIDSRun,
     bids_run_of_file,
+    check_bids_root,
     find_run,
     placeholder_recording,
     scan_bids,
@@ -432,6 +433,11 @@ def _expand_path(path: Path, template: SourceSpec, found: Expansion) -> None:
     elif kind == "bids-root":
         _expand_bids(path, template, found)
     elif kind == "folder":
+        try:
+            check_folder(path)
+        except FormatError as err:
+            found.problems.append(SourceProblem(text, "source.unreadable", str(err)))
+            return
         before = len(found.specs), len(found.problems)
         _walk(path, template, found)
         if (len(found.specs), len(found.problems)) == before:
@@ -491,6 +497,13 @@ def _walk(folder: Path, template: SourceSpec, found: Expansion) -> None:
                 continue
             if lower.endswith((".nwb", *RAW_SUFFIXES, ".fif.gz")) or is_table:
                 found.specs.append(template.replace(source=str(path), key=""))
+
+
+def check_folder(folder: Path) -> None:
+    """Raise :class:`~adhesive_dots.errors.FormatError` for a BIDS layout (``sub-*`` folders) without its
+    ``dataset_description.json``: a dataset copied incompletely, not a folder of recordings."""
+    if any(child.is_dir() and child.name.startswith("sub-") for child in folder.iterdir()):
+        check_bids_root(folder)
 
 
 def expand_one(
@@ -631,6 +644,7 @@ def resolve(spec: SourceSpec | str | Path) -> Resolved:
     if kind == "missing":
         raise SourceNotFoundError(f"{spec.source}: no such file or folder; check the path")
     if kind == "folder":
+        check_folder(Path(spec.source))
         raise DataError(
             f"{spec.source}: a folder that is not a BIDS dataset or NWB Zarr store; name one file in it "
             "(commands that take several sources search folders)"
@@ -734,7 +748,7 @@ def _describe(
             )
     if modality is not None:
         recording.modality = Modality(modality)
-        reading["modality"] = modality
+    reading["modality"] = recording.modality.value  # what the dot is read as, recorded for every source
     metadata = overlay(metadata, {"recording": {"sampling_frequency": recording.fs, **reading}})
     if kind not in ("bids-root", "bids-run"):
         identity = {k: v for k, v in (("subject_id", spec.subject), ("session_id", spec.session)) if v is not None}
@@ -798,6 +812,7 @@ __all__ = [
     "Resolved",
     "SourceProblem",
     "SourceSpec",
+    "check_folder",
     "check_modality",
     "expand_one",
     "expand_sources",

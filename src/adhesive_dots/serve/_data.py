@@ -31,7 +31,7 @@ from adhesive_dots.catalog.search import similar_dots
 from adhesive_dots.catalog.store import SUMMARY_COLUMNS, DotFilter
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.curate.selection import duplicate_groups
-from adhesive_dots.errors import AdhesiveError, DataError
+from adhesive_dots.errors import AdhesiveError, DataError, ParameterMismatchError
 from adhesive_dots.fingerprint import SUMMARY_FIELDS, Fingerprint, read_fingerprint
 from adhesive_dots.metadata import DotMetadata
 from adhesive_dots.report import (
@@ -429,11 +429,43 @@ def compare_dots(view: CatalogView, fingerprints: Fingerprints, memo: Memo, a: s
             result = compare_baselines(
                 fa, fb, n_boot=COMPARE_N_BOOT, alpha=COMPARE_ALPHA, window_s=window_s, rng=COMPARE_SEED
             )
+        except ParameterMismatchError as err:  # fingerprinted with other windows: read both baselines again
+            try:
+                return _compare_from_sources(detail_a, detail_b)
+            except (AdhesiveError, OSError) as why:
+                raise ComparisonFailed(
+                    f"{a} and {b} cannot be compared: {err}; reading their sources again failed too ({why})"
+                ) from None
         except (AdhesiveError, ValueError) as err:
             raise ComparisonFailed(f"{a} and {b} cannot be compared: {err}") from None
         return Comparison(detail_a, detail_b, result, window_s, fa, fb)
 
     return memo.get((a, b, *paths), run)
+
+
+def _compare_from_sources(detail_a: DotDetail, detail_b: DotDetail) -> Comparison:
+    """Both dots read again from their sources (as the catalog recorded them) and analysed with one set of
+    parameters: what comparing dots of different lengths needs when their stored windows differ."""
+    from contextlib import ExitStack
+
+    from adhesive_dots.compare import compare_baselines
+    from adhesive_dots.fingerprint import shared_params
+    from adhesive_dots.io.sources import SourceSpec, open_baseline
+    from adhesive_dots.workflows.fingerprint import fingerprint_baseline
+
+    with ExitStack() as stack:
+        baselines = []
+        for detail in (detail_a, detail_b):
+            resolved, baseline = open_baseline(SourceSpec.for_dot(detail.metadata))
+            stack.enter_context(resolved)
+            baselines.append(baseline)
+        n_times = [int(round(b.duration * b.fs)) for b in baselines]
+        params = shared_params([b.fs for b in baselines], n_times)
+        fa, fb = (fingerprint_baseline(b, params=params, seed=COMPARE_SEED) for b in baselines)
+        result = compare_baselines(
+            *baselines, params=params, n_boot=COMPARE_N_BOOT, alpha=COMPARE_ALPHA, rng=COMPARE_SEED
+        )
+    return Comparison(detail_a, detail_b, result, float(params.window_s), fa, fb)
 
 
 # -- curation and manifests ---------------------------------------------------------------------------

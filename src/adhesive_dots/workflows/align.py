@@ -17,6 +17,7 @@ import pandas as pd
 
 from adhesive_dots.align import AlignmentEvaluation, align_baselines, evaluate_alignment, save_aligner
 from adhesive_dots.core import Recording
+from adhesive_dots.errors import DataError
 from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline
 
 TRIALS_TABLE = "trials"
@@ -34,6 +35,7 @@ class AlignmentRun:
     aligner: Any
     output: Path | None
     evaluation: AlignmentEvaluation | None
+    evaluation_note: str = ""
 
     @property
     def quality(self) -> dict[str, Any]:
@@ -49,6 +51,7 @@ class AlignmentRun:
             "output": str(self.output) if self.output else None,
             "quality": self.quality,
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "evaluation_note": self.evaluation_note,
         }
 
 
@@ -130,21 +133,25 @@ def _fit(
         params.setdefault("rng", rng)
     aligner = align_baselines(baseline_a, baseline_b, method=method, **params)
     path = save_aligner(aligner, output) if output is not None else None
-    evaluation = None
+    evaluation, note = None, "no task trials in both sources: decoding not evaluated"
     trials_a, trials_b = read_task_trials(recording_a), read_task_trials(recording_b)
     if evaluate and len(trials_a) and len(trials_b):
-        evaluation = evaluate_alignment(
-            aligner,
-            baseline_a.load(),
-            baseline_b.load(),
-            recording_a.read(),
-            trials_a,
-            recording_b.read(),
-            trials_b,
-            fs=baseline_a.fs,
-            n_controls=n_controls,
-            rng=np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng,
-        )
+        try:
+            evaluation = evaluate_alignment(
+                aligner,
+                baseline_a.load(),
+                baseline_b.load(),
+                recording_a.read(),
+                trials_a,
+                recording_b.read(),
+                trials_b,
+                fs=baseline_a.fs,
+                n_controls=n_controls,
+                rng=np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng,
+            )
+            note = ""
+        except DataError as err:  # too few trials to decode: the aligner stands, its evaluation cannot be made
+            note = f"decoding not evaluated: {err}"
     return AlignmentRun(
         method=method,
         source_a=recording_a.source,
@@ -154,4 +161,5 @@ def _fit(
         aligner=aligner,
         output=path,
         evaluation=evaluation,
+        evaluation_note=note,
     )

@@ -25,7 +25,7 @@ import numpy as np
 from adhesive_dots.baselines import SPONTANEOUS_VOCABULARY
 from adhesive_dots.errors import BaselineNotFoundError, UnitsBinWidthRequired, option
 from adhesive_dots.io.bids import scan_bids, sidecar_rate
-from adhesive_dots.io.sources import Resolved, SourceSpec, expand_sources, resolve, source_kind
+from adhesive_dots.io.sources import Resolved, SourceSpec, check_folder, expand_sources, resolve, source_kind
 
 NOMINAL_BIN_WIDTH = 0.1
 """s; spike times of a file without a bin width are binned at this width only to read its structure."""
@@ -47,6 +47,7 @@ def inspect_target(
             source=str(runs[0].data_path), key="", subject=None, session=None, task=None, run=None, acquisition=None
         )
     if kind == "folder":
+        check_folder(Path(spec.source))
         return describe_folder(Path(spec.source), template=spec)
     spikes_only = False
     try:
