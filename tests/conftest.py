@@ -241,9 +241,7 @@ def hostile_catalog(served_catalog, tmp_path_factory: pytest.TempPathFactory):
 
     from adhesive_dots.catalog import Catalog, DotRecord, SourceRecord
     from adhesive_dots.core import Finding, Severity
-    from adhesive_dots.fingerprint import SUMMARY_NAMES
-
-    from adhesive_dots.fingerprint import read_fingerprint
+    from adhesive_dots.fingerprint import SUMMARY_NAMES, read_fingerprint
 
     source = served_catalog.dots()
     windows = [read_fingerprint(served_catalog.fingerprint_path(d)).params.window_s for d in source["dot_id"]]

@@ -140,3 +140,39 @@ def test_cli_inspect_summary_and_json(make_nwb, capsys, real_data):
     )
     summary = json.loads(captured.out)
     assert [b["label"] for b in summary["baselines"]] == ["wake"]
+
+
+SINGLE = ("inspect", "fingerprint", "annotate", "sufficiency", "report", "compare", "align", "search")
+"""Commands that name one source (compare and align: the bad source twice): they cannot run, so exit 2."""
+BATCH = ("validate", "ingest", "duplicates", "effects", "predict", "identify", "diversity")
+"""Commands over many sources: the bad source is recorded (a finding or a note) and named."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CASES)
+def test_every_command_refuses_bad_input_in_one_line_and_changes_nothing(name, tmp_path, make_nwb, file_hash, capsys):
+    source, files, _, _, _ = _case(name, tmp_path, make_nwb)
+    hashes = {f: file_hash(f) for f in files}
+    flags = ["--whole", *(["--subject", "01"] if "BIDS" in name else [])]
+    shown = source.split("/")[-1]
+    catalog = ["--catalog", str(tmp_path / "c.duckdb")]
+    for command in (*SINGLE, *BATCH):
+        args = {
+            "compare": ["compare", source, source],
+            "align": ["align", source, source, "-o", str(tmp_path / "t.npz")],
+            "search": ["search", "--similar-to", source, *catalog],
+            "report": ["report", source, "-o", str(tmp_path / "r.html")],
+            "annotate": ["annotate", source, "--paradigm", "other"],
+            "ingest": ["ingest", source, *catalog, "--workers", "0"],
+        }.get(command, [command, source, *(["--json"] if command in BATCH else [])])
+        if command == "annotate" and name == "all-NaN series":
+            continue  # annotate records where the baseline is and reads no samples; validate finds the NaN
+        code, captured = _cli([*args, *flags], capsys)
+        text = " ".join((captured.out + captured.err).split())
+        assert "Traceback" not in text, (command, text)
+        if command in SINGLE:
+            errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+            assert code == 2 and len(errors) == 1 and shown in text, (command, code, text)
+        else:
+            assert code in (1, 2) and shown in text, (command, code, text)
+        assert {f: file_hash(f) for f in files} == hashes, command  # byte-identical afterwards

@@ -15,6 +15,8 @@ source options.
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
 
 from adhesive_dots.cli._app import app, console, print_json, print_notes, render_frame
@@ -29,6 +31,25 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def _notes(notes: list[str]) -> None:
     print_notes(notes, label="skipped")
+
+
+@contextlib.contextmanager
+def _skipped_in_errors(notes: list[str]):
+    """An analysis that cannot run says which sources were skipped and why (they may be the reason)."""
+    from adhesive_dots.errors import DataError
+
+    try:
+        yield
+    except DataError as err:
+        if not notes:
+            raise
+        raise DataError(f"{err}; skipped: {'; '.join(notes)}") from None
+
+
+def _exit_for(notes: list[str]) -> None:
+    """Exit 1 when sources were skipped (the result stands for the others); see the exit-code rule."""
+    if notes:
+        raise typer.Exit(1)
 
 
 def _params(window_s: float | None):
@@ -111,9 +132,14 @@ def effects_command(
         params=_params(window_s),
     )
     notes += [f"{r.key}: {r.note}" for r in records if r.note]
+    if not as_json:
+        _notes(notes)
     comparison = None
     if adjust_for:
-        comparison = compare_effects_sources(records, feature=feature, covariates=_split(adjust_for), labels=label_list)
+        with _skipped_in_errors(notes):
+            comparison = compare_effects_sources(
+                records, feature=feature, covariates=_split(adjust_for), labels=label_list
+            )
     if as_json:
         payload = {
             "sessions": [
@@ -135,8 +161,8 @@ def effects_command(
                 "covariates": comparison.covariates,
             }
         print_json(as_jsonable(payload))
+        _exit_for(notes)
         return
-    _notes(notes)
     frame = effects_frame(records, feature=feature)
     if frame.empty:
         console.print("no task effects computed")
@@ -147,6 +173,7 @@ def effects_command(
         console.print(render_frame(comparison.table, "Across sessions: naive and baseline-adjusted differences"))
         for contrast, value in comparison.explained.items():
             console.print(f"{contrast}: {value:.3g} of the naive difference is carried by the baseline features")
+    _exit_for(notes)
 
 
 @app.command("predict")
@@ -176,9 +203,12 @@ def predict_command(
         seed=seed,
         params=_params(window_s),
     )
-    result = predict_sources(
-        records, feature=feature, features=_split(features), labels=label_list, n_perm=n_perm, seed=seed
-    )
+    if not as_json:
+        _notes(notes)
+    with _skipped_in_errors(notes):
+        result = predict_sources(
+            records, feature=feature, features=_split(features), labels=label_list, n_perm=n_perm, seed=seed
+        )
     if as_json:
         print_json(
             as_jsonable(
@@ -195,8 +225,8 @@ def predict_command(
                 }
             )
         )
+        _exit_for(notes)
         return
-    _notes(notes)
     console.print(
         render_frame(result.table, "Rest -> task (leave-one-subject-out ridge; skill > 0 beats the group mean)")
     )
@@ -204,6 +234,7 @@ def predict_command(
         f"individual specificity {result.specificity:.3g} (chance 0.5, p = {result.specificity_p:.3g}); "
         f"top-1 {result.top1:.3g} (chance {result.chance_top1:.3g})"
     )
+    _exit_for(notes)
 
 
 @app.command("identify")
@@ -230,7 +261,10 @@ def identify_command(
         seed=seed,
         params=_params(window_s),
     )
-    result = identify_sources(records, features=_split(features), halves=halves, metric=metric)
+    if not as_json:
+        _notes(notes)
+    with _skipped_in_errors(notes):
+        result = identify_sources(records, features=_split(features), halves=halves, metric=metric)
     if as_json:
         print_json(
             as_jsonable(
@@ -244,10 +278,11 @@ def identify_command(
                 }
             )
         )
+        _exit_for(notes)
         return
-    _notes(notes)
     console.print(render_frame(result.matches, "Identification"))
     console.print(
         f"accuracy {result.accuracy:.3g} (chance {result.chance:.3g}, binomial p = {result.p:.3g}) "
         f"on {len(result.features)} features"
     )
+    _exit_for(notes)

@@ -135,6 +135,8 @@ def diversity_command(
     result, common = run.result, run.length_s
     if as_json:
         print_json({"segment_length_s": common, "n_sessions": run.n_sessions, **result.to_dict(), "notes": run.notes})
+        if run.notes:  # sources were skipped: the result stands for the others
+            raise typer.Exit(1)
         return
     print_notes(run.notes, label="skipped")
     console.print(
@@ -162,3 +164,5 @@ def diversity_command(
     console.print(levels)
     if result.dropped:
         console.print(f"left out (not finite in every fingerprint, or constant): {', '.join(result.dropped)}")
+    if run.notes:
+        raise typer.Exit(1)

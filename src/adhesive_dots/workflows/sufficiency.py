@@ -148,9 +148,10 @@ def diversity_sources(
                 }
             )
         if len(pairs) < 3:
+            skipped = f"; skipped: {'; '.join(notes)}" if notes else ""
             raise DataError(
                 f"diversity needs at least 3 recordings with a baseline and a {task_label!r} interval, "
-                f"found {len(pairs)}; check {option('task_label')}"
+                f"found {len(pairs)}; check {option('task_label')}{skipped}"
             )
         common = min(min(b.duration, t.duration) for b, t in pairs) if length is None else float(length)
         features: dict[str, list[np.ndarray]] = {"baseline": [], "task": []}
