@@ -1,7 +1,11 @@
 """adhesive-dots: ten minutes of spontaneous activity as the common reference of neural data.
 
-The core types are importable from the top level; the layers live in subpackages
-(``sim``, ``io``, ``validate``, ``fingerprint``, ...), see DESIGN.md.
+The core types are importable from the top level; the layers live in subpackages, numbered from
+the bottom (as in DESIGN.md, the README and ``tests/test_layers.py``): 1 core types (``core``,
+``metadata``, ``errors``, ``baselines``); 2 numerics (``fingerprint``, ``validate``, ``compare``,
+``align``, ``curate``, ``sufficiency``, the simulator's signals); 3 ``io`` (files, and the one road
+from a source to its baselines); 4 ``catalog``, ``parallel``, the corpus simulator; 5
+``workflows``; 6 faces (``cli``, ``report``, ``serve``, the demo).
 """
 
 from importlib.metadata import PackageNotFoundError, version

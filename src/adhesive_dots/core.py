@@ -1,4 +1,4 @@
-"""Core types: :class:`Recording`, :class:`Segment`, :class:`Baseline`, :class:`Finding`.
+"""Core types (layer 1): :class:`Recording`, :class:`Segment`, :class:`Baseline`, :class:`Finding`.
 
 A :class:`Recording` is one session's data source, opened lazily: it knows its sampling
 rate, channels and length, and reads a slice of samples only when asked. The ``io`` layer

@@ -1,4 +1,6 @@
-"""The catalog of adhesive dots (embedded DuckDB): store, search, exchange, ingest."""
+"""The catalog of adhesive dots (layer 4, embedded DuckDB): store, search, exchange, curation.
+
+Filling it from sources is a workflow (:mod:`adhesive_dots.workflows.ingest`)."""
 
 from adhesive_dots.catalog.search import search_dots, similar_dots
 from adhesive_dots.catalog.store import Catalog, CatalogError, DotRecord, SourceRecord, default_catalog_path

@@ -1,4 +1,4 @@
-"""The ``adots`` command line: thin commands that parse, call one library function, render.
+"""The ``adots`` command line (layer 6, a face): thin commands that parse, call one workflow, render.
 
 Exit codes: 0 success; 1 the command ran and found errors (e.g. validation); 2 it could
 not run (bad input, missing file); the message says what to do (``--debug`` for the

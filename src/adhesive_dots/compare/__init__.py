@@ -1,4 +1,4 @@
-"""Compare baselines, express task effects in baseline units, predict task from rest (layer 4 numerics).
+"""Compare baselines, express task effects in baseline units, predict task from rest (layer 2, numerics).
 
 * :func:`compare_baselines` -- two baselines: per-feature differences with block-bootstrap CIs,
   energy distance of the window states and Riemannian distance of channel covariances against

@@ -1,6 +1,6 @@
 """Curating a corpus of baselines: exact and near duplicates, quality scores, balanced selections.
 
-Numerics only (arrays in, tables out): the catalog integration lives in
+Numerics only (layer 2: arrays in, tables out): the catalog integration lives in
 :mod:`adhesive_dots.catalog.curation` and the command line in ``adots curate`` /
 ``adots duplicates``.
 """

@@ -1,5 +1,5 @@
 """Fingerprints of baselines: spectral, aperiodic, long-range temporal correlations, correlation
-structure, spiking statistics and sliding-window dynamics (layer 4 numerics: NumPy, SciPy, xarray).
+structure, spiking statistics and sliding-window dynamics (layer 2, numerics: NumPy, SciPy, xarray).
 
 Object level::
 

@@ -1,4 +1,4 @@
-"""Scale-out on Dask: a local cluster by default, or an existing scheduler.
+"""Scale-out on Dask (layer 4): a local cluster by default, or an existing scheduler.
 
 This is the only layer that imports dask. Work functions must be importable top-level
 functions of adhesive-dots (so worker processes can unpickle them); their results come

@@ -1,4 +1,4 @@
-"""Self-contained HTML reports (top layer: matplotlib on the Agg canvas, jinja2 with autoescape).
+"""Self-contained HTML reports (layer 6, a face: matplotlib on the Agg canvas, jinja2 with autoescape).
 
 * :func:`write_report` -- one source (dot report), two sources (comparison report) or a catalog
   (catalog report) to one HTML file; figures are embedded SVG images, the page makes no network

@@ -1,4 +1,4 @@
-"""``adots serve``: the catalog in a browser, and a JSON API (top layer, a face like ``cli`` and ``report``).
+"""``adots serve``: the catalog in a browser, and a JSON API (layer 6, a face like ``cli`` and ``report``).
 
 Pages (server-side jinja2 templates; every script and style comes from this package):
 

@@ -1,5 +1,5 @@
 """Is ten minutes enough? Reliability of fingerprint features as a function of baseline length, and the
-diversity of baselines compared with task segments (layer 4 numerics: NumPy, SciPy, xarray, pandas).
+diversity of baselines compared with task segments (layer 2, numerics: NumPy, SciPy, xarray, pandas).
 
 * :func:`compute_sufficiency` / :func:`compute_sufficiency_array` -- one recording: disjoint sub-segments of
   each length, their fingerprints, the ICC across channels (per-channel features) or the precision / a reference

@@ -1,4 +1,4 @@
-"""Is this session a compliant adhesive dot? Checks with severities, findings on the Baseline.
+"""Is this session a compliant adhesive dot? Checks with severities, findings on the Baseline (layer 2).
 
 :func:`validate_baseline` runs the registered checks on a :class:`~adhesive_dots.core.Baseline`
 and stores the :class:`~adhesive_dots.core.Finding` list on ``baseline.findings``;
