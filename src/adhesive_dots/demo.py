@@ -258,6 +258,7 @@ def _align(ctx: DemoContext) -> StageResult:
         ctx.corpus.root / b.path,
         method="latent",
         output=ctx.out_dir / "align" / f"{a.key}__{b.key}.npz",
+        overwrite=True,
         n_controls=ALIGN_CONTROLS,
         rng=0,
     )

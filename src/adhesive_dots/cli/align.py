@@ -8,7 +8,14 @@ import pandas as pd
 import typer
 
 from adhesive_dots.cli._app import app, console, plain, print_json, render_frame
-from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, SourceOptions, out_option, source_options
+from adhesive_dots.cli._options import (
+    JSON_OPTION,
+    OVERWRITE_OPTION,
+    SEED_OPTION,
+    SourceOptions,
+    out_option,
+    source_options,
+)
 from adhesive_dots.errors import DataError
 
 
@@ -41,6 +48,7 @@ def align(
     controls: int = typer.Option(5, help="Shuffled-baseline refits of the permutation control."),
     entities_a: str | None = typer.Option(None, help="BIDS entities of SOURCE_A, e.g. subject=01,session=01."),
     entities_b: str | None = typer.Option(None, help="BIDS entities of SOURCE_B."),
+    overwrite: bool = OVERWRITE_OPTION,
     seed: int = SEED_OPTION,
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
@@ -60,6 +68,7 @@ def align(
             second,
             method=method,
             output=out if out is not None else Path("transform.npz"),
+            overwrite=overwrite,
             template=given.template(),
             entities_a=_entities(entities_a, "--entities-a"),
             entities_b=_entities(entities_b, "--entities-b"),

@@ -86,7 +86,7 @@ def search(
 
 @app.command("export")
 def export_(
-    to: Path = typer.Option(..., "--to", help="Parquet file to write."),
+    to: Path = typer.Option(..., "--out", "-o", "--to", metavar="FILE", help="Parquet file to write."),
     overwrite: bool = OVERWRITE_OPTION,
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:

@@ -66,7 +66,9 @@ def curate(
         metavar="keep-first|keep-best",
         help="Keep one dot per duplicate group: the first in catalog order, or the best quality.",
     ),
-    export: Path | None = typer.Option(None, "--export", help="Write the selected dots to this Parquet manifest."),
+    export: Path | None = typer.Option(
+        None, "--export", "--out", "-o", metavar="FILE", help="Write the selected dots to this Parquet manifest."
+    ),
     overwrite: bool = OVERWRITE_OPTION,
     no_search: bool = typer.Option(
         False, "--no-search", help="Use the stored duplicate links; do not sketch or verify."

@@ -17,7 +17,7 @@ import pandas as pd
 
 from adhesive_dots.align import AlignmentEvaluation, align_baselines, evaluate_alignment, save_aligner
 from adhesive_dots.core import Recording
-from adhesive_dots.errors import DataError
+from adhesive_dots.errors import DataError, option
 from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline
 
 TRIALS_TABLE = "trials"
@@ -73,6 +73,7 @@ def align_sources(
     *,
     method: str = "latent",
     output: str | Path | None = None,
+    overwrite: bool = False,
     template: SourceSpec | None = None,
     entities_a: dict[str, str] | None = None,
     entities_b: dict[str, str] | None = None,
@@ -94,6 +95,8 @@ def align_sources(
         :class:`~adhesive_dots.align.LatentAligner` or :class:`~adhesive_dots.align.CovarianceAligner`.
     output : str or Path, optional
         Where to save the fitted transform (``.npz``).
+    overwrite : bool
+        Replace an existing ``output``.
     evaluate : bool
         Run :func:`~adhesive_dots.align.evaluate_alignment` when both sources have task trials.
     n_controls : int
@@ -103,6 +106,10 @@ def align_sources(
     **params
         Parameters of the aligner (e.g. ``n_components``).
     """
+    if output is not None:
+        target = Path(output) if str(output).endswith(".npz") else Path(f"{output}.npz")
+        if target.exists() and not overwrite:
+            raise DataError(f"{target}: file exists; pass {option('overwrite', True)} to replace it")
     template = template or SourceSpec("")
     spec_a = expand_one(source_a, template=template.replace(**(entities_a or {})), name="SOURCE_A")
     spec_b = expand_one(source_b, template=template.replace(**(entities_b or {})), name="SOURCE_B")

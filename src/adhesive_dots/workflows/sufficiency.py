@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from adhesive_dots.core import Baseline, Segment
-from adhesive_dots.errors import AdhesiveError, DataError, SourceNotFoundError, option
+from adhesive_dots.errors import DataError, SourceNotFoundError, option
 from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, open_baseline
 from adhesive_dots.sufficiency import (
@@ -30,6 +30,7 @@ from adhesive_dots.sufficiency import (
     compute_diversity,
     compute_sufficiency,
 )
+from adhesive_dots.workflows._batch import each_baseline
 from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
 
@@ -71,23 +72,13 @@ def sufficiency_sources(
     if max_segments is not None:
         options["max_segments"] = max_segments
     with ExitStack() as stack:
-        baselines = []
-        for spec in specs:
-            if progress is not None:
-                progress(spec.label)
-            try:
-                resolved, baseline = open_baseline(spec)
-            except AdhesiveError as err:
-                if len(specs) == 1:
-                    raise
-                notes.append(f"{spec.label}: {err}")
-                continue
+        if len(specs) == 1:  # one recording: its failure is the command's
+            resolved, baseline = open_baseline(specs[0])
             stack.enter_context(resolved)
             notes.extend(f"{resolved.key}: {note}" for note in resolved.notes)
-            baselines.append(baseline)
-        if len(specs) == 1:
-            result = compute_sufficiency(baselines[0], tolerance=tolerance, horizon_s=horizon_s, **options)
+            result = compute_sufficiency(baseline, tolerance=tolerance, horizon_s=horizon_s, **options)
         else:
+            baselines = [b for _, b in each_baseline(specs, stack, notes, progress=progress)]
             if len(baselines) < 2:
                 raise DataError(f"a corpus needs at least 2 usable baselines, got {len(baselines)}: {'; '.join(notes)}")
             horizon = 600.0 if horizon_s is None else horizon_s
@@ -122,15 +113,7 @@ def diversity_sources(
     pairs: list[tuple[Baseline, Baseline]] = []
     groups = []
     with ExitStack() as stack:
-        for spec in specs:
-            if progress is not None:
-                progress(spec.label)
-            try:
-                resolved, baseline = open_baseline(spec)
-            except AdhesiveError as err:
-                notes.append(f"{spec.label}: {err}")
-                continue
-            stack.enter_context(resolved)
+        for resolved, baseline in each_baseline(specs, stack, notes, progress=progress):
             recording = resolved.recording
             rows = recording.intervals[recording.intervals["label"].astype(str).str.lower() == task_label.lower()]
             if rows.empty:
