@@ -12,7 +12,10 @@ metrics are offered:
     Euclidean distance of the standardised vectors (standardised Euclidean distance).
 
 Missing feature values (NaN, e.g. a peak frequency where there is no peak) are set to the
-catalog mean, i.e. they contribute nothing.
+catalog mean, i.e. they contribute nothing. The standardisation is robust to a few wild rows
+(an old catalog, a hand-made import): non-finite or absurd values count as missing, and values
+far outside a feature's bulk are left out of its mean and standard deviation (see
+:class:`Standardiser`), so one row cannot change the distances between the others.
 """
 
 from __future__ import annotations
@@ -62,26 +65,57 @@ def search_dots(
     return catalog.search(filters, columns=SUMMARY_COLUMNS, limit=limit)
 
 
+MAX_ABS_VALUE = 1e6
+"""Summary-vector values larger than this in magnitude (and ±inf) are not fingerprint values: they are
+treated as missing (see :data:`adhesive_dots.catalog.exchange.MAX_ABS_VECTOR_VALUE`)."""
+FENCE_MADS = 30.0
+"""Values further than this many robust standard deviations (1.4826 x MAD) from a feature's median are
+left out of its mean and standard deviation and clipped to the fence when standardised."""
+
+
 @dataclass(frozen=True)
 class Standardiser:
-    """Per-feature centring and scaling learned from the catalog's vectors."""
+    """Per-feature centring and scaling learned from the catalog's vectors, robust to a few wild rows.
+
+    Values that are non-finite or beyond :data:`MAX_ABS_VALUE` count as missing; values beyond
+    :data:`FENCE_MADS` robust standard deviations from the feature's median are left out of the
+    fit and clipped to the fence. On ordinary data nothing is left out, so the mean and standard
+    deviation are the plain ones; a single hostile row cannot move them.
+    """
 
     mean: np.ndarray
     scale: np.ndarray  # inf where a feature is constant or missing everywhere (it then contributes 0)
+    low: np.ndarray  # the fence: values are clipped to [low, high] before centring
+    high: np.ndarray
 
     @classmethod
     def fit(cls, matrix: np.ndarray) -> Standardiser:
+        values = _sane(matrix)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            mean = np.nanmean(matrix, axis=0)
-            std = np.nanstd(matrix, axis=0)
+            median = np.nanmedian(values, axis=0) if values.size else np.zeros(values.shape[1:])
+            spread = 1.4826 * np.nanmedian(np.abs(values - median), axis=0) if values.size else median
+            spread = np.where(np.isfinite(spread) & (spread > 0), spread, np.inf)
+            low, high = median - FENCE_MADS * spread, median + FENCE_MADS * spread
+            low, high = np.where(np.isfinite(low), low, -np.inf), np.where(np.isfinite(high), high, np.inf)
+            inside = np.where((values >= low) & (values <= high), values, np.nan)
+            mean = np.nanmean(inside, axis=0)
+            std = np.nanstd(inside, axis=0)
         mean = np.where(np.isfinite(mean), mean, 0.0)
         scale = np.where(np.isfinite(std) & (std > 0), std, np.inf)
-        return cls(mean, scale)
+        return cls(mean, scale, low, high)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        z = (np.asarray(values, dtype=float) - self.mean) / self.scale
+        clipped = np.clip(_sane(values), self.low, self.high)
+        z = (clipped - self.mean) / self.scale
         return np.where(np.isfinite(z), z, 0.0)
+
+
+def _sane(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64 with non-finite and absurd (> :data:`MAX_ABS_VALUE`) entries set to NaN."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(values) & (np.abs(values) <= MAX_ABS_VALUE), values, np.nan)
 
 
 @dataclass(frozen=True)

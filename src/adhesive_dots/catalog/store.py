@@ -397,7 +397,10 @@ class Catalog:
                     self._check_version(con)
             except duckdb.Error as err:
                 raise CatalogError(f"{self.path}: {_write_failure(err)}") from None
-            yield con
+            try:
+                yield con
+            except duckdb.IOException as err:  # e.g. a truncated file, found only when a query reaches the end
+                raise CatalogError(f"{self.path}: not a readable DuckDB catalog ({_first_line(err)})") from None
         finally:
             with contextlib.suppress(duckdb.Error):  # closing after a failed write must not hide its cause
                 con.close()
