@@ -30,6 +30,7 @@ from adhesive_dots import __version__
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
 from adhesive_dots.errors import AdhesiveError, BaselineNotFoundError
+from adhesive_dots.files import remove_stale_temporaries
 from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, resolve
 from adhesive_dots.parallel import run_tasks
@@ -209,6 +210,7 @@ def ingest(
     summary = IngestSummary(catalog=str(catalog.path), sources=len(specs) + len(problems))
     fingerprint_dir = catalog.path.with_name(catalog.path.name + ".fingerprints")
     fingerprint_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(fingerprint_dir)  # left by a killed earlier ingest
     todo = []
     for spec in specs:
         source_hash = spec.content_hash()
