@@ -318,3 +318,40 @@ def test_truncated_catalog_is_one_line_naming_the_file(catalog, tmp_path, keep):
     assert done.returncode == 2, done.stderr
     text = " ".join(done.stderr.split())  # the console wraps long lines
     assert "Traceback" not in text and "not a readable DuckDB catalog" in text and broken.name in text
+
+
+def test_ingest_applies_the_import_size_limits(tmp_path):
+    """Issue 19: a BIDS sidecar with a 100 MB TaskDescription was ingested and exported, then refused on import.
+    The same 1 MiB limit applies on the way in (2 MB here, to stay quick): the run fails with a finding."""
+    from adhesive_dots.io.bids_write import write_bids_eeg
+    from adhesive_dots.workflows.ingest import ingest
+
+    root = tmp_path / "bids"
+    data = 1e-5 * np.random.default_rng(5).standard_normal((2, 250 * 20))
+    for subject, description in (("01", "Resting state, eyes closed. " * 80_000), ("02", "Resting state.")):
+        sidecar = {"TaskDescription": description}
+        names = ["Cz", "Pz"]
+        write_bids_eeg(
+            root, subject=subject, session=None, task="rest", data=data, fs=250.0, channel_names=names, sidecar=sidecar
+        )
+    catalog = Catalog(tmp_path / "c.duckdb")
+    summary = ingest([root], catalog, workers=0, min_duration=10.0)
+    assert summary.failed == 1 and summary.ingested == 1
+    message = summary.failures[0]["message"]
+    assert ("1 MiB" in message or "1048576" in message) and "sub-01" in summary.failures[0]["source"]
+    out = tmp_path / "export.parquet"
+    export_parquet(catalog, out)
+    report = import_parquet(Catalog(tmp_path / "other.duckdb"), out)
+    assert len(report.added) == 1 and not report.rejected
+
+
+def test_ingest_refuses_a_dot_whose_metadata_an_import_would_refuse():
+    """The backstop behind the readers' own limits: any dot over the exchange limit fails its source."""
+    from adhesive_dots.workflows.ingest import _within_exchange_limits
+
+    huge = DotMetadata.from_dict({"identity": {"lab": "x" * (2 << 20)}})
+    dot = DotRecord("dot-1", huge, (0.0, 1.0), 1.0, "h", vector=np.zeros(4))
+    record = _within_exchange_limits(SourceRecord("big.nwb", "h", dots=(dot,), tool_version="v"))
+    assert record.failed and not record.dots and record.findings[0].code == "source.metadata-too-large"
+    small = SourceRecord("ok.nwb", "h", dots=(_record(1, np.zeros(4)).dots[0],))
+    assert _within_exchange_limits(small) is small

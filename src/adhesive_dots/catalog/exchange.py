@@ -44,6 +44,7 @@ import contextlib
 import gc
 import json
 import multiprocessing
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -98,6 +99,8 @@ BATCH_ROWS = 10_000
 """Rows read, checked and written per transaction (the lock is released between batches)."""
 MAX_BATCH_BYTES = 256 << 20
 """Most uncompressed bytes held for one batch (fewer rows per batch when rows are large)."""
+PAUSE_BETWEEN_BATCHES_S = 0.15
+"""Time the catalog file is left free between two batches, so that a waiting search gets its turn."""
 EXPORT_ROW_GROUP_ROWS = 10_000
 """Rows per Parquet row group written by :func:`export_parquet`."""
 _SEVERITIES = frozenset(s.value for s in Severity)
@@ -410,6 +413,7 @@ def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = 
             first_row += batch.num_rows
             if len(waiting) > 1:  # write one batch while the next one is being checked
                 _write_batch(catalog, path, waiting.popleft(), vector_names, report)
+                time.sleep(PAUSE_BETWEEN_BATCHES_S)
         while waiting:
             _write_batch(catalog, path, waiting.popleft(), vector_names, report)
     except (pa.ArrowException, OSError) as err:

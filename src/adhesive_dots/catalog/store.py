@@ -377,7 +377,7 @@ class Catalog:
                 if time.monotonic() > deadline:
                     raise CatalogBusyError(f"{self.path}: cannot open the catalog ({err})") from None
                 time.sleep(delay)
-                delay = min(delay * 1.5, 0.5)
+                delay = min(delay * 1.5, 0.1)  # poll often: writers release the file between batches
 
     @contextlib.contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
