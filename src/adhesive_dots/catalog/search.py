@@ -13,9 +13,8 @@ metrics are offered:
 
 Missing feature values (NaN, e.g. a peak frequency where there is no peak) are set to the
 catalog mean, i.e. they contribute nothing. The standardisation is robust to a few wild rows
-(an old catalog, a hand-made import): non-finite or absurd values count as missing, and values
-far outside a feature's bulk are left out of its mean and standard deviation (see
-:class:`Standardiser`), so one row cannot change the distances between the others.
+(an old catalog, a hand-made import): non-finite or absurd values count as missing (see
+:class:`Standardiser`), so such a row cannot change the distances between the others.
 """
 
 from __future__ import annotations
@@ -68,46 +67,34 @@ def search_dots(
 MAX_ABS_VALUE = 1e6
 """Summary-vector values larger than this in magnitude (and ±inf) are not fingerprint values: they are
 treated as missing (see :data:`adhesive_dots.catalog.exchange.MAX_ABS_VECTOR_VALUE`)."""
-FENCE_MADS = 30.0
-"""Values further than this many robust standard deviations (1.4826 x MAD) from a feature's median are
-left out of its mean and standard deviation and clipped to the fence when standardised."""
 
 
 @dataclass(frozen=True)
 class Standardiser:
-    """Per-feature centring and scaling learned from the catalog's vectors, robust to a few wild rows.
+    """Per-feature centring and scaling learned from the catalog's vectors.
 
-    Values that are non-finite or beyond :data:`MAX_ABS_VALUE` count as missing; values beyond
-    :data:`FENCE_MADS` robust standard deviations from the feature's median are left out of the
-    fit and clipped to the fence. On ordinary data nothing is left out, so the mean and standard
-    deviation are the plain ones; a single hostile row cannot move them.
+    Values that are non-finite or beyond :data:`MAX_ABS_VALUE` in magnitude count as missing, in
+    the fit and in queries: a wild row (an old catalog, a hand-made import) cannot move any
+    feature's mean or standard deviation. (No outlier fence beyond that: in a small catalog of a
+    few labs, whole labs would look like outliers.)
     """
 
     mean: np.ndarray
     scale: np.ndarray  # inf where a feature is constant or missing everywhere (it then contributes 0)
-    low: np.ndarray  # the fence: values are clipped to [low, high] before centring
-    high: np.ndarray
 
     @classmethod
     def fit(cls, matrix: np.ndarray) -> Standardiser:
         values = _sane(matrix)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            median = np.nanmedian(values, axis=0) if values.size else np.zeros(values.shape[1:])
-            spread = 1.4826 * np.nanmedian(np.abs(values - median), axis=0) if values.size else median
-            spread = np.where(np.isfinite(spread) & (spread > 0), spread, np.inf)
-            low, high = median - FENCE_MADS * spread, median + FENCE_MADS * spread
-            low, high = np.where(np.isfinite(low), low, -np.inf), np.where(np.isfinite(high), high, np.inf)
-            inside = np.where((values >= low) & (values <= high), values, np.nan)
-            mean = np.nanmean(inside, axis=0)
-            std = np.nanstd(inside, axis=0)
+            mean = np.nanmean(values, axis=0)
+            std = np.nanstd(values, axis=0)
         mean = np.where(np.isfinite(mean), mean, 0.0)
         scale = np.where(np.isfinite(std) & (std > 0), std, np.inf)
-        return cls(mean, scale, low, high)
+        return cls(mean, scale)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        clipped = np.clip(_sane(values), self.low, self.high)
-        z = (clipped - self.mean) / self.scale
+        z = (_sane(values) - self.mean) / self.scale
         return np.where(np.isfinite(z), z, 0.0)
 
 
