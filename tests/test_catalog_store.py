@@ -181,10 +181,6 @@ def test_import_reports_conflicts_and_never_overwrites(catalog, tmp_path):
     [
         (lambda t: t.drop_columns(["content_hash"]), "missing column 'content_hash'"),
         (lambda t: t.set_column(3, "segment_start", pa.array(["0"] * t.num_rows)), "has type string"),
-        (lambda t: t.set_column(7, "metadata_json", pa.array(['{"paradigm": {"name": "nap"}}'] * t.num_rows)),
-         "paradigm.name"),
-        (lambda t: t.set_column(7, "metadata_json", pa.array(["x" * (2 << 20)] * t.num_rows)), "at most 1048576"),
-        (lambda t: t.set_column(0, "dot_id", pa.array(["d" * 10_000] * t.num_rows)), "at most 4096 allowed"),
     ],
 )  # fmt: skip
 def test_hostile_imports_are_rejected_whole(catalog, tmp_path, mutate, message):
@@ -195,6 +191,27 @@ def test_hostile_imports_are_rejected_whole(catalog, tmp_path, mutate, message):
     target.write_source(SourceRecord("keep.nwb", "k", dots=(_dot(99),)))
     with pytest.raises(FormatError, match=message):
         import_parquet(target, out)
+    assert list(target.dots()["dot_id"]) == ["dot-0099"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda t: t.set_column(7, "metadata_json", pa.array(['{"paradigm": {"name": "nap"}}'] * t.num_rows)),
+         "paradigm.name"),
+        (lambda t: t.set_column(7, "metadata_json", pa.array(["x" * (2 << 20)] * t.num_rows)), "at most 1048576"),
+        (lambda t: t.set_column(0, "dot_id", pa.array(["d" * 10_000] * t.num_rows)), "at most 4096 allowed"),
+    ],
+)  # fmt: skip
+def test_hostile_rows_are_each_rejected(catalog, tmp_path, mutate, message):
+    out = tmp_path / "dots.parquet"
+    export_parquet(catalog, out)
+    pq.write_table(mutate(pq.read_table(out)), out)
+    target = Catalog(tmp_path / "t.duckdb")
+    target.write_source(SourceRecord("keep.nwb", "k", dots=(_dot(99),)))
+    report = import_parquet(target, out)
+    assert [r["row"] for r in report.rejected] == [0, 1, 2, 3, 4] and not report.added
+    assert all(message in r["problem"] for r in report.rejected)
     assert list(target.dots()["dot_id"]) == ["dot-0099"]
 
 

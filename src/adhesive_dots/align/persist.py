@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -64,36 +66,94 @@ def save_aligner(aligner: Any, path: str | Path) -> Path:
     return path
 
 
+MAX_UNCOMPRESSED_BYTES = 1 << 30
+"""Largest total uncompressed size of an aligner file's arrays (checked before anything is read)."""
+MAX_COMPRESSION_RATIO = 200
+"""An entry expanding more than this many times is refused (a zip bomb, not a learned array)."""
+_ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]_$")
+"""What a learned attribute is called (scikit-learn style: ``components_``); nothing else is set from a file."""
+
+
 def load_aligner(path: str | Path) -> LatentAligner | CovarianceAligner:
-    """Read an aligner written by :func:`save_aligner`, ready to ``transform``."""
+    """Read an aligner written by :func:`save_aligner`, ready to ``transform``.
+
+    The file is read with ``allow_pickle=False`` (no code runs); its entries' uncompressed sizes
+    are checked before reading (:data:`MAX_UNCOMPRESSED_BYTES`); only parameters of the class
+    and attributes named like learned ones (``name_``) are set. Anything else raises
+    :class:`~adhesive_dots.errors.FormatError` naming the file.
+    """
     path = Path(path)
     if not path.exists():
         raise SourceNotFoundError(f"{path}: no such aligner file (write one with `adots align ... -o {path}`)")
+    _check_archive(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise FormatError(f"{path}: not a readable .npz aligner file ({err})") from None
     if "__meta__" not in arrays:
         raise FormatError(f"{path}: no __meta__ entry; this .npz was not written by save_aligner")
-    meta = json.loads(str(arrays.pop("__meta__")))
+    try:
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except (ValueError, RecursionError) as err:
+        raise FormatError(f"{path}: the __meta__ header is not valid JSON ({str(err)[:100]})") from None
+    if not isinstance(meta, dict):
+        raise FormatError(f"{path}: the __meta__ header is not a JSON object")
     if meta.get("format") != FORMAT or meta.get("class") not in ALIGNERS:
-        raise FormatError(f"{path}: unknown aligner format {meta.get('format')!r} / class {meta.get('class')!r}")
-    if meta.get("version", 0) > FORMAT_VERSION:
         raise FormatError(
-            f"{path}: aligner file version {meta['version']} is newer than this adhesive-dots reads "
+            f"{path}: unknown aligner format {str(meta.get('format'))[:60]!r} / class {str(meta.get('class'))[:60]!r}"
+        )
+    version = meta.get("version", 0)
+    if not isinstance(version, int):
+        raise FormatError(f"{path}: the aligner file version is not an integer")
+    if version > FORMAT_VERSION:
+        raise FormatError(
+            f"{path}: aligner file version {version} is newer than this adhesive-dots reads "
             f"({FORMAT_VERSION}); upgrade adhesive-dots"
         )
     cls = ALIGNERS[meta["class"]]
-    params = {
-        k: (tuple(tuple(b) for b in v) if k == "bands" and v is not None else v) for k, v in meta["params"].items()
-    }
-    aligner = cls(**params)
-    for key, value in meta["attributes"].items():
+    params, attributes = meta.get("params", {}), meta.get("attributes", {})
+    if not isinstance(params, dict) or not isinstance(attributes, dict):
+        raise FormatError(f"{path}: params and attributes in __meta__ must be JSON objects")
+    allowed = set(cls().get_params())
+    unknown = sorted(set(params) - allowed)
+    bad = sorted(k for k in [*attributes, *arrays] if not _ATTRIBUTE.match(str(k)))
+    if unknown or bad:
+        raise FormatError(
+            f"{path}: refused: unknown parameter(s) {unknown[:5]} or attribute name(s) {[b[:40] for b in bad[:5]]} "
+            f"for {meta['class']} (learned attributes are named like 'name_')"
+        )
+    try:
+        params = {k: (tuple(tuple(b) for b in v) if k == "bands" and v is not None else v) for k, v in params.items()}
+        aligner = cls(**params)
+    except (TypeError, ValueError) as err:
+        raise FormatError(f"{path}: the aligner's parameters are malformed ({str(err)[:100]})") from None
+    for key, value in attributes.items():
         setattr(aligner, key, value)
     for key, value in arrays.items():
         setattr(aligner, key, value)
     return aligner
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a zip whose entries declare too many uncompressed bytes (before decompressing anything)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise FormatError(f"{path}: not a readable .npz aligner file ({err})") from None
+    total = sum(e.file_size for e in entries)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise FormatError(
+            f"{path}: its arrays would take {total / 1e9:.1f} GB uncompressed, more than "
+            f"{MAX_UNCOMPRESSED_BYTES / 1e9:.1f} GB; refused (a zip bomb or not an aligner)"
+        )
+    for entry in entries:
+        if entry.file_size > (1 << 20) and entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1):
+            raise FormatError(
+                f"{path}: entry {entry.filename[:60]!r} expands {entry.file_size // max(entry.compress_size, 1)} "
+                "times; refused (a zip bomb, not a learned array)"
+            )
 
 
 def _jsonable(value: Any) -> bool:

@@ -20,28 +20,49 @@ findings_json      string            JSON list of validation findings
 File-level metadata (Arrow schema metadata): ``adots_catalog_schema`` (the catalog schema
 version) and ``adots_vector_names`` (JSON list naming the vector's elements).
 
-An import is checked completely before anything is written: column names and types,
-string sizes (``metadata_json`` at most 1 MiB, other strings 4 KiB), vector length and
-names, and every metadata record against DotMetadata. A file failing any check is
-rejected with a message listing the problems, and the catalog is left unchanged. Rows
-whose ``dot_id`` or ``content_hash`` already exist with different content are reported as
-conflicts and never overwrite what is there.
+An import checks the file first: column names and types, the vector names, and the
+uncompressed size of every column chunk against the per-value limits below (so a small
+file that decompresses to gigabytes is refused before anything is decompressed). A file
+failing these checks is rejected whole and the catalog is left unchanged.
+
+The rows are then read in record batches (:data:`BATCH_ROWS` at a time; bounded memory) and
+each row is checked on its own: string sizes (``metadata_json`` and ``findings_json`` at most
+1 MiB, other strings 4 KiB), every metadata record against DotMetadata, the segment
+(finite, ``0 <= duration <= stop - start <= MAX_SEGMENT_S``), the vector (its length, every
+value finite-or-NaN and at most :data:`MAX_ABS_VECTOR_VALUE` in magnitude), the findings (a
+list of objects with a known severity, nested at most :data:`MAX_JSON_DEPTH` levels). A row
+that fails is *rejected* (listed with its row number and the problem, nothing of it stored);
+rows whose ``dot_id`` or ``content_hash`` already exist with different content are
+*conflicts* and never overwrite what is there. Each batch is written in its own transaction,
+so the catalog's lock is released between batches and a search never waits for a whole
+import.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
-from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION, Catalog, CatalogError, DotRecord, ImportReport
+from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION, Catalog, CatalogError, ImportReport, finding_row
 from adhesive_dots.core import Finding, Severity
-from adhesive_dots.errors import FormatError, MetadataError, SourceNotFoundError
+from adhesive_dots.errors import FormatError, SourceNotFoundError
 from adhesive_dots.io._atomic import atomic_output
-from adhesive_dots.metadata import DotMetadata
+from adhesive_dots.metadata import DotMetadata, format_validation_error
 
 PARQUET_SCHEMA = pa.schema(
     [
@@ -58,8 +79,41 @@ PARQUET_SCHEMA = pa.schema(
     ]
 )
 MAX_METADATA_BYTES = 1 << 20
+"""Largest ``metadata_json`` or ``findings_json`` of one row (bytes of UTF-8)."""
 MAX_STRING_BYTES = 4096
+"""Largest other string of one row (bytes of UTF-8)."""
+MAX_VECTOR_LENGTH = 4096
+"""Most elements of a summary vector (and names in ``adots_vector_names``)."""
+MAX_ABS_VECTOR_VALUE = 1e6
+"""Largest magnitude of a summary-vector element: every element is unitless, in Hz or a log10
+ratio (see :data:`~adhesive_dots.fingerprint.SUMMARY_FIELDS`), so anything larger is not a
+fingerprint value. NaN (a feature that does not apply) is allowed; ±inf is not."""
+MAX_SEGMENT_S = 1e7
+"""Longest segment accepted (s; about 115 days)."""
+MAX_TIME_S = 1e9
+"""Largest magnitude of a segment bound (s)."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of a finding's JSON (lists and objects)."""
 MAX_PROBLEMS_LISTED = 10
+BATCH_ROWS = 10_000
+"""Rows read, checked and written per transaction (the lock is released between batches)."""
+MAX_BATCH_BYTES = 256 << 20
+"""Most uncompressed bytes held for one batch (fewer rows per batch when rows are large)."""
+PAUSE_BETWEEN_BATCHES_S = 0.15
+"""Time the catalog file is left free between two batches, so that a waiting search gets its turn."""
+EXPORT_ROW_GROUP_ROWS = 10_000
+"""Rows per Parquet row group written by :func:`export_parquet`."""
+_SEVERITIES = frozenset(s.value for s in Severity)
+_STRING_LIMITS = {
+    "dot_id": MAX_STRING_BYTES,
+    "source": MAX_STRING_BYTES,
+    "source_hash": MAX_STRING_BYTES,
+    "content_hash": MAX_STRING_BYTES,
+    "metadata_json": MAX_METADATA_BYTES,
+    "findings_json": MAX_METADATA_BYTES,
+}
+_CHUNK_OVERHEAD = 64
+"""Bytes per value allowed on top of a column's per-value limit (lengths, levels, page headers)."""
 
 
 def export_parquet(catalog: Catalog, path: str | Path, *, overwrite: bool = False) -> int:
@@ -73,128 +127,413 @@ def export_parquet(catalog: Catalog, path: str | Path, *, overwrite: bool = Fals
         }
     )
     with atomic_output(path, overwrite=overwrite) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, row_group_size=EXPORT_ROW_GROUP_ROWS)
     return table.num_rows
 
 
-def _read_checked(path: Path) -> tuple[pa.Table, list[str]]:
-    """Read ``path`` and check it completely; returns the table and its vector names."""
+def _open_checked(path: Path) -> tuple[pq.ParquetFile, list[str]]:
+    """Open ``path`` and check its schema, vector names and declared sizes (nothing decompressed yet)."""
     if not path.exists():
         raise SourceNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise FormatError(f"{path}: not a regular file")
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as err:
         raise FormatError(f"{path}: not a readable Parquet file ({err})") from None
     problems: list[str] = []
-    names = set(table.column_names)
+    names = set(schema.names)
     for column in PARQUET_SCHEMA:
         if column.name not in names:
             problems.append(f"missing column {column.name!r} ({column.type})")
-        elif not table.schema.field(column.name).type.equals(column.type):
-            problems.append(
-                f"column {column.name!r} has type {table.schema.field(column.name).type}, expected {column.type}"
-            )
+        elif not schema.field(column.name).type.equals(column.type):
+            problems.append(f"column {column.name!r} has type {schema.field(column.name).type}, expected {column.type}")
     extra = names - set(PARQUET_SCHEMA.names)
     if extra:
-        problems.append(f"unexpected column(s) {sorted(extra)}")
+        problems.append(f"unexpected column(s) {sorted(extra)[:MAX_PROBLEMS_LISTED]}")
     if problems:
         raise FormatError(f"{path}: not an adhesive-dots export: " + "; ".join(problems))
-    metadata = table.schema.metadata or {}
+    vector_names = _vector_names(path, schema.metadata or {})
+    _check_declared_sizes(path, parquet, len(vector_names))
+    return parquet, vector_names
+
+
+def _vector_names(path: Path, metadata: dict[bytes, bytes]) -> list[str]:
+    raw = metadata.get(b"adots_vector_names", b"[]")
     try:
-        vector_names = json.loads(metadata.get(b"adots_vector_names", b"[]"))
-        if not isinstance(vector_names, list) or not all(isinstance(n, str) for n in vector_names):
+        if len(raw) > MAX_METADATA_BYTES:
+            raise ValueError(f"{len(raw)} bytes, at most {MAX_METADATA_BYTES}")
+        names = json.loads(raw)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ValueError("not a list of strings")
-    except ValueError as err:
+        if len(names) > MAX_VECTOR_LENGTH or any(len(n) > 256 or not n.isprintable() for n in names):
+            raise ValueError(f"more than {MAX_VECTOR_LENGTH} names, or a name longer than 256 or not printable")
+    except (ValueError, RecursionError) as err:
         raise FormatError(f"{path}: file metadata adots_vector_names is malformed ({err})") from None
-    rows = table.to_pylist()
-    for index, row in enumerate(rows):
-        where = f"row {index} (dot_id {str(row['dot_id'])[:40]!r})"
-        for column in ("dot_id", "source", "content_hash"):
-            if not row[column]:
-                problems.append(f"{where}: {column} is empty")
-        for column in ("dot_id", "source", "source_hash", "content_hash", "findings_json"):
-            value = row[column] or ""
-            limit = MAX_STRING_BYTES if column != "findings_json" else MAX_METADATA_BYTES
-            if len(value.encode()) > limit:
-                problems.append(f"{where}: {column} is {len(value.encode())} bytes, at most {limit} allowed")
-        text = row["metadata_json"] or ""
-        if len(text.encode()) > MAX_METADATA_BYTES:
-            problems.append(f"{where}: metadata_json is {len(text.encode())} bytes, at most {MAX_METADATA_BYTES}")
-        else:
+    return names
+
+
+def _check_declared_sizes(path: Path, parquet: pq.ParquetFile, n_names: int) -> None:
+    """Refuse a file whose column chunks declare more uncompressed bytes than their rows may hold."""
+    limits = {**_STRING_LIMITS, "vector": 8 * max(n_names, 1) + 8}
+    meta = parquet.metadata
+    for group in range(meta.num_row_groups):
+        row_group = meta.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            name = chunk.path_in_schema.split(".")[0]
+            allowed = row_group.num_rows * (limits.get(name, 8) + _CHUNK_OVERHEAD) + (1 << 20)
+            if chunk.total_uncompressed_size > allowed:
+                raise FormatError(
+                    f"{path}: rejected, nothing imported: column {name!r} of row group {group} declares "
+                    f"{chunk.total_uncompressed_size} uncompressed bytes for {row_group.num_rows} rows, more than its "
+                    f"values may hold ({allowed}); a damaged file or a decompression bomb"
+                )
+
+
+def _batches(parquet: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
+    """Record batches of at most :data:`BATCH_ROWS` rows and about :data:`MAX_BATCH_BYTES` uncompressed."""
+    meta = parquet.metadata
+    for group in range(meta.num_row_groups):
+        row_group = meta.row_group(group)
+        if row_group.num_rows == 0:
+            continue
+        size = sum(row_group.column(i).total_uncompressed_size for i in range(row_group.num_columns))
+        per_row = max(size / row_group.num_rows, 1.0)
+        rows = int(max(1, min(BATCH_ROWS, MAX_BATCH_BYTES // per_row)))
+        yield from parquet.iter_batches(batch_size=rows, row_groups=[group], columns=PARQUET_SCHEMA.names)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _finding_rows(text: str | None, source: str, dot_id: str) -> list[list[Any]]:
+    """The ``findings`` rows of one row's ``findings_json``; raises ``ValueError`` naming the problem."""
+    if text in (None, "", "[]"):
+        return []
+    try:
+        items = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"findings_json is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as err:
+        raise ValueError(f"findings_json is not JSON ({err})") from None
+    if not isinstance(items, list):
+        raise ValueError(f"findings_json is not a JSON list (got {type(items).__name__})")
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(items) > MAX_JSON_DEPTH:
+        raise ValueError(f"findings_json is nested deeper than {MAX_JSON_DEPTH} levels")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"finding {i} is not a JSON object (got {type(item).__name__})")
+        severity = item.get("severity", "info")
+        if severity not in _SEVERITIES:
+            raise ValueError(f"finding {i} has severity {str(severity)[:40]!r}; allowed: {sorted(_SEVERITIES)}")
+        for key in ("code", "message", "location", "fix"):
+            if item.get(key) is not None and not isinstance(item[key], str):
+                raise ValueError(f"finding {i}: {key} is not a string")
+        finding = Finding(
+            code=item.get("code") or "",
+            severity=Severity(severity),
+            message=item.get("message") or "",
+            location=item.get("location") or "",
+            value=item.get("value"),
+            fix=item.get("fix") or "",
+        )
+        out.append(finding_row(source, dot_id, finding))
+    return out
+
+
+def _segment_problems(batch: pa.RecordBatch) -> list[str | None]:
+    """Per row: the first problem of its segment columns, or ``None`` (vectorised over the batch)."""
+    start, stop, duration = (
+        batch.column(name).to_numpy(zero_copy_only=False).astype(float)
+        for name in ("segment_start", "segment_stop", "duration_s")
+    )
+    length = stop - start
+    with np.errstate(invalid="ignore", over="ignore"):
+        checks = [
+            (~np.isfinite(start), "segment_start is {start}, not a finite number of seconds"),
+            (~np.isfinite(stop), "segment_stop is {stop}, not a finite number of seconds"),
+            (~np.isfinite(duration), "duration_s is {duration}, not a finite number of seconds"),
+            (
+                (np.abs(start) > MAX_TIME_S) | (np.abs(stop) > MAX_TIME_S),
+                f"a segment bound is beyond ±{MAX_TIME_S:g} s",
+            ),
+            (~(length > 0), "segment_stop {stop:g} s is not after segment_start {start:g} s"),
+            (length > MAX_SEGMENT_S, f"the segment is {{length:g}} s long, more than {MAX_SEGMENT_S:g} s"),
+            (
+                (duration < 0) | (duration > length * (1 + 1e-9) + 1e-6),
+                "duration_s {duration:g} s is negative or longer than the segment ({length:g} s)",
+            ),
+        ]
+    out: list[str | None] = [None] * batch.num_rows
+    for mask, message in reversed(checks):  # the first check that fails names the problem
+        for i in np.flatnonzero(mask):
+            out[i] = message.format(start=start[i], stop=stop[i], duration=duration[i], length=length[i])
+    return out
+
+
+def _vector_problems(column: pa.ListArray, n_names: int) -> list[str | None]:
+    """Per row: the problem of its summary vector (length, ±inf, magnitude), or ``None``."""
+    out: list[str | None] = [None] * len(column)
+    lengths = pc.fill_null(pc.list_value_length(column), -1).to_numpy(zero_copy_only=False)
+    flat = pc.fill_null(pc.list_flatten(column), np.nan).to_numpy(zero_copy_only=False).astype(float)
+    offsets = np.concatenate([[0], np.cumsum(np.maximum(lengths, 0))])
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(flat) | (np.abs(flat) > MAX_ABS_VECTOR_VALUE)
+    for row in np.unique(np.searchsorted(offsets, np.flatnonzero(bad), side="right") - 1):
+        where = int(np.flatnonzero(bad[offsets[row] : offsets[row + 1]])[0])
+        out[row] = (
+            f"vector element {where} is {flat[offsets[row] + where]:g}; elements must be finite (or NaN) and at "
+            f"most {MAX_ABS_VECTOR_VALUE:g} in magnitude"
+        )
+    for row in np.flatnonzero((lengths >= 0) & (lengths != n_names)):
+        out[row] = (
+            f"vector has {lengths[row]} values, {n_names} expected"
+            if n_names
+            else "has a vector but neither the file nor the catalog names its elements"
+        )
+    return out
+
+
+def _size_problems(batch: pa.RecordBatch) -> list[str | None]:
+    """Per row: the first string column that is empty (where required) or too large, or ``None``."""
+    out: list[str | None] = [None] * batch.num_rows
+    for column, limit in reversed(_STRING_LIMITS.items()):
+        sizes = pc.fill_null(pc.binary_length(batch.column(column)), 0).to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(sizes > limit):
+            out[i] = f"{column} is {sizes[i]} bytes, at most {limit} allowed"
+        if column in ("dot_id", "source", "content_hash"):
+            for i in np.flatnonzero(sizes == 0):
+                out[i] = f"{column} is empty"
+    return out
+
+
+def _canonical_metadata(text: str | None) -> str:
+    """The metadata record validated against DotMetadata, as canonical JSON; raises ``ValueError`` naming the
+    problem."""
+    try:
+        return DotMetadata.model_validate_json(text or "").model_dump_json()
+    except ValidationError as err:
+        if any(e["type"] == "json_invalid" for e in err.errors()):
+            raise ValueError(f"metadata_json is not valid JSON ({err.errors()[0]['msg']})") from None
+        message = format_validation_error(err, source="metadata_json")
+        raise ValueError(" ".join(message.split())[:300]) from None
+    except RecursionError:
+        raise ValueError("metadata_json is nested too deeply") from None
+
+
+def check_rows(
+    ids: list[str], sources: list[str], metadata: list[str | None], findings: list[str | None]
+) -> list[tuple[str | None, str, list[list[Any]]]]:
+    """Per row: ``(problem or None, canonical metadata JSON, findings rows)`` (the per-row Python checks;
+    run in worker processes for large imports)."""
+    out: list[tuple[str | None, str, list[list[Any]]]] = []
+    with _no_cyclic_gc():
+        for dot_id, source, meta, found in zip(ids, sources, metadata, findings, strict=True):
             try:
-                DotMetadata.from_json(text, source=where)
-            except MetadataError as err:
-                problems.append(str(err).splitlines()[0] + " " + " ".join(str(err).splitlines()[1:3]))
-        vector = row["vector"]
-        if vector is not None and vector_names and len(vector) != len(vector_names):
-            problems.append(f"{where}: vector has {len(vector)} values, the file names {len(vector_names)}")
-        try:
-            findings = json.loads(row["findings_json"] or "[]")
-            if not isinstance(findings, list):
-                raise ValueError("not a list")
-        except ValueError as err:
-            problems.append(f"{where}: findings_json is not a JSON list ({err})")
-        if len(problems) > MAX_PROBLEMS_LISTED:
-            break
-    if problems:
-        shown = problems[:MAX_PROBLEMS_LISTED]
-        more = f" (and more; first {MAX_PROBLEMS_LISTED} shown)" if len(problems) > MAX_PROBLEMS_LISTED else ""
-        raise FormatError(f"{path}: rejected, nothing imported{more}:\n  - " + "\n  - ".join(shown))
-    return table, vector_names
+                rows = _finding_rows(found, source, dot_id)
+                out.append((None, _canonical_metadata(meta), rows))
+            except ValueError as err:
+                out.append((str(err), "", []))
+    return out
 
 
-def import_parquet(catalog: Catalog, path: str | Path) -> ImportReport:
-    """Merge a Parquet export into ``catalog`` (checked first; conflicts reported, never overwritten)."""
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while checking a batch: its many short-lived objects otherwise
+    trigger full collections that triple the time per row; it runs again after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class _Checked:
+    """One batch after its checks: the rows, their first row number, the per-row problems and results."""
+
+    batch: pa.RecordBatch
+    first_row: int
+    problems: list[str | None]
+    pending: list[Any]  # futures (or finished lists) of check_rows over the rows without a problem yet
+    todo: list[int]
+
+
+def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = None) -> ImportReport:
+    """Merge a Parquet export into ``catalog``, batch by batch (see the module docs).
+
+    File-level problems (not Parquet, wrong columns, malformed vector names, declared sizes
+    beyond the limits, vector names that differ from the catalog's) raise
+    :class:`~adhesive_dots.errors.FormatError` or :class:`CatalogError` before anything is
+    written. Row-level problems are listed in ``report.rejected``; conflicts in
+    ``report.conflicts``; neither stops the rows after them.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Processes checking rows while this one writes (default: 2 when the file holds more than
+        two batches, else 0: everything in this process).
+    """
     path = Path(path)
-    table, vector_names = _read_checked(path)
+    parquet, vector_names = _open_checked(path)
     report = ImportReport()
-    with catalog.transaction() as tx:
-        if vector_names:
-            tx.check_vector_names(vector_names)
-        added_per_source: dict[str, int] = {}
-        for row in table.to_pylist():
-            existing = tx.dots_like(row["dot_id"], row["content_hash"])
-            metadata = DotMetadata.from_json(row["metadata_json"])
-            if existing:
-                same = any(
-                    e[0] == row["dot_id"] and e[1] == row["content_hash"] and DotMetadata.from_json(e[2]) == metadata
-                    for e in existing
-                )
-                (report.unchanged if same else report.conflicts).append(row["dot_id"])
-                continue
-            local = tx.source_status(row["source"])
-            if local is not None and local != "imported":
-                report.conflicts.append(row["dot_id"])  # the source is ingested here with other dots
-                continue
-            findings = tuple(
-                Finding(
-                    code=str(f.get("code", "")),
-                    severity=Severity(f.get("severity", "info")),
-                    message=str(f.get("message", "")),
-                    location=str(f.get("location") or ""),
-                    value=f.get("value"),
-                    fix=str(f.get("fix") or ""),
-                    source=row["source"],
-                )
-                for f in json.loads(row["findings_json"] or "[]")
+    if catalog.path.exists() and catalog.vector_names():
+        stored = catalog.vector_names()
+        if vector_names and vector_names != stored:
+            raise CatalogError(
+                f"{path}: its fingerprint summary vector names differ from those of {catalog.path}; "
+                "nothing imported (import into a new catalog)"
             )
-            dot = DotRecord(
-                dot_id=row["dot_id"],
-                metadata=metadata,
-                segment=(row["segment_start"], row["segment_stop"]),
-                duration_s=row["duration_s"],
-                content_hash=row["content_hash"],
-                vector=None if row["vector"] is None else np.asarray(row["vector"], dtype=float),
-                findings=findings,
-            )
-            tx.insert_dot(row["source"], dot)
-            if local is None and row["source"] not in added_per_source:
-                tx.add_source(row["source"], row["source_hash"], f"import:{path.name}", "imported", 0)
-            added_per_source[row["source"]] = added_per_source.get(row["source"], 0) + 1
-            report.added.append(row["dot_id"])
-        for source, count in added_per_source.items():
-            tx.count_new_dots(source, count)
+        vector_names = stored
+    if workers is None:
+        workers = 2 if parquet.metadata.num_rows > 2 * BATCH_ROWS else 0
+    pool = ProcessPoolExecutor(workers, mp_context=_pool_context()) if workers else None
+    first_row = 0
+    waiting: deque[_Checked] = deque()
+    try:
+        for batch in _batches(parquet):
+            waiting.append(_check_batch(batch, first_row, len(vector_names), pool, max(workers, 1)))
+            first_row += batch.num_rows
+            if len(waiting) > 1:  # write one batch while the next one is being checked
+                _write_batch(catalog, path, waiting.popleft(), vector_names, report)
+                time.sleep(PAUSE_BETWEEN_BATCHES_S)
+        while waiting:
+            _write_batch(catalog, path, waiting.popleft(), vector_names, report)
+    except (pa.ArrowException, OSError) as err:
+        raise FormatError(
+            f"{path}: unreadable from row {first_row} on ({err}); {len(report.added)} dots before it were imported"
+        ) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return report
 
 
-__all__ = ["PARQUET_SCHEMA", "CatalogError", "export_parquet", "import_parquet"]
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``fork`` where there is one (the workers run only :func:`check_rows`: pydantic and json, no Arrow or
+    DuckDB, and no catalog connection is open when they start), else ``spawn``."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _check_batch(
+    batch: pa.RecordBatch, first_row: int, n_names: int, pool: ProcessPoolExecutor | None, parts: int
+) -> _Checked:
+    """Vectorised checks now; the per-row Python checks submitted to ``pool`` (or run here)."""
+    problems = [
+        a or b or c
+        for a, b, c in zip(
+            _size_problems(batch),
+            _segment_problems(batch),
+            _vector_problems(batch.column("vector"), n_names),
+            strict=True,
+        )
+    ]
+    todo = [i for i, p in enumerate(problems) if p is None]
+    names = ("dot_id", "source", "metadata_json", "findings_json")
+    columns = [batch.column(n).take(pa.array(todo, pa.int64())).to_pylist() for n in names]
+    pending: list[Any] = []
+    step = -(-len(todo) // parts) if todo else 1
+    for lo in range(0, len(todo), step):
+        chunk = [c[lo : lo + step] for c in columns]
+        pending.append(pool.submit(check_rows, *chunk) if pool is not None else check_rows(*chunk))
+    return _Checked(batch, first_row, problems, pending, todo)
+
+
+def _write_batch(
+    catalog: Catalog, path: Path, checked: _Checked, vector_names: list[str], report: ImportReport
+) -> None:
+    """Collect a batch's checks, then write its good rows in one transaction."""
+    results = [r for part in checked.pending for r in (part if isinstance(part, list) else part.result())]
+    batch, problems = checked.batch, checked.problems
+    canonical: dict[int, str] = {}
+    finding_rows: dict[int, list[list[Any]]] = {}
+    for i, (problem, text, rows) in zip(checked.todo, results, strict=True):
+        if problem is None:
+            canonical[i], finding_rows[i] = text, rows
+        else:
+            problems[i] = problem
+    ids = batch.column("dot_id").to_pylist()
+    for i, problem in enumerate(problems):
+        if problem is not None:
+            report.rejected.append({"row": checked.first_row + i, "dot_id": str(ids[i])[:80], "problem": problem})
+    if not canonical:
+        return
+    sources = batch.column("source").to_pylist()
+    hashes = batch.column("content_hash").to_pylist()
+    source_hashes = batch.column("source_hash").to_pylist()
+    has_vector = batch.column("vector").is_valid().to_numpy(zero_copy_only=False)
+    with catalog.transaction() as tx:
+        if vector_names and any(has_vector[i] for i in canonical):
+            tx.check_vector_names(vector_names)
+        existing: dict[str, list[tuple[str, str, str]]] = {}
+        for stored in tx.dots_matching([ids[i] for i in canonical], [hashes[i] for i in canonical]):
+            existing.setdefault(stored[0], []).append(stored)
+            existing.setdefault(stored[1], []).append(stored)
+        statuses = tx.source_statuses(sorted({sources[i] for i in canonical}))
+        seen: dict[str, tuple[str, str, str]] = {}  # ids and hashes taken earlier in this batch
+        keep: list[int] = []
+        new_sources: dict[str, str] = {}
+        per_source: dict[str, int] = {}
+        for i, text in canonical.items():
+            dot = (ids[i], hashes[i], text)
+            matches = [seen[k] for k in (ids[i], hashes[i]) if k in seen]
+            matches += existing.get(ids[i], []) + existing.get(hashes[i], [])
+            if matches:
+                (report.unchanged if any(_same(m, dot) for m in matches) else report.conflicts).append(ids[i])
+                continue
+            status = statuses.get(sources[i])
+            if status is not None and status != "imported":
+                report.conflicts.append(ids[i])  # the source is ingested here with other dots
+                continue
+            seen[ids[i]] = seen[hashes[i]] = dot
+            keep.append(i)
+            if status is None:
+                new_sources.setdefault(sources[i], source_hashes[i] or "")
+            per_source[sources[i]] = per_source.get(sources[i], 0) + 1
+        rows = pa.array(keep, pa.int64())
+        dots = pa.table(
+            {
+                "dot_id": batch.column("dot_id").take(rows),
+                "source": batch.column("source").take(rows),
+                "start_s": batch.column("segment_start").take(rows),
+                "stop_s": batch.column("segment_stop").take(rows),
+                "duration_s": batch.column("duration_s").take(rows),
+                "content_hash": batch.column("content_hash").take(rows),
+                "metadata_json": pa.array([canonical[i] for i in keep], pa.string()),
+            }
+        )
+        with_vector = pa.array([i for i in keep if has_vector[i]], pa.int64())
+        vector_ids = batch.column("dot_id").take(with_vector)
+        vectors = pa.table({"dot_id": vector_ids, "vector": batch.column("vector").take(with_vector)})
+        tx.insert_dot_table(dots, vectors, [row for i in keep for row in finding_rows[i]])
+        tx.add_sources([(s, h, f"import:{path.name}", "imported", per_source[s]) for s, h in new_sources.items()])
+        tx.count_new_dots_many({s: n for s, n in per_source.items() if s not in new_sources})
+    report.added.extend(ids[i] for i in keep)
+
+
+def _same(stored: tuple[str, str, str], new: tuple[str, str, str]) -> bool:
+    """Whether a stored ``(dot_id, content_hash, metadata JSON)`` is the same dot as ``new``."""
+    if stored[:2] != new[:2]:
+        return False
+    return stored[2] == new[2] or DotMetadata.model_validate_json(stored[2]) == DotMetadata.model_validate_json(new[2])
+
+
+__all__ = ["PARQUET_SCHEMA", "CatalogError", "check_rows", "export_parquet", "import_parquet"]

@@ -12,7 +12,9 @@ metrics are offered:
     Euclidean distance of the standardised vectors (standardised Euclidean distance).
 
 Missing feature values (NaN, e.g. a peak frequency where there is no peak) are set to the
-catalog mean, i.e. they contribute nothing.
+catalog mean, i.e. they contribute nothing. The standardisation is robust to a few wild rows
+(an old catalog, a hand-made import): non-finite or absurd values count as missing (see
+:class:`Standardiser`), so such a row cannot change the distances between the others.
 """
 
 from __future__ import annotations
@@ -62,26 +64,45 @@ def search_dots(
     return catalog.search(filters, columns=SUMMARY_COLUMNS, limit=limit)
 
 
+MAX_ABS_VALUE = 1e6
+"""Summary-vector values larger than this in magnitude (and ±inf) are not fingerprint values: they are
+treated as missing (see :data:`adhesive_dots.catalog.exchange.MAX_ABS_VECTOR_VALUE`)."""
+
+
 @dataclass(frozen=True)
 class Standardiser:
-    """Per-feature centring and scaling learned from the catalog's vectors."""
+    """Per-feature centring and scaling learned from the catalog's vectors.
+
+    Values that are non-finite or beyond :data:`MAX_ABS_VALUE` in magnitude count as missing, in
+    the fit and in queries: a wild row (an old catalog, a hand-made import) cannot move any
+    feature's mean or standard deviation. (No outlier fence beyond that: in a small catalog of a
+    few labs, whole labs would look like outliers.)
+    """
 
     mean: np.ndarray
     scale: np.ndarray  # inf where a feature is constant or missing everywhere (it then contributes 0)
 
     @classmethod
     def fit(cls, matrix: np.ndarray) -> Standardiser:
+        values = _sane(matrix)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            mean = np.nanmean(matrix, axis=0)
-            std = np.nanstd(matrix, axis=0)
+            mean = np.nanmean(values, axis=0)
+            std = np.nanstd(values, axis=0)
         mean = np.where(np.isfinite(mean), mean, 0.0)
         scale = np.where(np.isfinite(std) & (std > 0), std, np.inf)
         return cls(mean, scale)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        z = (np.asarray(values, dtype=float) - self.mean) / self.scale
+        z = (_sane(values) - self.mean) / self.scale
         return np.where(np.isfinite(z), z, 0.0)
+
+
+def _sane(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64 with non-finite and absurd (> :data:`MAX_ABS_VALUE`) entries set to NaN."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(values) & (np.abs(values) <= MAX_ABS_VALUE), values, np.nan)
 
 
 @dataclass(frozen=True)

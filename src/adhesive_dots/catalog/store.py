@@ -59,6 +59,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel
 
 from adhesive_dots.core import Finding
@@ -107,13 +108,24 @@ def _sql_type(annotation: Any) -> str:
 
 def metadata_columns() -> dict[str, str]:
     """``{column: SQL type}`` for every scalar or list field of DotMetadata."""
-    columns: dict[str, str] = {}
+    return {name: kind for name, _, kind in _metadata_paths()}
 
-    def walk(model: type[BaseModel], prefix: str) -> None:
+
+@functools.cache
+def _metadata_columns() -> dict[str, str]:
+    return metadata_columns()
+
+
+@functools.cache
+def _metadata_paths() -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """``(column, path of field names in the DotMetadata dump, SQL type)`` of every flattened column."""
+    columns: list[tuple[str, tuple[str, ...], str]] = []
+
+    def walk(model: type[BaseModel], path: tuple[str, ...]) -> None:
         for name, info in model.model_fields.items():
             annotation = info.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(annotation, f"{prefix}{name}_")
+                walk(annotation, (*path, name))
                 continue
             inner = typing.get_args(annotation)
             if (
@@ -122,35 +134,29 @@ def metadata_columns() -> dict[str, str]:
                 and isinstance(inner[0], type)
                 and issubclass(inner[0], BaseModel)
             ):
-                columns[f"{prefix}{name}"] = "JSON"
+                columns.append(("_".join((*path, name)), (*path, name), "JSON"))
                 continue
-            columns[f"{prefix}{name}"] = _sql_type(annotation)
+            columns.append(("_".join((*path, name)), (*path, name), _sql_type(annotation)))
 
-    walk(DotMetadata, "")
-    return columns
+    walk(DotMetadata, ())
+    return tuple(columns)
 
 
 def flatten_metadata(metadata: DotMetadata) -> dict[str, Any]:
     """Column values for :func:`metadata_columns` (JSON text for JSON columns)."""
-    columns = metadata_columns()
+    data = metadata.model_dump(mode="json")
     flat: dict[str, Any] = {}
-
-    def walk(value: Any, prefix: str) -> None:
-        if isinstance(value, dict) and prefix.rstrip("_") not in columns:
-            for key, item in value.items():
-                walk(item, f"{prefix}{key}_")
-            return
-        name = prefix.rstrip("_")
-        kind = columns.get(name)
+    for name, path, kind in _metadata_paths():
+        value: Any = data
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
         if kind == "JSON":
             flat[name] = json.dumps(value)
         elif isinstance(value, Enum):
             flat[name] = value.value
         else:
             flat[name] = value
-
-    walk(metadata.model_dump(mode="json"), "")
-    return {name: flat.get(name) for name in columns}
+    return flat
 
 
 # -- records handed to the catalog ----------------------------------------------------------
@@ -184,11 +190,16 @@ class SourceRecord:
 
 @dataclass
 class ImportReport:
-    """What :meth:`Catalog.import_parquet` did."""
+    """What :func:`~adhesive_dots.catalog.exchange.import_parquet` did.
+
+    ``rejected`` lists ``{"row": index in the file, "dot_id": ..., "problem": ...}`` for rows
+    that failed their checks (nothing of them is stored).
+    """
 
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
 _BASE_TABLES = """
@@ -360,11 +371,13 @@ class Catalog:
             except duckdb.Error as err:
                 busy = any(word in str(err).lower() for word in _BUSY)
                 if not busy:
-                    raise CatalogError(f"{self.path}: not a readable DuckDB catalog ({err})") from None
+                    if _is_storage_fault(err):
+                        raise CatalogError(f"{self.path}: {_write_failure(err)}") from None
+                    raise CatalogError(f"{self.path}: not a readable DuckDB catalog ({_first_line(err)})") from None
                 if time.monotonic() > deadline:
                     raise CatalogBusyError(f"{self.path}: cannot open the catalog ({err})") from None
                 time.sleep(delay)
-                delay = min(delay * 1.5, 0.5)
+                delay = min(delay * 1.5, 0.1)  # poll often: writers release the file between batches
 
     @contextlib.contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -377,13 +390,20 @@ class Catalog:
             raise CatalogError(f"{self.path}: no catalog here yet (run `adots ingest` first, or pass --catalog)")
         con = self._retrying(lambda: duckdb.connect(str(self.path), read_only=read_only))
         try:
-            if not read_only:
-                self._ensure_schema(con)
-            else:
-                self._check_version(con)
-            yield con
+            try:
+                if not read_only:
+                    self._ensure_schema(con)
+                else:
+                    self._check_version(con)
+            except duckdb.Error as err:
+                raise CatalogError(f"{self.path}: {_write_failure(err)}") from None
+            try:
+                yield con
+            except duckdb.IOException as err:  # e.g. a truncated file, found only when a query reaches the end
+                raise CatalogError(f"{self.path}: not a readable DuckDB catalog ({_first_line(err)})") from None
         finally:
-            con.close()
+            with contextlib.suppress(duckdb.Error):  # closing after a failed write must not hide its cause
+                con.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[CatalogTransaction]:
@@ -395,8 +415,11 @@ class Catalog:
         ...     tx.replace_duplicates(pairs)
         """
         with self.connect() as con:
-            with _transaction(con):
-                yield CatalogTransaction(self, con)
+            try:
+                with _transaction(con):
+                    yield CatalogTransaction(self, con)
+            except duckdb.Error as err:
+                raise CatalogError(f"{self.path}: {_write_failure(err)}") from None
 
     def _check_version(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> int:
         try:
@@ -841,7 +864,8 @@ class CatalogTransaction:
 
     def check_vector_names(self, names: list[str]) -> None:
         """Record the summary vector's element names, or check them against those recorded."""
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchone()
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'vector_names'").fetchall()
+        row = rows[0] if rows else None
         if row is None:
             self._con.execute("INSERT INTO meta VALUES ('vector_names', ?)", [json.dumps(names)])
         elif json.loads(row[0]) != names:
@@ -902,20 +926,7 @@ class CatalogTransaction:
             self.insert_finding(source, dot.dot_id, finding)
 
     def insert_finding(self, source: str, dot_id: str | None, finding: Finding) -> None:
-        value = None if finding.value is None else json.dumps(finding.value, default=str)
-        self._con.execute(
-            "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                source,
-                dot_id,
-                finding.code,
-                str(getattr(finding.severity, "value", finding.severity)),
-                finding.message,
-                finding.location,
-                value,
-                finding.fix,
-            ],
-        )
+        self._con.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", finding_row(source, dot_id, finding))
 
     def dots_like(self, dot_id: str, content_hash: str) -> list[tuple[str, str, str]]:
         """``(dot_id, content_hash, metadata JSON)`` of stored dots with this id or this content hash."""
@@ -941,6 +952,92 @@ class CatalogTransaction:
         """Add ``n`` to a source's dot count."""
         self._con.execute("UPDATE sources SET n_dots = n_dots + ? WHERE source = ?", [n, source])
 
+    # -- bulk writing (imports): one statement per table for a whole batch of rows ----------
+    def dots_matching(self, dot_ids: Sequence[str], content_hashes: Sequence[str]) -> list[tuple[str, str, str]]:
+        """``(dot_id, content_hash, metadata JSON)`` of stored dots whose id or content hash is in the lists."""
+        self._con.register("_adots_ids", pa.table({"v": pa.array(list(dot_ids), pa.string())}))
+        self._con.register("_adots_hashes", pa.table({"v": pa.array(list(content_hashes), pa.string())}))
+        try:
+            return self._con.execute(
+                "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
+                "WHERE dot_id IN (SELECT v FROM _adots_ids) UNION "
+                "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
+                "WHERE content_hash IN (SELECT v FROM _adots_hashes)"
+            ).fetchall()
+        finally:
+            self._con.unregister("_adots_ids")
+            self._con.unregister("_adots_hashes")
+
+    def source_statuses(self, sources: Sequence[str]) -> dict[str, str]:
+        """``{source: status}`` of those of ``sources`` already in the catalog."""
+        self._con.register("_adots_sources", pa.table({"v": pa.array(list(sources), pa.string())}))
+        try:
+            rows = self._con.execute(
+                "SELECT source, status FROM sources WHERE source IN (SELECT v FROM _adots_sources)"
+            ).fetchall()
+        finally:
+            self._con.unregister("_adots_sources")
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def insert_dot_table(self, dots: pa.Table, vectors: pa.Table, findings: Sequence[Sequence[Any]]) -> None:
+        """Add many dots at once (imports).
+
+        ``dots`` has the :data:`DOT_COLUMNS` (``metadata_json``: the validated DotMetadata as
+        written by ``model_dump_json``; DuckDB flattens it into the metadata columns, as
+        :func:`flatten_metadata` does one dot at a time); ``vectors`` has ``dot_id`` and
+        ``vector`` (``list<double>``); ``findings`` are rows of the ``findings`` table.
+        """
+        if dots.num_rows:
+            names = [*DOT_COLUMNS, *(name for name, _, _ in _metadata_paths())]
+            expressions = [*DOT_COLUMNS[:-1], "CAST(metadata_json AS JSON)"]
+            expressions += ["m." + ".".join(f'"{key}"' for key in path) for _, path, _ in _metadata_paths()]
+            quoted = ", ".join(f'"{n}"' for n in names)
+            parsed = f"(SELECT *, json_transform(metadata_json, '{_metadata_structure()}') AS m FROM _adots_batch)"
+            self._insert_table("dots", quoted, dots, select=", ".join(expressions), source=parsed)
+        if vectors.num_rows:
+            columns = "dot_id, vector, vector_version, netcdf_path"
+            self._insert_table("fingerprints", columns, vectors, select="dot_id, vector, '1', NULL")
+        if findings:
+            names = ("source", "dot_id", "code", "severity", "message", "location", "value", "fix")
+            table = pa.table({n: pa.array([r[i] for r in findings], pa.string()) for i, n in enumerate(names)})
+            self._insert_table("findings", ", ".join(names), table)
+
+    def add_sources(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
+        """Many ``sources`` rows ``(source, source_hash, tool_version, status, n_dots)``, stamped now."""
+        if not rows:
+            return
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        names = ("source", "source_hash", "tool_version", "status")
+        columns = {n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)}
+        columns["ingested_at"] = pa.array([now] * len(rows), pa.timestamp("us"))
+        columns["n_dots"] = pa.array([int(r[4]) for r in rows], pa.int32())
+        names_sql = "source, source_hash, tool_version, status, ingested_at, n_dots"
+        self._insert_table("sources", names_sql, pa.table(columns))
+
+    def count_new_dots_many(self, counts: dict[str, int]) -> None:
+        """Add ``counts[source]`` to each source's dot count."""
+        if not counts:
+            return
+        table = pa.table(
+            {"source": pa.array(list(counts), pa.string()), "n": pa.array(list(counts.values()), pa.int64())}
+        )
+        self._con.register("_adots_counts", table)
+        try:
+            self._con.execute(
+                "UPDATE sources SET n_dots = n_dots + c.n FROM _adots_counts c WHERE sources.source = c.source"
+            ).fetchall()
+        finally:
+            self._con.unregister("_adots_counts")
+
+    def _insert_table(
+        self, name: str, columns: str, table: pa.Table, *, select: str | None = None, source: str = "_adots_batch"
+    ) -> None:
+        self._con.register("_adots_batch", table)
+        try:
+            self._con.execute(f"INSERT INTO {name} ({columns}) SELECT {select or columns} FROM {source}").fetchall()
+        finally:
+            self._con.unregister("_adots_batch")
+
     def replace_duplicates(self, pairs: Iterable[tuple[str, str, str, str]]) -> None:
         """Replace every duplicate link with ``(dot_a, dot_b, kind, evidence JSON)`` rows."""
         self._con.execute("DELETE FROM duplicates")
@@ -955,13 +1052,65 @@ class CatalogTransaction:
             self._con.execute("INSERT OR REPLACE INTO sketches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(values))
 
 
+def finding_row(source: str, dot_id: str | None, finding: Finding) -> list[Any]:
+    """The ``findings`` columns of one finding (``value`` as JSON text)."""
+    value = None if finding.value is None else json.dumps(finding.value, default=str)
+    severity = str(getattr(finding.severity, "value", finding.severity))
+    return [source, dot_id, finding.code, severity, finding.message, finding.location, value, finding.fix]
+
+
+@functools.cache
+def _metadata_structure() -> str:
+    """The JSON structure of the flattened metadata columns, for DuckDB's ``json_transform`` (field names and
+    SQL types only: no user text)."""
+    structure: dict[str, Any] = {}
+    for _, path, kind in _metadata_paths():
+        node = structure
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = kind
+    return json.dumps(structure)
+
+
 @contextlib.contextmanager
 def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN ... COMMIT, or ROLLBACK when the block raises (the one place that spells it)."""
+    """BEGIN ... COMMIT, or ROLLBACK when the block raises (the one place that spells it).
+
+    The error that stopped the block (or the COMMIT) is the one raised: a ROLLBACK that fails in
+    turn (DuckDB has already ended a transaction whose COMMIT failed) never replaces it.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         yield
+        con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+
+
+_STORAGE_WORDS = {
+    "no space left": "no space left on the device",
+    "disk full": "no space left on the device",
+    "read-only file system": "the file system is read-only",
+    "permission denied": "permission denied",
+    "cannot open database": "cannot open the file",
+}
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _is_storage_fault(err: BaseException) -> bool:
+    text = str(err).lower()
+    return any(word in text for word in _STORAGE_WORDS) and "not a valid duckdb" not in text
+
+
+def _write_failure(err: BaseException) -> str:
+    """One line for a DuckDB error while writing: the cause first (no space, read-only, ...), then DuckDB's words."""
+    text = str(err).lower()
+    for word, cause in _STORAGE_WORDS.items():
+        if word in text:
+            return f"cannot write the catalog: {cause}; nothing was changed ({_first_line(err)})"
+    return f"cannot write the catalog; nothing was changed ({_first_line(err)})"

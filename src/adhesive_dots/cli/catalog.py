@@ -16,6 +16,8 @@ from adhesive_dots.cli._options import (
     source_options,
 )
 
+MAX_LISTED = 20
+"""Conflicts and rejected rows listed one per line by `adots import` (all of them with --json)."""
 CATALOG_OPTION = typer.Option(
     None, "--catalog", "-c", envvar="ADOTS_CATALOG", help="Catalog file (default ./adhesive.duckdb)."
 )
@@ -104,19 +106,32 @@ def import_(
     catalog: Path | None = CATALOG_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Merge another lab's export into the catalog (checked first; conflicts are reported, never overwritten)."""
+    """Merge another lab's export into the catalog (each row checked; rejected rows and conflicts are reported,
+    never stored or overwritten; exit 1 when there are any)."""
     from adhesive_dots.catalog import Catalog
     from adhesive_dots.catalog.exchange import import_parquet
 
     report = import_parquet(Catalog(catalog), file)
-    summary = {"added": report.added, "unchanged": report.unchanged, "conflicts": report.conflicts}
+    summary = {
+        "added": report.added,
+        "unchanged": report.unchanged,
+        "conflicts": report.conflicts,
+        "rejected": report.rejected,
+    }
     if as_json:
         print_json(summary)
-        return
-    console.print(
-        f"imported {len(report.added)} dots; {len(report.unchanged)} already present; {len(report.conflicts)} conflicts"
-    )
-    for dot_id in report.conflicts:
-        console.print(f"  [yellow]conflict[/]: {dot_id} differs from the dot with the same id or content hash")
-    if report.conflicts:
+    else:
+        console.print(
+            f"imported {len(report.added)} dots; {len(report.unchanged)} already present; "
+            f"{len(report.conflicts)} conflicts; {len(report.rejected)} rejected",
+            markup=False,
+        )
+        for dot_id in report.conflicts[:MAX_LISTED]:
+            console.print(f"  conflict: {dot_id} differs from the dot with the same id or content hash", markup=False)
+        for item in report.rejected[:MAX_LISTED]:
+            console.print(f"  rejected: row {item['row']} ({item['dot_id']!r}): {item['problem']}", markup=False)
+        hidden = max(len(report.conflicts) - MAX_LISTED, 0) + max(len(report.rejected) - MAX_LISTED, 0)
+        if hidden:
+            console.print(f"  ... and {hidden} more (see --json)", markup=False)
+    if report.conflicts or report.rejected:
         raise typer.Exit(1)

@@ -8,8 +8,6 @@ parameters and versions live in the dataset's attributes (``parameters`` as JSON
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from adhesive_dots.errors import DataError, FormatError, SourceNotFoundError
+from adhesive_dots.files import atomic_output, check_free_space, describe_write_error
 from adhesive_dots.fingerprint.params import ResolvedParams
 
 SUMMARY_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -112,19 +111,22 @@ class Fingerprint:
         )
 
     def to_netcdf(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write to NetCDF-4 (h5netcdf) at ``path`` atomically; refuse to replace a file unless ``overwrite``."""
+        """Write to NetCDF-4 (h5netcdf) at ``path`` atomically; refuse to replace a file unless ``overwrite``.
+
+        The free space is checked first and a failed write (e.g. a full disk) raises :class:`DataError`
+        ("no space left") with no temporary file left behind; the leftovers of a killed earlier write of
+        the same file are removed. The file gets the usual permissions (umask).
+        """
         path = Path(path)
         if path.exists() and not overwrite:
             raise DataError(f"{path}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(handle)
+        check_free_space(path.parent, int(self.dataset.nbytes * 1.2) + (1 << 20), what=str(path))
         try:
-            self.dataset.to_netcdf(tmp, engine="h5netcdf")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            with atomic_output(path, overwrite=True) as tmp:
+                self.dataset.to_netcdf(tmp, engine="h5netcdf")
+        except (OSError, RuntimeError, ValueError) as err:
+            raise describe_write_error(err, path) from None
         return path
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from adhesive_dots.core import Segment
 from adhesive_dots.errors import DataError, FormatError, MetadataError, UnsupportedSourceError, option
-from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.io._atomic import atomic_output, check_free_space, describe_write_error
 from adhesive_dots.io._meta import overlay
 from adhesive_dots.io.bids import bids_run_of_file, read_sidecar
 from adhesive_dots.io.bids_write import SIDECAR_KEY
@@ -188,14 +188,24 @@ def _annotate_nwb(
     if not in_place and target.exists() and not overwrite:
         raise DataError(f"{target}: file exists; pass {option('overwrite', True)} to replace it")
     _refuse_existing_nwb_dot(path, replace=replace)
+    if in_place and not path.stat().st_mode & 0o222:
+        raise DataError(
+            f"{path}: the file is read-only; {option('in_place', True)} refused (nothing written). Write the dot to "
+            f"a new file with {option('output')}, or make the file writable"
+        )
+    needed = path.stat().st_size * (2 if in_place else 1) + (1 << 20)
+    check_free_space(target.parent, needed, what=str(target))
     backup = None
-    if in_place:
-        backup = _free_name(path.with_name(path.name + ".bak"))
-        with atomic_output(backup) as tmp:
-            shutil.copy2(path, tmp)
-    with atomic_output(target, overwrite=overwrite or in_place) as tmp:
-        shutil.copy2(path, tmp)
-        write_dot_table(tmp, segment, dot, replace=replace, source=str(path))
+    try:
+        if in_place:
+            backup = _free_name(path.with_name(path.name + ".bak"))
+            with atomic_output(backup) as tmp:
+                shutil.copyfile(path, tmp)  # the backup and the copy get the usual permissions, not a 0444
+        with atomic_output(target, overwrite=overwrite or in_place) as tmp:
+            shutil.copyfile(path, tmp)
+            write_dot_table(tmp, segment, dot, replace=replace, source=str(path))
+    except OSError as err:
+        raise describe_write_error(err, target) from None
     return AnnotateResult(target, backup, "nwb", dot, segment, notes)
 
 

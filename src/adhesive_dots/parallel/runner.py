@@ -49,7 +49,11 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None, threads_per_w
         n_workers=workers,
         threads_per_worker=threads_per_worker,
         processes=True,
-        dashboard_address=None,
+        host="127.0.0.1",
+        # no dashboard; the scheduler's HTTP server (which distributed always starts, on :8787 when given
+        # None) listens on a free loopback port only
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": False},
         silence_logs=50,
     )
     client = Client(cluster)

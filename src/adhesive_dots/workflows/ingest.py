@@ -17,6 +17,7 @@ transaction per source, as they complete. Hence:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable
@@ -27,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from adhesive_dots import __version__
+from adhesive_dots.catalog.exchange import MAX_METADATA_BYTES
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
 from adhesive_dots.errors import AdhesiveError, BaselineNotFoundError
+from adhesive_dots.files import remove_stale_temporaries
 from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, resolve
 from adhesive_dots.parallel import run_tasks
@@ -209,6 +212,7 @@ def ingest(
     summary = IngestSummary(catalog=str(catalog.path), sources=len(specs) + len(problems))
     fingerprint_dir = catalog.path.with_name(catalog.path.name + ".fingerprints")
     fingerprint_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(fingerprint_dir)  # left by a killed earlier ingest
     todo = []
     for spec in specs:
         source_hash = spec.content_hash()
@@ -245,6 +249,7 @@ def ingest(
 
 def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_progress: Callable | None) -> None:
     """The single writer: one transaction per source, then the running summary."""
+    record = _within_exchange_limits(record)
     catalog.write_source(record, vector_names=SUMMARY_NAMES)
     if record.failed:
         summary.failed += 1
@@ -254,6 +259,23 @@ def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_p
         summary.dots += len(record.dots)
     if on_progress is not None:
         on_progress(summary, record)
+
+
+def _within_exchange_limits(record: SourceRecord) -> SourceRecord:
+    """``record``, or a failed one when a dot's metadata exceeds the size an import accepts (so that every
+    stored dot can be exported and imported again; e.g. a 100 MB BIDS ``TaskDescription``)."""
+    for dot in record.dots:
+        size = len(dot.metadata.model_dump_json().encode())
+        if size > MAX_METADATA_BYTES:
+            message = (
+                f"{record.source}: the dot's metadata is {size} bytes of JSON, at most {MAX_METADATA_BYTES} allowed "
+                "(the limit of catalog exports and imports); a metadata field is far too long"
+            )
+            fix = "shorten the offending field (e.g. TaskDescription) in the source, then re-ingest"
+            finding = Finding("source.metadata-too-large", Severity.CRITICAL, message, source=record.source, fix=fix)
+            failed = SourceRecord(record.source, record.source_hash, findings=(finding,), failed=True)
+            return dataclasses.replace(failed, tool_version=record.tool_version)
+    return record
 
 
 def _analyse_item(item: tuple[SourceSpec, str], **kwargs: Any) -> SourceRecord:
