@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from adhesive_dots.cli._app import app, console, print_json, render_frame
+from adhesive_dots.cli._app import app, console, plain, print_json, render_frame
 from adhesive_dots.cli._options import (
     JSON_OPTION,
     OVERWRITE_OPTION,
@@ -95,7 +95,7 @@ def export_(
     from adhesive_dots.catalog.exchange import export_parquet
 
     count = export_parquet(Catalog(catalog), to, overwrite=overwrite)
-    console.print(f"exported {count} dots to {to}")
+    console.print(plain(f"exported {count} dots to {to}"))
 
 
 @app.command("import")
@@ -117,6 +117,8 @@ def import_(
         f"imported {len(report.added)} dots; {len(report.unchanged)} already present; {len(report.conflicts)} conflicts"
     )
     for dot_id in report.conflicts:
-        console.print(f"  [yellow]conflict[/]: {dot_id} differs from the dot with the same id or content hash")
+        console.print(
+            "  [yellow]conflict[/]:", plain(f"{dot_id} differs from the dot with the same id or content hash")
+        )
     if report.conflicts:
         raise typer.Exit(1)
