@@ -234,7 +234,7 @@ def open_url(
                               _chunk_increment_factor=0.5)  # fmt: skip
     except Exception as err:  # remfile raises plain Exceptions for HTTP failures
         raise remote_error(err, f"opening {url}", source=name) from err
-    handle.session = GuardedSession(timeout)
+    handle.session = GuardedSession(timeout, size=int(length))
     return handle
 
 
@@ -288,9 +288,10 @@ class GuardedSession(_requests_session_class()):  # type: ignore[misc]
     (a connection closed mid-response) are given up once they have lasted ``timeout`` s.
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, *, size: int | None = None) -> None:
         super().__init__()
         self.timeout = float(timeout)
+        self.size = size
         self._failing_since: float | None = None
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -328,6 +329,13 @@ class GuardedSession(_requests_session_class()):  # type: ignore[misc]
             body = response.raw.read(1 << 16)
             response._content = body
             return
+        total = re.match(r"bytes \d+-\d+/(\d+)$", str(response.headers.get("Content-Range", "")))
+        if total and self.size is not None and int(total.group(1)) != self.size:
+            response.close()
+            raise RemoteReadGivenUp(
+                f"the server's sizes disagree: {self.size} bytes announced (Content-Length) but {total.group(1)} in "
+                "its range answers (Content-Range); the file may have changed or the server misreports it"
+            )
         limit = expected if expected is not None else MAX_WHOLE_TRANSFER_BYTES
         parts: list[bytes] = []
         total = 0
