@@ -16,6 +16,7 @@ are shaped ``(n_channels, n_times)`` (time last).
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,6 +32,30 @@ Reader = Callable[[int, int, np.ndarray], np.ndarray]
 """``reader(start_index, stop_index, channel_index) -> (n_channels, n_samples)`` array."""
 
 INTERVAL_COLUMNS = ("start", "stop", "label", "table")
+
+
+def memory_available() -> int:
+    """Bytes this process may still allocate: the free physical memory, or the address-space limit
+    (``RLIMIT_AS``) when one is set and lower."""
+    import resource
+
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = 1 << 62
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return int(min(free, soft)) if soft != resource.RLIM_INFINITY else int(free)
+
+
+def check_memory(n_bytes: int, *, source: str, what: str) -> None:
+    """Raise :class:`DataError` before allocating ``n_bytes`` that do not fit in :func:`memory_available`."""
+    budget = memory_available()
+    if n_bytes > budget:
+        raise DataError(
+            f"{source}: reading {what} needs {n_bytes / 1e9:.3g} GB, more than the {budget / 1e9:.3g} GB of memory "
+            "available; choose a shorter segment (--start/--stop) or fewer channels (--channels), or check the "
+            "file's declared size"
+        )
 
 
 class Recording:
@@ -103,6 +128,7 @@ class Recording:
         self.signals: dict[str, Recording] = dict(signals or {})
         self._reader = reader
         self._close = close
+        self.problems: list[str] = []  # parts of the file left out (an unreadable auxiliary series), for findings
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -194,6 +220,7 @@ class Recording:
         if i1 < i0:
             raise DataError(f"{self.source}: stop ({stop} s) is before start ({start} s)")
         index = self.channel_index(channels)
+        check_memory(len(index) * max(i1 - i0, 0) * 8, source=self.source, what=f"samples {i0}:{i1}")
         block = self._reader(i0, i1, index)
         return np.asarray(block, dtype=dtype)
 
@@ -226,6 +253,7 @@ class Recording:
             close=self.close,
         )
         view.spikes = self.spikes if np.array_equal(index, np.arange(self.n_channels)) else None
+        view.problems = self.problems
         return view
 
     # -- lifetime --------------------------------------------------------------------------

@@ -20,6 +20,15 @@ rigs differ, so their covariance matrices live in different parts of the SPD man
    Riemannian Procrustes then matches. The rotation is skipped when fewer than two bands fit
    under the Nyquist frequency.
 
+Rank-deficient covariances are never passed to pyRiemann (it needs positive-definite matrices).
+A band whose window covariances are rank-deficient -- a window of ``w`` s of a band ``B`` Hz wide
+carries about ``2 B w`` degrees of freedom, fewer than 64 EEG channels in 2 s of 1-4 Hz -- is
+left out of the anchors (smallest/largest eigenvalue below :data:`MIN_EIGEN_RATIO`; listed in
+``quality_["bands_dropped"]``), and with fewer than two bands left the rotation is skipped. A
+baseline whose broadband window covariances are rank-deficient (an average reference, a flat or
+duplicated channel) is refused with that reason: drop a channel or use a shrinkage estimator
+(``estimator="oas"``).
+
 Valid when channels correspond one to one and the same sources drive both datasets
 (channel order must match). Gains, references and a linear mixing that differ between the
 datasets are removed; differences in the *dynamics* are not (use
@@ -45,6 +54,18 @@ from adhesive_dots.errors import DataError
 
 DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
 """Frequency bands (Hz, inclusive) whose mean covariances anchor the rotation."""
+
+MIN_EIGEN_RATIO = 1e-10
+"""A covariance whose smallest/largest eigenvalue ratio is below this is treated as rank-deficient."""
+
+
+def min_eigen_ratio(covs: np.ndarray) -> float:
+    """Smallest ratio of smallest to largest eigenvalue over covariances ``(n_matrices, n, n)``."""
+    values = np.linalg.eigvalsh(covs)
+    top = values[:, -1]
+    if not np.all(np.isfinite(values)) or np.any(top <= 0):
+        return 0.0
+    return float(np.min(values[:, 0] / top))
 
 
 class CovarianceAligner(BaseEstimator):
@@ -78,6 +99,7 @@ class CovarianceAligner(BaseEstimator):
     fs_ : float
         Sampling rate in Hz.
     quality_ : dict
+        ``bands_dropped`` (bands left out of the anchors: rank-deficient covariances),
         ``distance_before`` and ``distance_after`` (affine-invariant Riemannian distance
         between the two datasets' mean baseline covariances, before and after alignment),
         ``distance_ratio`` (after/before), ``band_mismatch_before_rotation`` and
@@ -126,6 +148,14 @@ class CovarianceAligner(BaseEstimator):
         self.fs_ = fs
         covs_a = self._covariances(X_a, n_window)
         covs_b = self._covariances(X_b, n_window)
+        for name, covs in (("a", covs_a), ("b", covs_b)):
+            ratio = min_eigen_ratio(covs)
+            if ratio < MIN_EIGEN_RATIO:
+                raise DataError(
+                    f"baseline {name}: its {self.window:g} s window covariances are rank-deficient (smallest/largest "
+                    f"eigenvalue {ratio:.2g}; an average reference, or a flat or duplicated channel, removes a "
+                    "dimension); drop one channel (--channels), or use a shrinkage estimator (estimator='oas')"
+                )
         covs = np.concatenate([covs_a, covs_b])
         domains = np.array(["a"] * len(covs_a) + ["b"] * len(covs_b))
         _, y_enc = encode_domains(covs, np.array(["rest"] * len(covs)), domains)
@@ -142,13 +172,21 @@ class CovarianceAligner(BaseEstimator):
         rotation = np.eye(n_channels)
         band_before = band_after = float("nan")
         converged = True
+        dropped: list[tuple[float, float]] = []
+        anchors = {"a": [], "b": []}
         if self.rotate and len(self.bands_) >= 2:
-            anchors = {"a": [], "b": []}
             for low, high in self.bands_:
                 sos = sps.butter(4, (low, high), btype="bandpass", fs=fs, output="sos")
+                pair = {}
                 for name, X, filt in (("a", X_a, recenter_a), ("b", X_b, recenter_b)):
                     band = sps.sosfiltfilt(sos, X, axis=-1)
-                    anchors[name].append(filt @ self._covariances(band, n_window) @ filt.T)
+                    pair[name] = filt @ self._covariances(band, n_window) @ filt.T
+                if min(min_eigen_ratio(pair["a"]), min_eigen_ratio(pair["b"])) < MIN_EIGEN_RATIO:
+                    dropped.append((float(low), float(high)))  # too few degrees of freedom for a PD anchor
+                    continue
+                anchors["a"].append(pair["a"])
+                anchors["b"].append(pair["b"])
+        if len(anchors["a"]) >= 2:
             labels = np.concatenate([[f"band{i}"] * len(c) for i, c in enumerate(anchors["a"])])
             labels_b = np.concatenate([[f"band{i}"] * len(c) for i, c in enumerate(anchors["b"])])
             stacked = np.concatenate(anchors["a"] + anchors["b"])
@@ -179,6 +217,7 @@ class CovarianceAligner(BaseEstimator):
             "band_mismatch_before_rotation": band_before,
             "band_mismatch_after_rotation": band_after,
             "rotation_converged": bool(converged),
+            "bands_dropped": [list(band) for band in dropped],
         }
         return self
 

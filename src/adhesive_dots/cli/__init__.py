@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     except (AdhesiveError, OSError) as err:
         if state.debug:
             raise
-        err_console.print("[bold red]error:[/]", plain(str(err)), highlight=False)
+        err_console.print("[bold red]error:[/]", plain(str(err)), highlight=False, soft_wrap=True)  # one line
         err_console.print("[dim](run with --debug for the traceback)[/]")
         sys.exit(2)
 

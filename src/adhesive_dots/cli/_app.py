@@ -75,10 +75,8 @@ def print_json(payload: Any) -> None:
 
 def print_notes(notes: list[str], *, label: str = "note") -> None:
     """Notes about the sources (options ignored or overridden, sources skipped) on stderr."""
-    from rich.markup import escape
-
     for note in notes:
-        err_console.print(f"[yellow]{label}:[/] {escape(note)}", highlight=False)
+        err_console.print(f"[yellow]{label}:[/]", plain(note), highlight=False)
 
 
 _CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127], None)

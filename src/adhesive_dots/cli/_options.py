@@ -177,6 +177,28 @@ _SOURCE_PARAMS = (
         typer.Option(False, "--whole", rich_help_panel=BASELINE, help="The whole recording is the baseline."),
     ),
     _Param(
+        "allow_external_links",
+        bool,
+        typer.Option(
+            False,
+            "--allow-external-links",
+            rich_help_panel=READING,
+            help="Follow links that leave a source (HDF5 external links, Zarr links, symbolic links out of a store); "
+            "refused by default, naming the link.",
+        ),
+    ),
+    _Param(
+        "timeout",
+        float | None,
+        typer.Option(
+            None,
+            "--timeout",
+            metavar="S",
+            rich_help_panel=READING,
+            help="Seconds a remote read may take before it is given up (default 30).",
+        ),
+    ),
+    _Param(
         "sources_from",
         Path | None,
         typer.Option(
@@ -216,6 +238,8 @@ class SourceOptions:
             start=v["start"],
             stop=v["stop"],
             whole=v["whole"],
+            allow_external_links=v.get("allow_external_links", False),
+            timeout=v.get("timeout"),
         )
 
     def targets(self, positional: Sequence[str | Path] | None = ()) -> list[str | SourceSpec]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from adhesive_dots.cli._app import app, console, print_json, render_frame
+from adhesive_dots.cli._app import app, console, plain, print_json, render_frame
 from adhesive_dots.cli._options import (
     JSON_OPTION,
     OVERWRITE_OPTION,
@@ -97,7 +97,7 @@ def export_(
     from adhesive_dots.catalog.exchange import export_parquet
 
     count = export_parquet(Catalog(catalog), to, overwrite=overwrite)
-    console.print(f"exported {count} dots to {to}")
+    console.print(plain(f"exported {count} dots to {to}"))
 
 
 @app.command("import")
@@ -122,14 +122,15 @@ def import_(
         print_json(summary)
     else:
         console.print(
-            f"imported {len(report.added)} dots; {len(report.unchanged)} already present; "
-            f"{len(report.conflicts)} conflicts; {len(report.rejected)} rejected",
-            markup=False,
+            plain(
+                f"imported {len(report.added)} dots; {len(report.unchanged)} already present; "
+                f"{len(report.conflicts)} conflicts; {len(report.rejected)} rejected"
+            )
         )
         for dot_id in report.conflicts[:MAX_LISTED]:
-            console.print(f"  conflict: {dot_id} differs from the dot with the same id or content hash", markup=False)
+            console.print(plain(f"  conflict: {dot_id} differs from the dot with the same id or content hash"))
         for item in report.rejected[:MAX_LISTED]:
-            console.print(f"  rejected: row {item['row']} ({item['dot_id']!r}): {item['problem']}", markup=False)
+            console.print(plain(f"  rejected: row {item['row']} ({item['dot_id']!r}): {item['problem']}"))
         hidden = max(len(report.conflicts) - MAX_LISTED, 0) + max(len(report.rejected) - MAX_LISTED, 0)
         if hidden:
             console.print(f"  ... and {hidden} more (see --json)", markup=False)

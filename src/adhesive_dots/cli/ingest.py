@@ -78,8 +78,10 @@ def ingest(
         print_json(summary.to_dict())
     else:
         console.print(
-            f"{summary.ingested} sources ingested ({summary.dots} dots), {summary.unchanged} unchanged, "
-            f"{summary.failed} failed in {summary.seconds:.1f} s -> {cat.path}"
+            plain(
+                f"{summary.ingested} sources ingested ({summary.dots} dots), {summary.unchanged} unchanged, "
+                f"{summary.failed} failed in {summary.seconds:.1f} s -> {cat.path}"
+            )
         )
         for failure in summary.failures:
             console.print("  [red]failed[/]", plain(failure["message"]))

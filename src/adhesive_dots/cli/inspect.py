@@ -88,7 +88,7 @@ def _render_bids(summary: dict) -> None:
         console.print(plain(f"sessions: {', '.join(summary['sessions'])}"))
     console.print(plain(f"tasks: {', '.join(summary['tasks']) or 'none'}; {summary['n_runs']} runs in all"))
     if not summary["runs"]:
-        console.print(f"[yellow]no run matches ({summary['selected']})[/]; name a task with --task")
+        console.print("[yellow]no run matches[/]", plain(f"({summary['selected']}); name a task with --task"))
         return
     frame = pd.DataFrame(summary["runs"])[["file", "task", "datatype", "duration_s", "fs_hz", "data_present"]]
     console.print(render_frame(frame, f"Runs ({summary['selected']}; narrow with --subject/--session/--run)"))

@@ -8,7 +8,7 @@ import math
 import typer
 from rich.table import Table
 
-from adhesive_dots.cli._app import app, console, print_json, print_notes
+from adhesive_dots.cli._app import app, console, plain, print_json, print_notes
 from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
 
 
@@ -66,7 +66,7 @@ def sufficiency_command(
         return
     print_notes(notes)
     info = result.to_dict()
-    table = Table(title=f"Sufficiency ({info['mode']}) of {info['source']}", title_justify="left")
+    table = Table(title=plain(f"Sufficiency ({info['mode']}) of {info['source']}"), title_justify="left")
     lengths_s = info["lengths_s"]
     for column in ("feature", "basis", *[f"{v:g} s" for v in lengths_s], "needs (s)", "verdict"):
         table.add_column(column, justify="left" if column in ("feature", "basis", "verdict") else "right")
@@ -160,7 +160,9 @@ def diversity_command(
     for column in ("level", "groups", "ratio", "interval"):
         levels.add_column(column)
     for row in result.levels.itertuples():
-        levels.add_row(row.level, str(row.n_groups), _fmt(row.ratio), f"{_fmt(row.ci_low)} - {_fmt(row.ci_high)}")
+        levels.add_row(
+            plain(row.level), str(row.n_groups), _fmt(row.ratio), f"{_fmt(row.ci_low)} - {_fmt(row.ci_high)}"
+        )
     console.print(levels)
     if result.dropped:
         console.print(f"left out (not finite in every fingerprint, or constant): {', '.join(result.dropped)}")

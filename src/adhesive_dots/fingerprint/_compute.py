@@ -230,7 +230,12 @@ def fingerprint(
     options.setdefault("modality", baseline.metadata.recording.modality or recording.modality)
     options.setdefault("units", recording.units)
     options.setdefault("source", baseline.source)
-    result = compute_fingerprint_array(data, baseline.fs, params=params, rng=rng, **options)
+    try:
+        result = compute_fingerprint_array(data, baseline.fs, params=params, rng=rng, **options)
+    except DataError as err:  # the array level knows no file: name the baseline's source
+        if not baseline.source or baseline.source in str(err):
+            raise
+        raise type(err)(f"{baseline.source}: {err}") from err
     result.dataset.attrs.update(
         {
             "segment": json.dumps([list(p) for p in baseline.segment.pieces]),

@@ -36,7 +36,7 @@ from adhesive_dots.errors import (
     UnitsBinWidthRequired,
     option,
 )
-from adhesive_dots.io._checks import check_not_all_nan
+from adhesive_dots.io._checks import check_duration, check_not_all_nan, check_regular
 from adhesive_dots.io._meta import build_metadata, stored_dot
 from adhesive_dots.io.nwb_write import DOT_TABLE
 from adhesive_dots.metadata import ArousalMeasure, Modality
@@ -128,7 +128,11 @@ class SpikeTrains:
                 lasts.append(float(self._times[self._ends[position] - 1]))
         if not firsts:
             raise DataError(f"{self.source}: the Units table has no spikes; nothing to bin")
-        return min(firsts), max(lasts)
+        first, last = min(firsts), max(lasts)
+        check_duration(
+            last - min(first, 0.0), source=self.source, what=f"the spike times (from {first:g} to {last:g} s)"
+        )
+        return first, last
 
     def bin(self, bin_width: float, *, start: float = 0.0, stop: float | None = None, **kwargs: Any) -> Recording:
         """Spike counts per bin divided by the bin width: a rate recording in spikes/s.
@@ -207,8 +211,14 @@ def _check_bin_width(bin_width: Any, source: str) -> float:
 
 
 # -- opening ---------------------------------------------------------------------------------
-def open_nwb_io(path_or_file: Any, source: str) -> tuple[Any, Any, Callable[[], None]]:
-    """Open an NWB file with pynwb; return ``(io, nwbfile, close)``; corrupt files -> FormatError."""
+def open_nwb_io(
+    path_or_file: Any, source: str, *, allow_external_links: bool = False
+) -> tuple[Any, Any, Callable[[], None]]:
+    """Open an NWB file with pynwb; return ``(io, nwbfile, close)``; corrupt files -> FormatError.
+
+    Links that leave the file (HDF5 external links, external raw storage, virtual datasets mapping
+    other files; Zarr links and symbolic links out of the store) are refused unless
+    ``allow_external_links``, and broken links are refused always (:func:`check_hdf5_links`)."""
     import h5py
     from pynwb import NWBHDF5IO
 
@@ -217,11 +227,11 @@ def open_nwb_io(path_or_file: Any, source: str) -> tuple[Any, Any, Callable[[], 
         if isinstance(path_or_file, str) and os.path.isdir(path_or_file):  # an NWB Zarr store (hdmf-zarr)
             from hdmf_zarr.nwb import NWBZarrIO
 
+            check_zarr_links(path_or_file, source, allow_external_links=allow_external_links)
             io = NWBZarrIO(path_or_file, mode="r", load_namespaces=True)
-        elif isinstance(path_or_file, str):
-            io = NWBHDF5IO(path_or_file, "r", load_namespaces=True)
         else:
             handle = h5py.File(path_or_file, "r")
+            check_hdf5_links(handle, source, allow_external_links=allow_external_links)
             io = NWBHDF5IO(file=handle, mode="r", load_namespaces=True)
         nwbfile = io.read()
     except AdhesiveError:
@@ -246,6 +256,115 @@ def open_nwb_io(path_or_file: Any, source: str) -> tuple[Any, Any, Callable[[], 
     return io, nwbfile, close
 
 
+EXTERNAL_LINKS_HINT = "adots reads other files through links only when asked ({flag})"
+
+
+def check_hdf5_links(handle: Any, source: str, *, allow_external_links: bool = False) -> None:
+    """Raise :class:`FormatError` for an HDF5 link that dangles, or that leaves the file when not allowed.
+
+    Looks at every link without following it (soft links must point inside the file; external links
+    and datasets stored in external raw files or mapping other files (virtual datasets) are refused
+    unless ``allow_external_links``, and then their targets must be regular files), so a file cannot
+    make the tool read another file on the reader's disk, or a FIFO, without the user's consent.
+    """
+    import h5py
+
+    hint = EXTERNAL_LINKS_HINT.format(flag=option("allow_external_links", True))
+    base = os.path.dirname(os.path.abspath(source)) if os.path.exists(source) else None
+    problems: list[str] = []
+
+    def visit(name: str) -> None:
+        link = handle.get(name, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            if not allow_external_links:
+                problems.append(
+                    f"/{name} is an HDF5 external link to {link.filename}:{link.path}, outside this file; {hint}"
+                )
+            else:
+                _check_linked_file(link.filename, base, source, f"/{name}")
+        elif isinstance(link, h5py.SoftLink) and handle.get(name) is None:
+            problems.append(f"/{name} is a broken soft link (to {link.path}, which does not exist)")
+        return None
+
+    def datasets(name: str, obj: Any) -> None:
+        if not isinstance(obj, h5py.Dataset):
+            return None
+        external = obj.external
+        if external:
+            files = ", ".join(str(entry[0]) for entry in external)
+            if not allow_external_links:
+                problems.append(f"dataset /{name} stores its data in external file(s) {files}; {hint}")
+            else:
+                for entry in external:
+                    _check_linked_file(entry[0], base, source, f"/{name}")
+        if obj.is_virtual:
+            others = sorted({str(v.file_name) for v in obj.virtual_sources() if v.file_name != "."})
+            if others and not allow_external_links:
+                problems.append(f"dataset /{name} is a virtual dataset mapping {', '.join(others)}; {hint}")
+        return None
+
+    try:
+        handle.visit_links(visit)
+        if not problems:
+            handle.visititems(datasets)
+    except (KeyError, OSError, RuntimeError, ValueError) as err:
+        raise FormatError(f"{source}: the HDF5 structure cannot be walked ({type(err).__name__}: {err})") from err
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise FormatError(f"{source}: {problems[0]}{more}")
+
+
+def _check_linked_file(filename: str, base: str | None, source: str, where: str) -> None:
+    path = filename if os.path.isabs(filename) or base is None else os.path.join(base, filename)
+    try:
+        check_regular(os.stat(path).st_mode, f"{source}: {where} links to {path}, which")
+    except FileNotFoundError:
+        raise FormatError(f"{source}: {where} links to {path}, which does not exist") from None
+
+
+def check_zarr_links(store: str, source: str, *, allow_external_links: bool = False) -> None:
+    """Raise :class:`FormatError` for a Zarr store with links out of it, unless ``allow_external_links``.
+
+    Refused: symbolic links (files or folders) whose target lies outside the store, and hdmf-zarr links
+    (``zarr_link`` in ``.zattrs``) whose ``source`` is another store or file; non-regular files inside.
+    """
+    import json
+
+    hint = EXTERNAL_LINKS_HINT.format(flag=option("allow_external_links", True))
+    root = os.path.realpath(store)
+    for current, dirs, files in os.walk(store):
+        for name in [*dirs, *files]:
+            path = os.path.join(current, name)
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                inside = target == root or target.startswith(root + os.sep)
+                if not inside and not allow_external_links:
+                    raise FormatError(
+                        f"{source}: {os.path.relpath(path, store)} is a symbolic link to {target}, outside the store; "
+                        f"{hint}"
+                    )
+                if not os.path.exists(path):
+                    raise FormatError(f"{source}: {os.path.relpath(path, store)} is a broken symbolic link")
+            elif name in files:
+                check_regular(os.lstat(path).st_mode, f"{source}: {os.path.relpath(path, store)}")
+        if ".zattrs" not in files:
+            continue
+        try:
+            with open(os.path.join(current, ".zattrs"), encoding="utf-8") as handle:
+                attrs = json.loads(handle.read(1 << 24))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            raise FormatError(
+                f"{source}: {os.path.relpath(os.path.join(current, '.zattrs'), store)} is not readable JSON"
+            ) from None
+        links = attrs.get("zarr_link", []) if isinstance(attrs, dict) else []
+        for link in links if isinstance(links, list) else [links]:
+            other = str(link.get("source", ".")) if isinstance(link, dict) else "?"
+            if other not in (".", "") and not allow_external_links:
+                raise FormatError(
+                    f"{source}: {os.path.relpath(current, store)} has a Zarr link to {other}, outside the store; {hint}"
+                )
+
+
 def read_nwb(
     path_or_file: Any,
     *,
@@ -254,6 +373,7 @@ def read_nwb(
     units_bin_width: float | None = None,
     on_read_error: Callable[[Exception, str], AdhesiveError] | None = None,
     close_extra: Callable[[], None] | None = None,
+    allow_external_links: bool = False,
 ) -> Recording:
     """Open an NWB file lazily.
 
@@ -271,6 +391,8 @@ def read_nwb(
     on_read_error : callable, optional
         Turns an exception raised while reading samples into an :class:`AdhesiveError`
         (streamed files give a :class:`~adhesive_dots.errors.RemoteError`).
+    allow_external_links : bool
+        Follow links to other files (HDF5 external links, Zarr links); refused by default.
 
     Returns
     -------
@@ -286,7 +408,9 @@ def read_nwb(
 
     on_error = on_read_error or local_error
     io, nwbfile, close_io = open_nwb_io(
-        str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file, source
+        str(path_or_file) if not hasattr(path_or_file, "read") else path_or_file,
+        source,
+        allow_external_links=allow_external_links,
     )
 
     def close() -> None:
@@ -320,12 +444,14 @@ def _build_recording(
     series = series if series is not None else stored.get("series")
     units_bin_width = units_bin_width if units_bin_width is not None else stored.get("units_bin_width")
     main = _select_series(nwbfile, source, series=series, has_units=spikes is not None, units_bin_width=units_bin_width)
-    intervals = _intervals(nwbfile)
-    signals = _signals(nwbfile, source, exclude=main, on_error=on_error)
+    intervals = _intervals(nwbfile, source)
+    problems: list[str] = []
+    signals = _signals(nwbfile, source, exclude=main, on_error=on_error, problems=problems)
     if isinstance(main, str):  # "units"
         assert spikes is not None
         width = _check_bin_width(units_bin_width, source)
         stop = max(spikes.time_range()[1], float(intervals["stop"].max()) if len(intervals) else 0.0)
+        check_duration(stop, source=source, what="the Units table binned up to its last interval")
         n_bins = int(np.floor(stop / width)) + 1
         kind, fs, n_channels, units, modality = (
             "sorted units (binned)",
@@ -354,6 +480,7 @@ def _build_recording(
     else:
         recording = Recording(source, **shared, **core)
     recording.spikes = spikes
+    recording.problems = problems
     return recording
 
 
@@ -436,8 +563,17 @@ def _series_core(ts: Any, source: str, on_error: Callable[[Exception, str], Adhe
     if dataset is None or len(getattr(dataset, "shape", ())) == 0:
         raise FormatError(f"{source}: series {name} has no data array")
     shape = dataset.shape
+    kind_code = getattr(getattr(dataset, "dtype", None), "kind", "f")
+    if kind_code not in "biuf":
+        raise FormatError(
+            f"{source}: series {name} stores {dataset.dtype} values, not numbers; it cannot be read as a signal"
+        )
     n_channels = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    if n_channels == 0:
+        raise FormatError(f"{source}: series {name} has no channels (shape {shape})")
     fs, t0, timestamps = _timing(ts, source, name, n_times=shape[0])
+    check_duration(shape[0] / fs, source=source, what=f"series {name} ({shape[0]} samples at {fs:g} Hz)")
+    _check_stored(dataset, source, name)
     if isinstance(ts, RoiResponseSeries):
         modality, kind = Modality.CALCIUM, "ROIs"
         names = _region_names(ts.rois, "roi", n_channels)
@@ -455,6 +591,35 @@ def _series_core(ts: Any, source: str, on_error: Callable[[Exception, str], Adhe
     if timestamps is not None:
         core["t0"] = float(timestamps[0])
     return core, kind, name
+
+
+_SPARSE_BYTES = 1 << 26
+
+
+def _check_stored(dataset: Any, source: str, name: str) -> None:
+    """Raise :class:`FormatError` when an HDF5 dataset declares far more data than it stores.
+
+    A chunked dataset of more than 64 MiB with fewer than half of its chunks written (or a contiguous
+    one never allocated) declares a shape its file does not back: reading it would stream fill values
+    for as long as the declared shape says (a 2.4 MB file declaring 10^12 samples)."""
+    import h5py
+
+    if not isinstance(dataset, h5py.Dataset):
+        return
+    declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
+    if declared <= _SPARSE_BYTES:
+        return
+    dsid = dataset.id
+    if dataset.chunks is None:
+        stored_fraction = 1.0 if dsid.get_storage_size() > 0 else 0.0
+    else:
+        n_chunks = np.prod([-(-n // c) for n, c in zip(dataset.shape, dataset.chunks, strict=False)], dtype=np.float64)
+        stored_fraction = dsid.get_num_chunks() / n_chunks
+    if stored_fraction < 0.5:
+        raise FormatError(
+            f"{source}: series {name} declares shape {dataset.shape} ({declared / 1e9:.3g} GB) but its file stores "
+            f"{stored_fraction:.2%} of it; the declared size is not backed by data (a corrupt or unfinished file)"
+        )
 
 
 def _voltage_kind(fs: float) -> Modality:
@@ -588,7 +753,12 @@ def _spike_trains(nwbfile: Any, source: str) -> SpikeTrains | None:
 
 
 def _signals(
-    nwbfile: Any, source: str, *, exclude: Any, on_error: Callable[[Exception, str], AdhesiveError]
+    nwbfile: Any,
+    source: str,
+    *,
+    exclude: Any,
+    on_error: Callable[[Exception, str], AdhesiveError],
+    problems: list[str],
 ) -> dict[str, Recording]:
     from pynwb.ecephys import ElectricalSeries
     from pynwb.image import ImageSeries
@@ -605,19 +775,33 @@ def _signals(
         if not in_behaviour and arousal_measure(ts.name) is None and arousal_measure(container) is None:
             continue
         name = ts.name if ts.name not in signals else _path(ts)
-        signal_core, _, path = _series_core(ts, source, on_error)
+        try:
+            signal_core, _, path = _series_core(ts, source, on_error)
+        except (DataError, FormatError) as err:  # a broken auxiliary series is left out, not fatal
+            problems.append(f"auxiliary series {_path(ts)} left out: {err}")
+            continue
         signals[name] = Recording(f"{source}:{path}", **signal_core)
     return signals
 
 
-def _intervals(nwbfile: Any) -> pd.DataFrame:
+def _intervals(nwbfile: Any, source: str) -> pd.DataFrame:
     rows: list[tuple[float, float, str, str]] = []
     for name, table in nwbfile.intervals.items():
         if len(table) == 0:
             continue
         frame = table.to_dataframe(exclude={"timeseries"})
-        for row in frame.itertuples(index=False):
-            rows.append((float(row.start_time), float(row.stop_time), row_label(name, row._asdict()), name))
+        for number, row in enumerate(frame.itertuples(index=False)):
+            try:
+                start, stop = float(row.start_time), float(row.stop_time)
+            except (TypeError, ValueError):
+                start = stop = float("nan")
+            if not (np.isfinite(start) and np.isfinite(stop) and stop >= start):
+                raise FormatError(
+                    f"{source}: row {number} of the interval table {name} has start_time {row.start_time!r} and "
+                    f"stop_time {row.stop_time!r}; an interval needs finite times in s with stop >= start"
+                )
+            check_duration(stop - start, source=source, what=f"row {number} of the interval table {name}")
+            rows.append((start, stop, row_label(name, row._asdict()), name))
     return pd.DataFrame(rows, columns=["start", "stop", "label", "table"])
 
 

@@ -10,6 +10,7 @@ NWB files are read by byte ranges).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ def read_raw(
 
     source = str(source if source is not None else path_or_file)
     suffix = (suffix or Path(str(path_or_file)).suffix).lower()
+    if suffix in (".edf", ".bdf"):
+        check_edf_size(path_or_file, source=source)
     try:
         if hasattr(path_or_file, "read"):
             if suffix not in _STREAMABLE:
@@ -68,6 +71,58 @@ def read_raw(
             "the file may be truncated or of another format"
         ) from err
     return recording_from_raw(raw, source=source, on_read_error=on_read_error, close_extra=close_extra)
+
+
+def check_edf_size(path_or_file: Any, *, source: str) -> None:
+    """Raise :class:`FormatError` when an EDF/BDF file holds fewer data records than its header declares.
+
+    MNE reads such a file with a warning only (and pads or drops the missing records); a truncated
+    download or copy must not pass for a shorter recording. Reads the header only: its length
+    (bytes 184-192), the number of data records (236-244, ``-1`` = unknown), the number of signals
+    (252-256) and each signal's samples per record; a sample is 2 bytes (EDF) or 3 (BDF).
+    """
+    if hasattr(path_or_file, "read"):
+        position = path_or_file.tell()
+        path_or_file.seek(0, 2)
+        size = path_or_file.tell()
+        path_or_file.seek(0)
+        head = path_or_file.read(256)
+        ns = _edf_int(head[252:256])
+        head += path_or_file.read(256 * ns) if ns is not None and 0 < ns < 100_000 else b""
+        path_or_file.seek(position)
+    else:
+        with open(path_or_file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(256)
+            ns = _edf_int(head[252:256])
+            head += handle.read(256 * ns) if ns is not None and 0 < ns < 100_000 else b""
+    header_bytes, n_records, record_s = _edf_int(head[184:192]), _edf_int(head[236:244]), head[244:252]
+    if ns is None or header_bytes is None or n_records is None or ns <= 0 or len(head) < 256 * (ns + 1):
+        return  # not an EDF header MNE can read; MNE's own error names the problem
+    offset = 256 + ns * 216
+    per_record = [_edf_int(head[offset + 8 * i : offset + 8 * (i + 1)]) for i in range(ns)]
+    if n_records <= 0 or any(n is None or n < 0 for n in per_record):
+        return
+    width = 3 if head[:1] == b"\xff" else 2
+    record_bytes = sum(per_record) * width  # type: ignore[arg-type]
+    if record_bytes <= 0:
+        return
+    expected = header_bytes + n_records * record_bytes
+    if size < expected:
+        complete = max(size - header_bytes, 0) // record_bytes
+        duration = record_s.decode("ascii", "replace").strip()
+        raise FormatError(
+            f"{source}: the file is truncated: its header declares {n_records} data records (of {duration} s each) "
+            f"but it holds only {complete} complete records ({size} of {expected} bytes); it was not copied or "
+            "downloaded completely; fetch it again"
+        )
+
+
+def _edf_int(field: bytes) -> int | None:
+    try:
+        return int(field.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def modality_of(raw: Any) -> Modality:

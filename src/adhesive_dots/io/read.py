@@ -31,7 +31,14 @@ from adhesive_dots.io._checks import check_local_file
 from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids, read_bids_run
 from adhesive_dots.io.nwb import read_nwb
 from adhesive_dots.io.raw import RAW_SUFFIXES, read_raw
-from adhesive_dots.io.remote import DEFAULT_BLOCK_SIZE, is_remote, open_url, remote_error_factory, resolve_url
+from adhesive_dots.io.remote import (
+    DEFAULT_BLOCK_SIZE,
+    check_whole_transfer,
+    is_remote,
+    open_url,
+    remote_error_factory,
+    resolve_url,
+)
 from adhesive_dots.io.tables import TABLE_SUFFIXES, read_table
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(//)?")
@@ -40,6 +47,8 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NWB_OPTIONS = ("series", "units_bin_width")
 TABLE_OPTIONS = ("fs", "time_axis", "columns", "t0")
 REMOTE_OPTIONS = ("dandi_api_url", "block_size")
+SAFETY_OPTIONS = ("allow_external_links", "timeout")
+"""Accepted by every source, used where they apply (links: NWB files and stores; timeout: remote reads)."""
 
 
 def open_recording(source: str | Path, **options: Any) -> Recording:
@@ -53,7 +62,9 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
         BIDS entities ``subject``, ``session``, ``task`` (default ``"rest"``), ``run``,
         ``acquisition``; NWB ``series`` (name of the series to read) and ``units_bin_width``
         (s, bins spike times into rates); tables ``fs`` (Hz, required), ``time_axis``,
-        ``columns``; remote ``dandi_api_url``, ``block_size`` (bytes per range request).
+        ``columns``; remote ``dandi_api_url``, ``block_size`` (bytes per range request),
+        ``timeout`` (s, :data:`~adhesive_dots.io.remote.HTTP_TIMEOUT_S` by default); any source
+        ``allow_external_links`` (NWB: follow links to other files; refused by default).
         An option that cannot apply to the source is a :class:`DataError`, except ``task``,
         which callers pass for every source (it defaults to ``"rest"`` for BIDS) and which
         other sources ignore.
@@ -70,7 +81,10 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     """
     text = str(source)
     _check_options(text, options)
+    links = bool(options.pop("allow_external_links", False))
+    timeout = options.pop("timeout", None)
     if is_remote(text):
+        options.update(allow_external_links=links, timeout=timeout)
         return _open_remote(text, **options)
     scheme = _SCHEME.match(text)
     if scheme and len(scheme.group(1)) > 1:  # "C:" drive letters are paths
@@ -83,7 +97,8 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     bids_options = {k: v for k, v in options.items() if k in ENTITIES}
     if path.is_dir() and path.suffix.lower() == ".zarr":
         _reject(text, options, allowed=NWB_OPTIONS, kind="an NWB Zarr store")
-        return read_nwb(str(path), source=text, **{k: v for k, v in options.items() if k in NWB_OPTIONS})
+        nwb_options = {k: v for k, v in options.items() if k in NWB_OPTIONS}
+        return read_nwb(str(path), source=text, allow_external_links=links, **nwb_options)
     run = bids_run_of_file(path) if path.name.startswith("sub-") and path.suffix.lower() != ".nwb" else None
     if run is not None:  # a run's data file (or CTF/MEF folder) inside a BIDS dataset: read as that run
         _reject(text, options, allowed=ENTITIES, kind="a BIDS run")
@@ -95,7 +110,8 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     if suffix == ".nwb":
         _reject(text, options, allowed=NWB_OPTIONS, kind="an NWB file")
         _check_hdf5(path, text)
-        return read_nwb(str(path), source=text, **{k: v for k, v in options.items() if k in NWB_OPTIONS})
+        nwb_options = {k: v for k, v in options.items() if k in NWB_OPTIONS}
+        return read_nwb(str(path), source=text, allow_external_links=links, **nwb_options)
     if suffix in RAW_SUFFIXES or suffix == ".fif.gz":
         _reject(text, options, allowed=(), kind="a raw file")
         return read_raw(path, source=text)
@@ -109,7 +125,7 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
 
 
 def _check_options(source: str, options: dict[str, Any]) -> None:
-    known = set(ENTITIES) | set(NWB_OPTIONS) | set(TABLE_OPTIONS) | set(REMOTE_OPTIONS)
+    known = set(ENTITIES) | set(NWB_OPTIONS) | set(TABLE_OPTIONS) | set(REMOTE_OPTIONS) | set(SAFETY_OPTIONS)
     unknown = sorted(set(options) - known)
     if unknown:
         raise DataError(f"{source}: unknown option(s) {unknown}; allowed: {sorted(known)}")
@@ -144,7 +160,12 @@ def _open_remote(source: str, **options: Any) -> Recording:
             f"{source}: streaming reads .nwb, .edf, .bdf, .fif and .gdf files; {url} ends in {suffix or 'no suffix'}; "
             "download other files (or whole BIDS datasets) and open them locally"
         )
-    handle = open_url(url, source=source, block_size=int(options.get("block_size") or DEFAULT_BLOCK_SIZE))
+    handle = open_url(
+        url,
+        source=source,
+        block_size=int(options.get("block_size") or DEFAULT_BLOCK_SIZE),
+        timeout=options.get("timeout"),
+    )
     on_error = remote_error_factory(source)
     try:
         if suffix == ".nwb":
@@ -153,8 +174,16 @@ def _open_remote(source: str, **options: Any) -> Recording:
             if head != _HDF5_SIGNATURE:
                 raise FormatError(f"{source}: {url} is not an HDF5/NWB file (no HDF5 signature at its start)")
             nwb_options = {k: v for k, v in options.items() if k in NWB_OPTIONS}
-            return read_nwb(handle, source=source, on_read_error=on_error, close_extra=handle.close, **nwb_options)
+            return read_nwb(
+                handle,
+                source=source,
+                on_read_error=on_error,
+                close_extra=handle.close,
+                allow_external_links=bool(options.get("allow_external_links")),
+                **nwb_options,
+            )
         # MNE reads file objects only with preload=True, so the file is transferred whole
+        check_whole_transfer(handle.length, source=source, url=url)
         buffer = io.BytesIO(handle.read(handle.length))
         handle.close()
         return read_raw(buffer, source=source, suffix=suffix, on_read_error=on_error)

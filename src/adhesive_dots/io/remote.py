@@ -45,8 +45,12 @@ from adhesive_dots.errors import AdhesiveError, RemoteError, SourceNotFoundError
 DEFAULT_BLOCK_SIZE = 64 * 1024
 """Bytes per HTTP range request / cache block when streaming."""
 
-HTTP_TIMEOUT_S = 60.0
-"""Seconds to wait for a server's answer to the size request."""
+HTTP_TIMEOUT_S = 30.0
+"""Seconds a remote read may take (``timeout=``, ``--timeout``): the size request, each range response
+(a server that stalls or drips its answer is given up after this long), and retries after failures."""
+
+MAX_WHOLE_TRANSFER_BYTES = 2 << 30
+"""Largest file read whole over HTTP (EDF, BDF, GDF, FIF: MNE reads streamed files whole): 2 GiB."""
 
 OPENNEURO_BUCKET_URL = "https://s3.amazonaws.com/openneuro.org"
 """Public HTTPS address of OpenNeuro's open S3 bucket."""
@@ -187,11 +191,15 @@ def resolve_url(source: str, *, dandi_api_url: str | None = None) -> str:
     raise UnsupportedSourceError(f"{source}: not a remote source; expected http(s)://, dandi: or openneuro:")
 
 
-def open_url(url: str, *, source: str | None = None, block_size: int = DEFAULT_BLOCK_SIZE) -> Any:
+def open_url(
+    url: str, *, source: str | None = None, block_size: int = DEFAULT_BLOCK_SIZE, timeout: float | None = None
+) -> Any:
     """A seekable binary file streaming ``url`` with HTTP range requests (remfile).
 
     The size comes from a ``HEAD`` request (redirects followed); reads are fetched with
-    ``Range: bytes=a-b`` in multiples of ``block_size`` bytes, in the calling thread.
+    ``Range: bytes=a-b`` in multiples of ``block_size`` bytes, in the calling thread, each
+    within ``timeout`` seconds (:data:`HTTP_TIMEOUT_S`); a response longer than the range asked
+    for (a server that ignores ``Range``) is refused before it is transferred (:class:`GuardedSession`).
 
     Raises
     ------
@@ -204,8 +212,9 @@ def open_url(url: str, *, source: str | None = None, block_size: int = DEFAULT_B
     import requests
 
     name = source or url
+    timeout = check_timeout(timeout, name)
     try:
-        response = requests.head(url, allow_redirects=True, timeout=HTTP_TIMEOUT_S)
+        response = requests.head(url, allow_redirects=True, timeout=timeout)
     except requests.RequestException as err:
         raise remote_error(err, f"asking {url} for the file size", source=name) from err
     if response.status_code in (403, 404, 410):
@@ -216,13 +225,153 @@ def open_url(url: str, *, source: str | None = None, block_size: int = DEFAULT_B
     if response.status_code >= 400:
         raise RemoteError(f"{name}: the server answered {response.status_code} {response.reason} for {url}")
     length = response.headers.get("Content-Length")
+    if not length or not length.isdigit():
+        raise RemoteError(f"{name}: the server gives no size (Content-Length) for {url}; it cannot be streamed")
     try:
         # remfile's documented tuning knobs: fetch in block_size multiples and never read ahead
         # beyond what a read needs (the default read-ahead grows 1.7x per sequential read)
-        return remfile.File(response.url, _size=int(length) if length else None, _min_chunk_size=int(block_size),
-                            _chunk_increment_factor=0.5)  # fmt: skip
+        handle = remfile.File(response.url, _size=int(length), _min_chunk_size=int(block_size),
+                              _chunk_increment_factor=0.5)  # fmt: skip
     except Exception as err:  # remfile raises plain Exceptions for HTTP failures
         raise remote_error(err, f"opening {url}", source=name) from err
+    handle.session = GuardedSession(timeout, size=int(length))
+    return handle
+
+
+def check_timeout(timeout: float | None, source: str) -> float:
+    """``timeout`` in s (default :data:`HTTP_TIMEOUT_S`); an error for a value that is not positive."""
+    if timeout is None:
+        return HTTP_TIMEOUT_S
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise UnsupportedSourceError(f"{source}: the timeout must be a positive number of seconds, got {timeout!r}")
+    return value
+
+
+def check_whole_transfer(length: int, *, source: str, url: str) -> None:
+    """Refuse to transfer a file whole (EDF/BDF/GDF/FIF over HTTP) above :data:`MAX_WHOLE_TRANSFER_BYTES`."""
+    if length > MAX_WHOLE_TRANSFER_BYTES:
+        raise RemoteError(
+            f"{source}: {url} says it holds {length / 1e9:.3g} GB; files of this kind are read whole over HTTP and "
+            f"at most {MAX_WHOLE_TRANSFER_BYTES / 1e9:.3g} GB are transferred; download it and open it locally"
+        )
+
+
+def _permanent_base() -> type[Exception]:
+    try:  # remfile does not retry this class (a missing file, a bad URL)
+        from remfile.RemFile import _PermanentHTTPError
+
+        return _PermanentHTTPError
+    except ImportError:  # pragma: no cover - another remfile version
+        return Exception
+
+
+class RemoteReadGivenUp(_permanent_base()):  # type: ignore[misc]
+    """A range read that retrying cannot fix (a timeout, a server ignoring Range): remfile gives up at once."""
+
+
+def _requests_session_class() -> type:
+    import requests
+
+    return requests.Session
+
+
+class GuardedSession(_requests_session_class()):  # type: ignore[misc]
+    """A ``requests.Session`` for remfile's range reads, with the limits remfile does not set.
+
+    Each request waits at most ``timeout`` s for the server and reads its body within ``timeout`` s
+    (a server that stalls or drips its answer is given up); a body longer than the range asked for is
+    not read (a server that ignores ``Range`` and sends the whole file); failures that remfile retries
+    (a connection closed mid-response) are given up once they have lasted ``timeout`` s.
+    """
+
+    def __init__(self, timeout: float, *, size: int | None = None) -> None:
+        super().__init__()
+        self.timeout = float(timeout)
+        self.size = size
+        self._failing_since: float | None = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        import time
+
+        kwargs.setdefault("timeout", (self.timeout, self.timeout))
+        kwargs["stream"] = True
+        start = time.monotonic()
+        try:
+            response = super().request(method, url, **kwargs)
+            self._read_body(response, kwargs.get("headers") or {}, deadline=start + self.timeout)
+        except RemoteReadGivenUp:
+            raise
+        except Exception as err:
+            now = time.monotonic()
+            self._failing_since = self._failing_since or start
+            if _is_timeout(err) or now - self._failing_since >= self.timeout:
+                raise RemoteReadGivenUp(f"{_describe(err)} (gave up after {now - self._failing_since:.3g} s)") from err
+            raise
+        self._failing_since = None
+        return response
+
+    def _read_body(self, response: Any, headers: dict[str, str], *, deadline: float) -> None:
+        import time
+
+        match = re.match(r"bytes=(\d+)-(\d+)$", str(headers.get("Range", "")))
+        expected = int(match.group(2)) - int(match.group(1)) + 1 if match else None
+        if response.status_code == 200 and expected is not None:
+            response.close()
+            raise RemoteReadGivenUp(
+                "the server ignores Range requests (it answered 200 with the whole file instead of 206 with the "
+                f"{expected} bytes asked for)"
+            )
+        if response.status_code not in (200, 206):
+            body = response.raw.read(1 << 16)
+            response._content = body
+            return
+        total = re.match(r"bytes \d+-\d+/(\d+)$", str(response.headers.get("Content-Range", "")))
+        if total and self.size is not None and int(total.group(1)) != self.size:
+            response.close()
+            raise RemoteReadGivenUp(
+                f"the server's sizes disagree: {self.size} bytes announced (Content-Length) but {total.group(1)} in "
+                "its range answers (Content-Range); the file may have changed or the server misreports it"
+            )
+        limit = expected if expected is not None else MAX_WHOLE_TRANSFER_BYTES
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            if time.monotonic() > deadline:
+                response.close()
+                raise RemoteReadGivenUp(
+                    f"the server sent {total} of {expected or 'the'} bytes in {self.timeout:g} s (it stalls or drips)"
+                )
+            part = response.raw.read1(1 << 16)
+            if not part:
+                break
+            total += len(part)
+            if total > limit:
+                response.close()
+                raise RemoteReadGivenUp(f"the server sent more than the {limit} bytes asked for")
+            parts.append(part)
+        response._content = b"".join(parts)
+        response._content_consumed = True
+
+
+def _is_timeout(err: BaseException) -> bool:
+    import requests
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, requests.Timeout | TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _describe(err: BaseException) -> str:
+    if _is_timeout(err):
+        return f"no answer within the timeout ({type(err).__name__})"
+    return f"{type(err).__name__}: {err}"
 
 
 def remote_error(err: Exception, what: str, *, source: str = "") -> RemoteError:

@@ -149,6 +149,11 @@ class SourceSpec:
         The baseline in s (one side may be left to the recording's edge).
     whole : bool
         The whole recording is the baseline.
+    allow_external_links : bool
+        Follow links that leave the source (HDF5 external links, Zarr links, symbolic links out of a
+        store); refused by default, naming the link.
+    timeout : float, optional
+        Seconds a remote read may take (default :data:`~adhesive_dots.io.remote.HTTP_TIMEOUT_S`).
     key : str
         The name of the recording in results (the file actually read, e.g. a BIDS run's data
         file); defaults to ``source``.
@@ -169,13 +174,15 @@ class SourceSpec:
     start: float | None = None
     stop: float | None = None
     whole: bool = False
+    allow_external_links: bool = False
+    timeout: float | None = None
     key: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "source", str(self.source))
         set_(self, "key", str(self.key or self.source))
-        for name in ("fs", "units_bin_width", "start", "stop"):
+        for name in ("fs", "units_bin_width", "start", "stop", "timeout"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -183,8 +190,9 @@ class SourceSpec:
                 value = float(value)
             except (TypeError, ValueError):
                 raise DataError(f"{self._where()}{option(name)} must be a number, got {value!r}") from None
-            if not math.isfinite(value) or (name in ("fs", "units_bin_width") and value <= 0) or value < 0:
-                what = "a positive number" if name in ("fs", "units_bin_width") else "a number of seconds >= 0"
+            positive = name in ("fs", "units_bin_width", "timeout")
+            if not math.isfinite(value) or (positive and value <= 0) or value < 0:
+                what = "a positive number" if positive else "a number of seconds >= 0"
                 raise DataError(f"{self._where()}{option(name)} must be {what}, got {value!r}")
             set_(self, name, value)
         if self.modality is not None:
@@ -197,6 +205,7 @@ class SourceSpec:
         channels = _as_tuple(self.channels)
         set_(self, "channels", tuple(str(c) for c in channels) if channels else None)
         set_(self, "whole", bool(self.whole))
+        set_(self, "allow_external_links", bool(self.allow_external_links))
         if self.whole and (self.start is not None or self.stop is not None):
             raise DataError(
                 f"{self._where()}give either {option('whole', True)} or {option('start')}/{option('stop')}, not both"
@@ -298,7 +307,7 @@ class SourceSpec:
             return ""
         digest = hashlib.sha256()
         for path in self.files():
-            if not path.exists():
+            if not path.is_file():  # missing, or a FIFO/device (never read: it could block)
                 continue
             with path.open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 22), b""):
@@ -661,8 +670,10 @@ def resolve(spec: SourceSpec | str | Path) -> Resolved:
     elif run is not None:
         recording = open_recording(str(run.data_path))
     else:
-        recording = open_recording(spec.source, **options)
+        safety = {"allow_external_links": spec.allow_external_links, "timeout": spec.timeout}
+        recording = open_recording(spec.source, **options, **safety)
     try:
+        notes.extend(recording.problems)
         recording = _describe(recording, spec, kind, options, stored, notes)
         candidates = _candidates(recording, spec, stored, sidecar_path(where) if stored is not None else None)
     except BaseException:

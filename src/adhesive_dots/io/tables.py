@@ -8,6 +8,7 @@ the rows asked for are read; text tables are parsed once.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +71,23 @@ def read_table(
             array, names = _read_text(path, columns=columns)
     except (ValueError, OSError, pd.errors.ParserError) as err:
         raise FormatError(f"{source}: cannot read a numeric table ({type(err).__name__}: {err})") from err
+    if not isinstance(array, np.ndarray):  # an .npz archive named .npy
+        with contextlib.suppress(Exception):
+            array.close()
+        raise FormatError(f"{source}: an .npz archive, not one .npy array; save one array with numpy.save")
     if array.ndim == 1:
         array = array[:, np.newaxis] if time_axis == 0 else array[np.newaxis, :]
     if array.ndim != 2:
         raise DataError(f"{source}: expected a 1-D or 2-D table (time x channels), got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.number):
+    if array.dtype.kind not in "biuf":
         raise FormatError(f"{source}: the table is not numeric (dtype {array.dtype})")
     data = array if time_axis == 0 else array.T  # (n_times, n_channels) view
     n_times, n_channels = data.shape
+    if n_times == 0 or n_channels == 0:
+        raise DataError(
+            f"{source}: the table has {n_times} time points and {n_channels} channels (shape {array.shape}); "
+            "there is nothing to read"
+        )
     names = names or [f"ch{i:03d}" for i in range(n_channels)]
 
     def reader(i0: int, i1: int, index: np.ndarray) -> np.ndarray:

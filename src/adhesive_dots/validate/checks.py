@@ -749,6 +749,17 @@ register_check(
     nwb=False,
 )(_emitted_by_batch)
 register_check(
+    "source.auxiliary",
+    severity="warning",
+    summary="Every auxiliary series (pupil, running speed, ...) can be read (emitted by adots validate).",
+    rationale=(
+        "A broken auxiliary series (NaN or unordered timestamps, no rate) must not make the whole recording "
+        "unreadable; it is left out and reported, and the arousal measures it would give are missing."
+    ),
+    fix="repair the series' timestamps or rate in the file (or re-export it)",
+    nwb=False,
+)(_emitted_by_batch)
+register_check(
     "data.present",
     severity="error",
     summary="The run's data files hold their samples (emitted by adots validate for placeholders).",

@@ -76,7 +76,12 @@ def sufficiency_sources(
             resolved, baseline = open_baseline(specs[0])
             stack.enter_context(resolved)
             notes.extend(f"{resolved.key}: {note}" for note in resolved.notes)
-            result = compute_sufficiency(baseline, tolerance=tolerance, horizon_s=horizon_s, **options)
+            try:
+                result = compute_sufficiency(baseline, tolerance=tolerance, horizon_s=horizon_s, **options)
+            except DataError as err:  # the numerics know arrays, not files: name the source
+                if resolved.key in str(err):
+                    raise
+                raise type(err)(f"{resolved.key}: {err}") from err
         else:
             baselines = [b for _, b in each_baseline(specs, stack, notes, progress=progress)]
             if len(baselines) < 2:

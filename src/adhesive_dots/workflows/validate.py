@@ -138,6 +138,7 @@ def _validate_resolved(resolved: Resolved, notes: list[str], **options: Any) -> 
         return SourceReport(resolved.key, findings, baseline, notes, data_present=False)
     timestamps = nwb_segment_timestamps(resolved.key, resolved.recording, baseline) if baseline else None
     findings = validate_recording(resolved.recording, baselines=candidates, timestamps=timestamps, **options)
+    findings += [batch_finding("source.auxiliary", resolved.key, text) for text in resolved.recording.problems]
     return SourceReport(resolved.key, findings, baseline, notes)
 
 
