@@ -65,6 +65,11 @@ class Thresholds:
         median window SD.
     artefact_fraction : float
         A channel is artefact-ridden when more than this fraction of its windows are.
+    max_bad_time_fraction : float
+        A channel is usable while at most this fraction of its time is bad: the largest of the fraction
+        of its windows that are flat, artefact-like or without finite samples, of its NaN/Inf samples,
+        of its samples on the rails and of its outlier samples (rules that do not apply to a modality
+        are left out, as in the checks). Brief artefacts (blinks, a pop) leave a channel usable.
     min_usable_fraction : float
         Smallest compliant fraction of usable channels.
     drift_ratio : float
@@ -100,6 +105,7 @@ class Thresholds:
     line_noise_ratio: float = 10.0
     artefact_factor: float = 5.0
     artefact_fraction: float = 0.05
+    max_bad_time_fraction: float = 0.2
     min_usable_fraction: float = 0.8
     drift_ratio: float = 2.0
     gap_factor: float = 1.5
