@@ -179,7 +179,7 @@ def test_version_1_catalog_migrates(tmp_path):
     with catalog.connect() as live:
         tables = {r[0] for r in live.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         version = live.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert "sketches" in tables and int(version) == CATALOG_SCHEMA_VERSION == 2
+    assert {"sketches", "quality"} <= set(tables) and int(version) == CATALOG_SCHEMA_VERSION == 3
 
 
 def test_cli_curate_table_output(eeg_catalog, capsys):

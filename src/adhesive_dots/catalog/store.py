@@ -24,6 +24,11 @@ Tables (schema version :data:`CATALOG_SCHEMA_VERSION`):
     ``dot_id``, ``signature`` (``UINTEGER[]``, MinHash values), ``n_tokens``, ``fs``,
     ``n_channels``, ``n_times``, ``sketch_params`` (JSON), ``canonical_hash``, ``computed_at``;
     filled by curation (:mod:`adhesive_dots.catalog.curation`).
+``quality`` (version 3)
+    ``dot_id`` (primary key), ``score`` (the combined quality score, also in the dot's
+    ``curation_quality_score`` column and metadata), ``signal``, ``metadata``, ``duration`` (the
+    components, :mod:`adhesive_dots.curate.quality`), ``detail`` (JSON: signal factors, reasons, the
+    weights used), ``computed_at``; written at ingest and by ``adots curate``.
 ``meta``
     ``key``/``value`` pairs: ``schema_version``, ``vector_names`` (JSON list).
 
@@ -65,7 +70,7 @@ from adhesive_dots.core import Finding
 from adhesive_dots.errors import AdhesiveError, DataError
 from adhesive_dots.metadata import DotMetadata
 
-CATALOG_SCHEMA_VERSION = 2
+CATALOG_SCHEMA_VERSION = 3
 DEFAULT_CATALOG = "adhesive.duckdb"
 CATALOG_ENV = "ADOTS_CATALOG"
 LOCK_TIMEOUT_S = 300.0
@@ -75,7 +80,11 @@ SKETCHES_DDL = (
     "fs DOUBLE, n_channels INTEGER, n_times BIGINT, sketch_params JSON, canonical_hash VARCHAR, "
     "computed_at TIMESTAMP)"
 )
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: (SKETCHES_DDL,)}
+QUALITY_DDL = (
+    "CREATE TABLE IF NOT EXISTS quality (dot_id VARCHAR PRIMARY KEY, score DOUBLE, signal DOUBLE, "
+    "metadata DOUBLE, duration DOUBLE, detail JSON, computed_at TIMESTAMP)"
+)
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: (SKETCHES_DDL,), 3: (QUALITY_DDL,)}
 """SQL run to bring a catalog from version ``n - 1`` to ``n`` (version 1 is the first)."""
 
 
@@ -168,6 +177,7 @@ class DotRecord:
     vector: np.ndarray | None = None
     netcdf_path: str | None = None
     findings: tuple[Finding, ...] = ()
+    quality: dict[str, Any] | None = None  # QualityScore.to_dict(), stored in the quality table
 
 
 @dataclass(frozen=True)
@@ -204,7 +214,7 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS duplicates (
     dot_a VARCHAR, dot_b VARCHAR, kind VARCHAR, evidence JSON, PRIMARY KEY (dot_a, dot_b));
 """
-KNOWN_TABLES = ("meta", "sources", "dots", "fingerprints", "findings", "duplicates", "sketches")
+KNOWN_TABLES = ("meta", "sources", "dots", "fingerprints", "findings", "duplicates", "sketches", "quality")
 """The catalog's own tables (anything else in the file was added by someone else)."""
 DOT_COLUMNS = ("dot_id", "source", "start_s", "stop_s", "duration_s", "content_hash", "metadata_json")
 """Columns of ``dots`` before the flattened metadata columns (:func:`metadata_columns`)."""
@@ -655,6 +665,22 @@ class Catalog:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self._frame(f"SELECT * FROM findings {where} ORDER BY source, dot_id NULLS FIRST, code", params)
 
+    def quality(self, dot_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored quality: ``dot_id``, ``score``, ``signal``, ``metadata``, ``duration``, ``detail`` (JSON text),
+        ``computed_at``; of the given dots only; in dot id order."""
+        where, params = (
+            ("WHERE list_contains(?::VARCHAR[], dot_id)", [list(dot_ids)]) if dot_ids is not None else ("", [])
+        )
+        try:
+            return self._frame(
+                "SELECT dot_id, score, signal, metadata, duration, CAST(detail AS VARCHAR) AS detail, computed_at "
+                f"FROM quality {where} ORDER BY dot_id",
+                params,
+            )
+        except duckdb.CatalogException:  # a catalog of schema version 2 opened read-only: nothing stored yet
+            columns = ["dot_id", "score", "signal", "metadata", "duration", "detail", "computed_at"]
+            return pd.DataFrame(columns=columns)
+
     def sources(self) -> pd.DataFrame:
         """The ``sources`` table: ``source``, ``source_hash``, ``tool_version``, ``ingested_at``, ``status``,
         ``n_dots``."""
@@ -857,7 +883,7 @@ class CatalogTransaction:
         old = [r[0] for r in con.execute("SELECT dot_id FROM dots WHERE source = ?", [record.source]).fetchall()]
         ids = sorted(set(old) | {d.dot_id for d in record.dots})
         if ids:
-            for table in ("fingerprints", "sketches", "dots"):
+            for table in ("fingerprints", "sketches", "quality", "dots"):
                 con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], dot_id)", [ids])
             con.execute(
                 "DELETE FROM duplicates WHERE list_contains(?::VARCHAR[], dot_a) OR list_contains(?::VARCHAR[], dot_b)",
@@ -900,6 +926,28 @@ class CatalogTransaction:
             )
         for finding in dot.findings:
             self.insert_finding(source, dot.dot_id, finding)
+        if dot.quality is not None:
+            self.put_quality([(dot.dot_id, dot.quality)], update_dots=False)
+
+    def put_quality(self, rows: Iterable[tuple[str, dict[str, Any]]], *, update_dots: bool = True) -> None:
+        """Insert or replace ``quality`` rows from ``(dot_id, QualityScore.to_dict())`` pairs; with
+        ``update_dots``, also set each dot's ``curation_quality_score`` (column and metadata JSON)."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for dot_id, q in rows:
+            score = q.get("score")
+            score = None if score is None or not np.isfinite(score) else float(score)
+            detail = {k: v for k, v in q.items() if k not in ("score", "signal", "metadata", "duration")}
+            self._con.execute(
+                "INSERT OR REPLACE INTO quality VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [dot_id, score, q.get("signal"), q.get("metadata"), q.get("duration"), json.dumps(detail), now],
+            )
+            if update_dots:
+                patch = json.dumps({"curation": {"quality_score": score}})
+                self._con.execute(
+                    "UPDATE dots SET curation_quality_score = ?, metadata_json = json_merge_patch(metadata_json, ?) "
+                    "WHERE dot_id = ?",
+                    [score, patch, dot_id],
+                )
 
     def insert_finding(self, source: str, dot_id: str | None, finding: Finding) -> None:
         value = None if finding.value is None else json.dumps(finding.value, default=str)

@@ -37,6 +37,12 @@ WINDOW_OPTION = typer.Option(
     "that they have enough windows; the same rule in every command).",
 )
 OVERWRITE_OPTION = typer.Option(False, "--overwrite", help="Replace an existing output file.")
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    metavar="FILE",
+    help="TOML settings: quality weights ([quality]) and validation thresholds ([validation]); see README.",
+)
 
 
 def out_option(help: str, *, required: bool = False) -> Any:

@@ -250,12 +250,25 @@ def missing_required(metadata: DotMetadata) -> list[str]:
     return [path for path, _ in required_fields(metadata) if not field_present(metadata, path)]
 
 
-def metadata_completeness(metadata: DotMetadata) -> float:
-    """Fraction in [0, 1] of the required fields present (1 when nothing is required)."""
-    required = required_fields(metadata)
-    if not required:
-        return 1.0
-    return sum(field_present(metadata, path) for path, _ in required) / len(required)
+def recommended_fields(metadata: DotMetadata) -> list[str]:
+    """The recommended dotted paths (``a|b``: either) for this metadata's species."""
+    paths = list(RECOMMENDED_FIELDS["all"])
+    kind = subject_kind(metadata)
+    if kind is not None:
+        paths += RECOMMENDED_FIELDS[kind]
+    return paths
+
+
+def metadata_completeness(metadata: DotMetadata) -> tuple[float, float]:
+    """Fractions in [0, 1] of the required (:func:`required_fields`) and recommended
+    (:func:`recommended_fields`) fields present (1 when none is asked for)."""
+    required = [path for path, _ in required_fields(metadata)]
+    recommended = recommended_fields(metadata)
+
+    def share(paths: list[str]) -> float:
+        return sum(field_present(metadata, p) for p in paths) / len(paths) if paths else 1.0
+
+    return share(required), share(recommended)
 
 
 @register_check(
@@ -301,11 +314,7 @@ def check_metadata_recommended(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.baseline is None:
         return
     metadata = ctx.metadata
-    paths = list(RECOMMENDED_FIELDS["all"])
-    kind = subject_kind(metadata)
-    if kind is not None:
-        paths += RECOMMENDED_FIELDS[kind]
-    missing = [p for p in paths if not field_present(metadata, p)]
+    missing = [p for p in recommended_fields(metadata) if not field_present(metadata, p)]
     if missing:
         names = [p.replace("|", " or ") for p in missing]
         yield CHECKS["metadata.recommended"].finding(

@@ -29,11 +29,12 @@ import numpy as np
 from adhesive_dots import __version__
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
+from adhesive_dots.curate.quality import QualityConfig, compute_quality
 from adhesive_dots.errors import AdhesiveError, BaselineNotFoundError
 from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, resolve
 from adhesive_dots.parallel import run_tasks
-from adhesive_dots.validate import batch_finding, validate_baseline
+from adhesive_dots.validate import Thresholds, batch_finding, validate_baseline
 from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
 
@@ -83,13 +84,17 @@ def analyse_source(
     min_duration: float = 600.0,
     params: FingerprintParams | None = None,
     seed: int = 0,
+    thresholds: Thresholds | None = None,
+    quality_config: QualityConfig | None = None,
 ) -> SourceRecord:
     """Read one source and return everything the catalog stores about it (runs on a worker).
 
-    Every distinct candidate baseline becomes a dot: it is validated, its samples are read
-    once for the fingerprint and the content hash, and the fingerprint is saved as NetCDF
-    in ``fingerprint_dir``. Any error becomes a failed record with a ``source.unreadable``
-    finding (``data.present`` for a run whose data were not fetched) instead of an exception.
+    Every distinct candidate baseline becomes a dot: it is validated (with ``thresholds``), its
+    samples are read once for the fingerprint and the content hash, the fingerprint is saved as
+    NetCDF in ``fingerprint_dir``, and its quality is scored
+    (:func:`~adhesive_dots.curate.quality.compute_quality` with ``quality_config``). Any error becomes
+    a failed record with a ``source.unreadable`` finding (``data.present`` for a run whose data were
+    not fetched) instead of an exception.
     """
     source_hash = source_hash or spec.content_hash()
     try:
@@ -106,7 +111,10 @@ def analyse_source(
                     finding = batch_finding("baseline.exists", spec.key, str(err))
                 return SourceRecord(spec.key, source_hash, findings=(finding,), tool_version=__version__)
             dots = tuple(
-                _analyse_baseline(resolved.spec, b, fingerprint_dir, min_duration, params, seed) for b in baselines
+                _analyse_baseline(
+                    resolved.spec, b, fingerprint_dir, min_duration, params, seed, thresholds, quality_config
+                )
+                for b in baselines
             )
         return SourceRecord(spec.key, source_hash, dots=dots, tool_version=__version__)
     except (AdhesiveError, OSError, ValueError, KeyError, RuntimeError) as err:
@@ -128,8 +136,10 @@ def _analyse_baseline(
     min_duration: float,
     params: FingerprintParams | None,
     seed: int,
+    thresholds: Thresholds | None = None,
+    quality_config: QualityConfig | None = None,
 ) -> DotRecord:
-    findings = validate_baseline(baseline, min_duration=min_duration)
+    findings = validate_baseline(baseline, min_duration=min_duration, thresholds=thresholds)
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
     vector, netcdf_path = None, None
@@ -151,6 +161,11 @@ def _analyse_baseline(
         netcdf = Path(fingerprint_dir) / f"{dot_id}.nc"
         fp.to_netcdf(netcdf, overwrite=True)
         vector, netcdf_path = fp.summary_vector(), str(netcdf)
+    features = dict(zip(SUMMARY_NAMES, vector, strict=True)) if vector is not None else {}
+    quality = compute_quality(
+        findings, features=features, metadata=baseline.metadata, duration=baseline.duration, config=quality_config
+    )
+    score = quality.score if np.isfinite(quality.score) else None
     metadata = baseline.metadata.merged(
         identity={"source_uri": spec.key, "content_hash": _samples_hash(data)},
         segment={
@@ -160,6 +175,7 @@ def _analyse_baseline(
             "contiguous": baseline.segment.contiguous,
             "gaps": [list(g) for g in baseline.segment.gaps],
         },
+        curation={"quality_score": score},
     )
     return DotRecord(
         dot_id=dot_id,
@@ -170,6 +186,7 @@ def _analyse_baseline(
         vector=vector,
         netcdf_path=netcdf_path,
         findings=tuple(findings),
+        quality=quality.to_dict(),
     )
 
 
@@ -183,6 +200,8 @@ def ingest(
     min_duration: float = 600.0,
     params: FingerprintParams | None = None,
     seed: int = 0,
+    thresholds: Thresholds | None = None,
+    quality_config: QualityConfig | None = None,
     on_progress: Callable[[IngestSummary, SourceRecord | None], None] | None = None,
 ) -> IngestSummary:
     """Ingest every source named by ``targets`` into ``catalog``.
@@ -197,6 +216,8 @@ def ingest(
         Fingerprint parameters (default: the shared rule, as ``adots fingerprint``).
     seed : int
         Seed of the fingerprints' surrogates (as ``adots fingerprint --seed``).
+    thresholds, quality_config : optional
+        Validation thresholds and quality weights (``--config FILE``; default: the documented ones).
     workers : int
         Worker processes of the local Dask cluster; 0 runs in this process without Dask.
     scheduler : str, optional
@@ -231,6 +252,8 @@ def ingest(
         min_duration=min_duration,
         params=params,
         seed=seed,
+        thresholds=thresholds,
+        quality_config=quality_config,
     )
     for outcome in outcomes:
         spec, source_hash = outcome.item
