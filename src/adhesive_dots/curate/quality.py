@@ -15,8 +15,10 @@ that a clean but short or poorly described recording is not mistaken for a noisy
         ``exp(-|ln r| / drift_scale)`` for the drift ratio ``r`` of ``signal.drift``: a factor-2
         drift with the default scale gives 0.71.
     ``findings``
-        ``(1 - severity_penalty[severity])`` for every other finding that is not about metadata or
-        duration (a critical finding gives 0, an error 0.6, a warning 0.9, info 1).
+        ``(1 - severity_penalty[severity] * s)`` for every other finding that is not about metadata or
+        duration (a critical finding gives 0, an error 0.6, a warning 0.9, info 1), where ``s`` is the
+        fraction of the channels a per-channel finding names (``value["n_channels"] / value["of"]``;
+        1 for other findings): a blink warning on 2 of 64 channels costs 0.3 %, not 10 %.
     ``plausibility``
         For each fingerprint feature of ``plausible_ranges`` for the dot's modality, 1 inside the
         range and ``exp(-d / range_width)`` outside it, ``d`` the distance to the range.
@@ -220,6 +222,15 @@ def _field(finding: Finding | Mapping[str, Any], name: str) -> Any:
     return getattr(finding, name) if isinstance(finding, Finding) else finding.get(name)
 
 
+def _channel_share(value: Any) -> float:
+    """The fraction of channels a per-channel finding names (its ``value``'s ``n_channels / of``), else 1."""
+    if isinstance(value, Mapping):
+        n, of = _number(value.get("n_channels")), _number(value.get("of"))
+        if n is not None and of:
+            return min(max(n / of, 0.0), 1.0)
+    return 1.0
+
+
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
@@ -294,9 +305,10 @@ def compute_quality(
             reasons.append(f"power drift ratio {ratio:.2f}")
         else:
             penalty = config.severity_penalty.get(severity, 0.0)
-            if penalty:
-                factors["findings"] *= 1.0 - penalty
-                reasons.append(f"{severity}: {code}")
+            share = _channel_share(value) if severity != "critical" else 1.0
+            if penalty and share:
+                factors["findings"] *= 1.0 - penalty * share
+                reasons.append(f"{severity}: {code}" + (f" on {share:.0%} of channels" if share < 1 else ""))
     if modality is None and metadata is not None and metadata.recording.modality is not None:
         modality = metadata.recording.modality.value
     ranges = config.plausible_ranges.get(modality.lower() if isinstance(modality, str) else "", {})
