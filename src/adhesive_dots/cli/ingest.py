@@ -37,8 +37,8 @@ def ingest(
 ) -> None:
     """Open, find baselines, validate, fingerprint, score quality and store every source (idempotent, transactional).
 
-    Exit codes: 0 ok; 1 when a source failed (each failure is stored as a finding and the others go
-    on); 2 when the command could not run.
+    Exit codes: 0 ok; 1 when a source failed or holds no baseline (each is stored as a finding, with
+    the same severity as in validate, and the others go on); 2 when the command could not run.
     """
     from adhesive_dots.catalog import Catalog
     from adhesive_dots.fingerprint import FingerprintParams
@@ -93,9 +93,10 @@ def ingest(
     else:
         console.print(
             f"{summary.ingested} sources ingested ({summary.dots} dots), {summary.unchanged} unchanged, "
-            f"{summary.failed} failed in {summary.seconds:.1f} s -> {cat.path}"
+            f"{summary.failed} failed, {summary.no_baseline} without a baseline "
+            f"in {summary.seconds:.1f} s -> {cat.path}"
         )
         for failure in summary.failures:
-            console.print("  [red]failed[/]", plain(failure["message"]))
-    if summary.failed:
+            console.print("  [red]skipped[/]", plain(failure["message"]))
+    if summary.failed or summary.no_baseline:
         raise typer.Exit(1)

@@ -47,6 +47,7 @@ class IngestSummary:
     ingested: int = 0
     unchanged: int = 0
     failed: int = 0
+    no_baseline: int = 0
     dots: int = 0
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -58,6 +59,7 @@ class IngestSummary:
             "ingested": self.ingested,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "no_baseline": self.no_baseline,
             "dots": self.dots,
             "seconds": round(self.seconds, 3),
             "sources_per_minute": round(60 * self.ingested / self.seconds, 2) if self.seconds > 0 else None,
@@ -275,6 +277,9 @@ def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_p
     else:
         summary.ingested += 1
         summary.dots += len(record.dots)
+        if not record.dots:  # read, but no baseline in it: stored with its baseline.exists finding (critical)
+            summary.no_baseline += 1
+            summary.failures.append({"source": record.source, "message": record.findings[0].message})
     if on_progress is not None:
         on_progress(summary, record)
 
