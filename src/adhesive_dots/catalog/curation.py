@@ -107,6 +107,15 @@ def spec_for_dot(source: str, metadata_json: str | None = None) -> SourceSpec:
     return SourceSpec.for_dot(metadata, source=source).replace(start=None, stop=None)
 
 
+def spec_of_dot(catalog: Catalog, dot_id: str) -> SourceSpec:
+    """The :class:`~adhesive_dots.io.sources.SourceSpec` that reads the baseline of a catalog dot again: its
+    source, reading options and segment (``dot_id`` may be a unique prefix, :meth:`Catalog.resolve_dot_id`)."""
+    full = catalog.resolve_dot_id(dot_id)
+    row = catalog.dot(full, columns=["source", "start_s", "stop_s"])
+    spec = spec_for_dot(row["source"], row["metadata_text"])
+    return spec.replace(start=float(row["start_s"]), stop=float(row["stop_s"]), whole=False, labels=())
+
+
 def load_baseline(spec: SourceSpec, *, segment: Segment | None = None) -> tuple[LoadedBaseline, str, Baseline]:
     """Read one baseline's samples: the given segment, or the baseline ``spec`` names.
 

@@ -92,6 +92,24 @@ class CatalogError(AdhesiveError, RuntimeError):
     """The catalog file cannot be opened, is of an unknown version, or fails its integrity check."""
 
 
+class DotNotFoundError(AdhesiveError, LookupError):
+    """No dot, or more than one, has the id (or id prefix) given."""
+
+
+def shortest_prefixes(ids: Sequence[str], every: Sequence[str], *, min_length: int = 11) -> dict[str, str]:
+    """``{id: shortest prefix of at least min_length characters that no other id of sorted every starts with}``."""
+    import bisect
+
+    out = {}
+    for dot_id in ids:
+        i = bisect.bisect_left(every, dot_id)
+        after = i + 1 if i < len(every) and every[i] == dot_id else i
+        neighbours = [every[j] for j in (i - 1, after) if 0 <= j < len(every)]
+        common = max((len(os.path.commonprefix([dot_id, n])) for n in neighbours), default=0)
+        out[dot_id] = dot_id[: max(min_length, common + 1)]
+    return out
+
+
 # -- flattening DotMetadata into typed columns ----------------------------------------------
 
 
@@ -614,6 +632,37 @@ class Catalog:
         out.update(zip(("source_hash", "ingested_at", "tool_version"), source or (None, None, None), strict=True))
         out.update(zip(("netcdf_path", "has_vector"), fingerprint or (None, False), strict=True))
         return out
+
+    def resolve_dot_id(self, text: str) -> str:
+        """The full id of the dot that ``text`` names: its id, or a unique prefix of it (like git), with or
+        without the ``dot-`` prefix.
+
+        Raises
+        ------
+        DotNotFoundError
+            When no dot id starts with ``text``, or several do (the message lists them).
+        """
+        text = text.strip()
+        prefix = text if text.startswith("dot-") else f"dot-{text}"
+        if len(prefix) <= len("dot-"):
+            raise DotNotFoundError(f"{self.path}: {text!r} is not a dot id")
+        rows = self._frame("SELECT dot_id FROM dots WHERE starts_with(dot_id, ?) ORDER BY dot_id LIMIT 11", [prefix])[
+            "dot_id"
+        ].tolist()
+        if prefix in rows:
+            return prefix
+        if not rows:
+            raise DotNotFoundError(f"{self.path}: no dot id starts with {text!r} (adots search lists the dots)")
+        if len(rows) > 1:
+            listed = ", ".join(rows[:10]) + (" ..." if len(rows) > 10 else "")
+            raise DotNotFoundError(f"{self.path}: dot id prefix {text!r} is ambiguous; it matches {listed}")
+        return rows[0]
+
+    def short_ids(self, dot_ids: Sequence[str], *, min_hex: int = 7) -> dict[str, str]:
+        """The shortest prefix of each id (at least ``dot-`` and ``min_hex`` characters) that no other dot of
+        the catalog shares, for tables (:meth:`resolve_dot_id` takes them back)."""
+        every = sorted(self.cached("dot_ids", lambda: self._frame("SELECT dot_id FROM dots")["dot_id"].tolist()))
+        return shortest_prefixes(dot_ids, every, min_length=len("dot-") + min_hex)
 
     def fingerprint_path(self, dot_id: str) -> str | None:
         """The stored path of a dot's fingerprint NetCDF file (``None`` without one)."""

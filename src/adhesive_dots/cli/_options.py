@@ -45,6 +45,24 @@ CONFIG_OPTION = typer.Option(
 )
 
 
+def is_dot_id(value: str) -> bool:
+    """Whether a command-line target names a catalog dot (``dot-...``, a full id or a unique prefix) rather
+    than a file."""
+    return isinstance(value, str) and value.startswith("dot-") and not Path(value).exists()
+
+
+def dot_targets(values: Sequence[str], catalog: Path | None) -> list[str | SourceSpec]:
+    """``values`` with every dot id (or unique prefix, :func:`is_dot_id`) replaced by the source specification
+    of that dot in ``catalog`` (its source, reading options and segment), so a dot is read like any source."""
+    if not any(is_dot_id(v) for v in values):
+        return list(values)
+    from adhesive_dots.catalog import Catalog
+    from adhesive_dots.catalog.curation import spec_of_dot
+
+    cat = Catalog(catalog)
+    return [spec_of_dot(cat, v) if is_dot_id(v) else v for v in values]
+
+
 def out_option(help: str, *, required: bool = False) -> Any:
     """The ``-o/--out FILE`` option of a command (what it writes is in ``help``)."""
     return typer.Option(... if required else None, "--out", "-o", metavar="FILE", help=help)

@@ -16,11 +16,20 @@ source options.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import typer
 
 from adhesive_dots.cli._app import app, console, print_json, print_notes, render_frame
-from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._options import (
+    JSON_OPTION,
+    SEED_OPTION,
+    WINDOW_OPTION,
+    SourceOptions,
+    dot_targets,
+    source_options,
+)
+from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -61,18 +70,24 @@ def _params(window_s: float | None):
 @app.command("compare")
 @source_options
 def compare_command(
-    a: str | None = typer.Argument(None, help="Baseline A: a recording (any source) or a .nc fingerprint."),
+    a: str | None = typer.Argument(
+        None, help="Baseline A: a recording (any source), a .nc fingerprint, or a catalog dot id (or unique prefix)."
+    ),
     b: str | None = typer.Argument(None, help="Baseline B (as A); A and B may instead be two rows of --sources-from."),
     window_s: float | None = WINDOW_OPTION,
     n_boot: int = typer.Option(1000, "--n-boot", help="Block-bootstrap replicates."),
     seed: int = SEED_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict."""
+    """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict.
+
+    Exit codes: 0 ok; 2 when the command could not run (a source unreadable, an unknown or ambiguous dot id).
+    """
     from adhesive_dots.workflows.compare import as_jsonable, compare_sources
 
-    first, second = given.pair([x for x in (a, b) if x is not None])
+    first, second = dot_targets(given.pair([x for x in (a, b) if x is not None]), catalog)
     result, labels = compare_sources(
         first, second, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
     )

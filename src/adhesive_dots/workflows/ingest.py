@@ -229,6 +229,7 @@ def ingest(
     """
     started = time.perf_counter()
     specs, problems = expand_sources(targets, template=template)
+    specs = [absolute_spec(spec) for spec in specs]
     summary = IngestSummary(catalog=str(catalog.path), sources=len(specs) + len(problems))
     fingerprint_dir = catalog.path.with_name(catalog.path.name + ".fingerprints")
     fingerprint_dir.mkdir(parents=True, exist_ok=True)
@@ -266,6 +267,18 @@ def ingest(
         _commit(catalog, summary, record, on_progress)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def absolute_spec(spec: SourceSpec) -> SourceSpec:
+    """``spec`` with a local source (and key) made absolute and resolved, so a catalog does not depend on the
+    working directory it was built from; remote sources unchanged."""
+    if spec.is_remote or not spec.source:
+        return spec
+
+    def absolute(text: str) -> str:
+        return str(Path(text).expanduser().resolve()) if text and not Path(text).is_absolute() else text
+
+    return spec.replace(source=absolute(spec.source), key=absolute(spec.key))
 
 
 def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_progress: Callable | None) -> None:
