@@ -132,7 +132,11 @@ def effects_command(
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Task effects in baseline units: change of each feature per task segment, z against the baseline windows."""
+    """Task effects in baseline units: change of each feature per task segment, z against the baseline windows.
+
+    Exit codes: 0 ok; 1 when sources were skipped (listed; the others go on); 2 when the command could not
+    run (no task effect computable from any source).
+    """
     from adhesive_dots.workflows.compare import as_jsonable, compare_effects_sources, effects_frame, session_records
 
     label_list = _split(labels)
@@ -147,6 +151,14 @@ def effects_command(
         params=_params(window_s),
     )
     notes += [f"{r.key}: {r.note}" for r in records if r.note]
+    if all(r.effects is None for r in records):  # nothing computable: the command could not run (exit 2)
+        from adhesive_dots.errors import DataError
+
+        raise DataError(
+            "no task effect could be computed from any source"
+            + (f": {'; '.join(notes)}" if notes else "")
+            + " (name the task segments with --labels, or the task run with --task-run)"
+        )
     if not as_json:
         _notes(notes)
     comparison = None

@@ -44,7 +44,11 @@ def sufficiency_command(
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Reliability of every fingerprint feature as a function of baseline length, and the length each needs."""
+    """Reliability of every fingerprint feature as a function of baseline length, and the length each needs.
+
+    Exit codes: 0 ok; 1 when sources were skipped (unreadable, no baseline, NaN samples; listed, the others
+    go on); 2 when the command could not run.
+    """
     from adhesive_dots.fingerprint import FingerprintParams
     from adhesive_dots.workflows.sufficiency import sufficiency_sources
 
@@ -61,9 +65,10 @@ def sufficiency_command(
         params=FingerprintParams(window_s=window_s),
         seed=seed,
     )
+    corpus = result.to_dict()["mode"] == "corpus"
     if as_json:
         print_json({**result.to_dict(), "notes": notes})
-        return
+        raise typer.Exit(1 if corpus and notes else 0)
     print_notes(notes)
     info = result.to_dict()
     table = Table(title=f"Sufficiency ({info['mode']}) of {info['source']}", title_justify="left")
@@ -105,6 +110,8 @@ def sufficiency_command(
                 f"{_fmt(row['ci_low'])} - {_fmt(row['ci_high'])}",
             )
         console.print(dfa)
+    if corpus and notes:
+        raise typer.Exit(1)
 
 
 @app.command("diversity")
