@@ -29,6 +29,7 @@ from adhesive_dots.cli._options import (
     dot_targets,
     source_options,
 )
+from adhesive_dots.cli._progress import source_progress
 from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
@@ -88,9 +89,11 @@ def compare_command(
     from adhesive_dots.workflows.compare import as_jsonable, compare_sources
 
     first, second = dot_targets(given.pair([x for x in (a, b) if x is not None]), catalog)
-    result, labels = compare_sources(
-        first, second, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
-    )
+    with source_progress("compare", quiet=as_json) as step:
+        step("fingerprinting both baselines and bootstrapping")
+        result, labels = compare_sources(
+            first, second, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
+        )
     if as_json:
         print_json(as_jsonable({"a": labels[0], "b": labels[1], **result.to_dict()}))
         return
@@ -140,16 +143,18 @@ def effects_command(
     from adhesive_dots.workflows.compare import as_jsonable, compare_effects_sources, effects_frame, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(
-        given.require(sources),
-        template=given.template(),
-        task_run=task_run,
-        labels=label_list,
-        n_boot=n_boot,
-        seed=seed,
-        summary=bool(adjust_for),
-        params=_params(window_s),
-    )
+    with source_progress("effects", quiet=as_json) as step:
+        records, notes = session_records(
+            given.require(sources),
+            template=given.template(),
+            task_run=task_run,
+            labels=label_list,
+            n_boot=n_boot,
+            seed=seed,
+            summary=bool(adjust_for),
+            params=_params(window_s),
+            progress=step,
+        )
     notes += [f"{r.key}: {r.note}" for r in records if r.note]
     if all(r.effects is None for r in records):  # nothing computable: the command could not run (exit 2)
         from adhesive_dots.errors import DataError
@@ -221,15 +226,17 @@ def predict_command(
     from adhesive_dots.workflows.compare import as_jsonable, predict_sources, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(
-        given.require(sources),
-        template=given.template(),
-        task_run=task_run,
-        labels=label_list,
-        n_boot=50,
-        seed=seed,
-        params=_params(window_s),
-    )
+    with source_progress("predict", quiet=as_json) as step:
+        records, notes = session_records(
+            given.require(sources),
+            template=given.template(),
+            task_run=task_run,
+            labels=label_list,
+            n_boot=50,
+            seed=seed,
+            params=_params(window_s),
+            progress=step,
+        )
     if not as_json:
         _notes(notes)
     with _skipped_in_errors(notes):
@@ -279,15 +286,17 @@ def identify_command(
     """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance."""
     from adhesive_dots.workflows.compare import as_jsonable, identify_sources, session_records
 
-    records, notes = session_records(
-        given.require(sources),
-        template=given.template(),
-        effects=False,
-        summary=not halves,
-        halves=halves,
-        seed=seed,
-        params=_params(window_s),
-    )
+    with source_progress("identify", quiet=as_json) as step:
+        records, notes = session_records(
+            given.require(sources),
+            template=given.template(),
+            effects=False,
+            summary=not halves,
+            halves=halves,
+            seed=seed,
+            params=_params(window_s),
+            progress=step,
+        )
     if not as_json:
         _notes(notes)
     with _skipped_in_errors(notes):

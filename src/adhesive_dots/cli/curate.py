@@ -25,6 +25,7 @@ import typer
 
 from adhesive_dots.cli._app import app, console, err_console, plain, print_json, render_frame
 from adhesive_dots.cli._options import CONFIG_OPTION, JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._progress import source_progress
 from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 DROP_CHOICES = ("keep-first", "keep-best")
@@ -111,10 +112,13 @@ def curate(
     settings = read_config(config)
     failures = pd.DataFrame(columns=["dot_id", "status", "error"])
     if not no_search:
-        report = compute_catalog_sketches(cat, recompute=recompute_sketches)
+        with source_progress("sketching", quiet=as_json) as step:
+            report = compute_catalog_sketches(cat, recompute=recompute_sketches, progress=step)
         failures = report[report["status"] == "failed"]
-        find_catalog_duplicates(cat)
-    store_catalog_quality(cat, config=settings.quality)
+        with source_progress("verifying duplicates", quiet=as_json):
+            find_catalog_duplicates(cat)
+    with source_progress("quality", quiet=as_json) as step:
+        store_catalog_quality(cat, config=settings.quality, progress=step)
     result = curate_catalog(cat, min_quality=min_quality, drop_duplicates=drop_duplicates)
     written = export_manifest(result, export, overwrite=overwrite) if export is not None else None
     if as_json:

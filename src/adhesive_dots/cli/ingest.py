@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from adhesive_dots.cli._app import app, console, plain, print_json
 from adhesive_dots.cli._options import (
@@ -16,6 +16,7 @@ from adhesive_dots.cli._options import (
     SourceOptions,
     source_options,
 )
+from adhesive_dots.cli._progress import make_progress
 from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
@@ -48,7 +49,7 @@ def ingest(
     settings = read_config(config)
 
     cat = Catalog(catalog)
-    progress = Progress(
+    progress = make_progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -57,8 +58,7 @@ def ingest(
             "[red]{task.fields[failed]} failed[/]"
         ),
         TimeElapsedColumn(),
-        console=console,
-        disable=as_json,
+        quiet=as_json,
     )
     task = None
 

@@ -17,6 +17,7 @@ from adhesive_dots.cli._options import (
     out_option,
     source_options,
 )
+from adhesive_dots.cli._progress import source_progress
 from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
@@ -47,7 +48,8 @@ def report_command(
 
     chosen = dot_targets(given.require(targets, what="TARGET"), catalog)
     kind = report_kind(chosen)
-    with console.status(f"writing the {kind} report ...") if not as_json else _quiet():
+    with source_progress(f"{kind} report", quiet=as_json) as step:
+        step("reading, fingerprinting and drawing")
         path = write_report(
             chosen,
             out,
@@ -62,11 +64,3 @@ def report_command(
         print_json({"kind": kind, "out": str(path), "bytes": path.stat().st_size})
         return
     console.print(plain(f"{kind} report written to {path} ({path.stat().st_size / 1e6:.1f} MB)"))
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from adhesive_dots.cli._app import app, console, print_json, print_notes
 from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._progress import source_progress
 
 
 def _parse_lengths(text: str | None) -> tuple[float, ...] | None:
@@ -53,18 +54,20 @@ def sufficiency_command(
     from adhesive_dots.workflows.sufficiency import sufficiency_sources
 
     template = given.template()
-    result, notes = sufficiency_sources(
-        given.require(sources),
-        template=template,
-        lengths=_parse_lengths(lengths),
-        target=target,
-        tolerance=tolerance,
-        horizon_s=horizon,
-        max_segments=max_segments,
-        modality=template.modality,
-        params=FingerprintParams(window_s=window_s),
-        seed=seed,
-    )
+    with source_progress("sufficiency", quiet=as_json) as step:
+        result, notes = sufficiency_sources(
+            given.require(sources),
+            template=template,
+            lengths=_parse_lengths(lengths),
+            target=target,
+            tolerance=tolerance,
+            horizon_s=horizon,
+            max_segments=max_segments,
+            modality=template.modality,
+            params=FingerprintParams(window_s=window_s),
+            seed=seed,
+            progress=step,
+        )
     corpus = result.to_dict()["mode"] == "corpus"
     if as_json:
         print_json({**result.to_dict(), "notes": notes})
@@ -130,15 +133,17 @@ def diversity_command(
     from adhesive_dots.fingerprint import FingerprintParams
     from adhesive_dots.workflows.sufficiency import diversity_sources
 
-    run = diversity_sources(
-        given.require(sources),
-        template=given.template(),
-        task_label=task_label,
-        length=length,
-        params=FingerprintParams(window_s=window_s),
-        n_boot=n_boot,
-        seed=seed,
-    )
+    with source_progress("diversity", quiet=as_json) as step:
+        run = diversity_sources(
+            given.require(sources),
+            template=given.template(),
+            task_label=task_label,
+            length=length,
+            params=FingerprintParams(window_s=window_s),
+            n_boot=n_boot,
+            seed=seed,
+            progress=step,
+        )
     result, common = run.result, run.length_s
     if as_json:
         print_json({"segment_length_s": common, "n_sessions": run.n_sessions, **result.to_dict(), "notes": run.notes})
