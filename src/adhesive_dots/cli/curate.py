@@ -26,7 +26,7 @@ import typer
 from adhesive_dots.cli._app import app, console, err_console, plain, print_json, render_frame
 from adhesive_dots.cli._options import CONFIG_OPTION, JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
 from adhesive_dots.cli._progress import source_progress
-from adhesive_dots.cli.catalog import CATALOG_OPTION
+from adhesive_dots.cli.catalog import CATALOG_OPTION, fit_ids
 
 DROP_CHOICES = ("keep-first", "keep-best")
 
@@ -162,18 +162,22 @@ def curate(
         + (f" ({drop_duplicates})" if drop_duplicates else "")
     )
     console.print(render_frame(result.balance, "Balance of the selected dots"))
+    short = cat.short_ids(result.dots["dot_id"].tolist())
     if len(result.duplicates):
-        console.print(render_frame(_pairs_frame([r._asdict() for r in result.duplicates.itertuples()]), "Duplicates"))
-    scores = result.dots[["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]]
+        pairs = _pairs_frame([r._asdict() for r in result.duplicates.itertuples()], short)
+        table = fit_ids(render_frame(pairs, "Duplicates"), pairs["a"])
+        table.columns[1].min_width, table.columns[1].no_wrap = table.columns[0].min_width, True
+        console.print(table)
+    scores = result.dots[["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]].copy()
+    scores["dot_id"] = scores["dot_id"].map(short)
+    title = "Quality (combined; signal, metadata completeness, duration)"
     console.print(
-        render_frame(
-            scores.rename(columns=lambda c: c.removeprefix("quality_")),
-            "Quality (combined; signal, metadata completeness, duration)",
-        )
+        fit_ids(render_frame(scores.rename(columns=lambda c: c.removeprefix("quality_")), title), scores["dot_id"])
     )
-    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]]
+    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]].copy()
     if len(dropped):
-        console.print(render_frame(dropped, "Dropped"))
+        dropped["dot_id"] = dropped["dot_id"].map(short)
+        console.print(fit_ids(render_frame(dropped, "Dropped"), dropped["dot_id"]))
     for row in failures.itertuples():
         err_console.print("[yellow]not sketched[/]:", plain(f"{row.dot_id}: {row.error}"))
     if written is not None:
