@@ -99,3 +99,19 @@ def test_compare_and_report_take_a_dot_id_prefix_and_sources_are_absolute(real_d
     assert code == 0, err and (tmp_path / "dot.html").stat().st_size > 0
     code, _, err = run(["compare", "dot-", b, "--catalog", str(catalog)], capsys)
     assert code == 2 and "not a dot id" in err
+
+    # per-channel fingerprints, long format, the same numbers as the NetCDF files
+    import pandas as pd
+
+    from adhesive_dots.fingerprint import read_fingerprint
+
+    out = tmp_path / "channels.parquet"
+    code, _, err = run(["export", "--catalog", str(catalog), "-o", str(tmp_path / "d.parquet"), "--channels", str(out)],
+                       capsys)  # fmt: skip
+    assert code == 0, err
+    long = pd.read_parquet(out)
+    dot_id = ids[sources[0]]
+    mine = long[(long["dot_id"] == dot_id) & (long["feature"] == "aperiodic_exponent")]
+    stored = read_fingerprint(cat.fingerprint_path(dot_id)).dataset["aperiodic_exponent"]
+    assert len(mine) == 64 and mine["value"].to_numpy() == pytest.approx(stored.values)
+    assert "relative_power_alpha" in set(long["feature"])

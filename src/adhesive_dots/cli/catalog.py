@@ -144,15 +144,27 @@ def fit_ids(table, ids) -> object:
 @app.command("export")
 def export_(
     to: Path = typer.Option(..., "--out", "-o", "--to", metavar="FILE", help="Parquet file to write."),
+    channels: Path | None = typer.Option(
+        None,
+        "--channels",
+        metavar="FILE",
+        help="Also write the per-channel fingerprint features, long format (dot_id, channel, feature, value).",
+    ),
     overwrite: bool = OVERWRITE_OPTION,
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
-    """Write every dot of the catalog to a Parquet file to share with another lab."""
+    """Write every dot of the catalog to a Parquet file to share with another lab.
+
+    The summary vector's element names are in the file metadata (``adots_vector_names``).
+    """
     from adhesive_dots.catalog import Catalog
-    from adhesive_dots.catalog.exchange import export_parquet
+    from adhesive_dots.catalog.exchange import export_channel_features, export_parquet
 
     count = export_parquet(Catalog(catalog), to, overwrite=overwrite)
     console.print(f"exported {count} dots to {to}")
+    if channels is not None:
+        rows = export_channel_features(Catalog(catalog), channels, overwrite=overwrite)
+        console.print(f"exported {rows} per-channel feature values to {channels}")
 
 
 @app.command("import")
