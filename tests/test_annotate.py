@@ -161,11 +161,29 @@ def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
         ],
         capsys,
     )
-    assert code == 0
+    assert code == 1  # written, but the dot still lacks required metadata: reported, exit 1
     (written,) = json.loads(stdout)
     assert written["output"] == str(out) and written["metadata"]["paradigm"]["screen"] == "grey"
+    assert "environment.illumination|environment.illuminance_lux" in written["missing_required"]
+    assert "paradigm.head_fixed" not in written["missing_required"]  # the paradigm says it
     with open_recording(out) as recording:
         assert recording.metadata.paradigm.head_fixed is True
+    meta.write_text(
+        json.dumps(
+            {"subject": {"species": "Mus musculus"}, "environment": {"illumination": "dark"},
+             "arousal": {"measures": ["pupil"]}}
+        )
+    )  # fmt: skip
+    code, _, err = _run_cli(
+        ["annotate", str(nwb_source), "--whole", "--paradigm", PARADIGM, "--metadata", str(meta), "-o",
+         str(tmp_path / "complete.nwb")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0 and "lacks" not in err
+    code, _, err = _run_cli(
+        ["annotate", str(nwb_source), "--whole", "--paradigm", PARADIGM, "-o", str(tmp_path / "bare.nwb")], capsys
+    )
+    assert code == 1 and "incomplete:" in err and "still lacks required metadata" in err
     before = file_hash(nwb_source)
     code, _, err = _run_cli(
         ["annotate", str(nwb_source), "--start", "40", "--stop", "3", "--paradigm", PARADIGM], capsys

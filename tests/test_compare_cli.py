@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adhesive_dots.cli import app, main
+from adhesive_dots.errors import DataError
 
 runner = CliRunner()
 
@@ -55,8 +56,8 @@ def test_cli_effects_nwb_and_bids(small_corpus):
     assert {"grating-0", "grating-90", "task"} <= labels
     assert {row["model"] for row in payload["comparison"]["table"]} == {"naive", "adjusted"}
     eeg_root = str(small_corpus.root / next(e.path for e in small_corpus.entries if e.kind == "eeg"))
-    without = json.loads(runner.invoke(app, ["effects", eeg_root, "--json", "--n-boot", "50"]).output)
-    assert all(s["effects"] is None and "--task-run" in s["note"] for s in without["sessions"])
+    without = runner.invoke(app, ["effects", eeg_root, "--json", "--n-boot", "50"])  # nothing computable: exit 2
+    assert isinstance(without.exception, DataError) and "--task-run" in str(without.exception)
     result = runner.invoke(app, ["effects", eeg_root, "--task-run", "visual", "--labels", "grating-0,grating-90",
                                  "--n-boot", "50", "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -34,9 +34,16 @@ def catalog(tmp_path) -> Catalog:
 
 
 def test_quality_from_stored_findings_and_vectors(catalog):
-    quality = catalog_quality(catalog).set_index("dot_id")["quality"]
-    assert quality["a"] == pytest.approx(math.exp(-1 / 2.0))  # drift ratio e: exp(-|ln e| / 2)
-    assert quality["b"] == pytest.approx(math.exp(-2.5 / 2.5))  # exponent 5.5 is 2.5 above the EEG range
+    frame = catalog_quality(catalog).set_index("dot_id")
+    signal = frame["quality_signal"]
+    assert signal["a"] == pytest.approx(math.exp(-1 / 2.0))  # drift ratio e: exp(-|ln e| / 2)
+    assert signal["b"] == pytest.approx(math.exp(-2.5 / 2.5))  # exponent 5.5 is 2.5 above the EEG range
+    # human, no paradigm: of species, paradigm.name, eyes_closed, fixation, instructions only the species;
+    # of the 11 recommended human fields only the lab
+    assert frame["quality_metadata"]["a"] == pytest.approx(0.75 * 1 / 5 + 0.25 * 1 / 11)
+    assert frame["quality_duration"]["a"] == 1.0
+    combined = math.exp(0.6 * math.log(signal["a"]) + 0.2 * math.log(frame["quality_metadata"]["a"]))
+    assert frame["quality"]["a"] == pytest.approx(combined)
 
 
 def test_replacing_a_source_drops_its_sketches_and_links(catalog):

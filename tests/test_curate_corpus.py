@@ -126,7 +126,10 @@ def test_catalog_sketches_duplicates_and_manifest(eeg_catalog, tmp_path):
     kept = result.selected
     assert len(kept) == 2  # one per group: the re-uploaded session and the other session
     assert "poor" not in set(kept["dot_id"])  # its usable-fraction finding (quality 0.5) loses to a copy
-    assert result.dots.set_index("dot_id").loc["poor", "quality"] == pytest.approx(0.5)
+    poor = result.dots.set_index("dot_id").loc["poor"]
+    assert poor["quality_signal"] == pytest.approx(0.5)  # the usable-fraction finding lowers the signal
+    expected = 0.5**0.6 * poor["quality_metadata"] ** 0.2 * poor["quality_duration"] ** 0.2  # weights 0.6/0.2/0.2
+    assert poor["quality"] == pytest.approx(expected)
     balance = result.balance.set_index(["facet", "value"])
     assert balance.loc[("species", "Homo sapiens"), "n_dots"] == 2
 
@@ -147,13 +150,13 @@ def test_cli_curate_and_duplicates(eeg_catalog, reupload_corpus, tmp_path, capsy
 
     manifest = tmp_path / "m.parquet"
     with pytest.raises(SystemExit) as exit_info:
-        main(["curate", "--catalog", str(eeg_catalog.path), "--min-quality", "0.6", "--drop-duplicates",
+        main(["curate", "--catalog", str(eeg_catalog.path), "--min-quality", "0.7", "--drop-duplicates",
               "keep-first", "--export", str(manifest), "--json"])  # fmt: skip
     assert exit_info.value.code in (0, None)
     out = json.loads(capsys.readouterr().out)
     assert out["n_selected"] == 2 and out["manifest"]["rows"] == 2 and len(out["duplicates"]) == 21
     dropped = {d["dot_id"]: d["reason"] for d in out["dots"] if not d["selected"]}
-    assert dropped["poor"].startswith("quality 0.50")
+    assert dropped["poor"].startswith("quality 0.6")
 
     with pytest.raises(SystemExit) as exit_info:
         main(["curate", "--catalog", str(eeg_catalog.path), "--drop-duplicates", "keep-last"])
@@ -179,7 +182,7 @@ def test_version_1_catalog_migrates(tmp_path):
     with catalog.connect() as live:
         tables = {r[0] for r in live.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         version = live.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert "sketches" in tables and int(version) == CATALOG_SCHEMA_VERSION == 2
+    assert {"sketches", "quality"} <= set(tables) and int(version) == CATALOG_SCHEMA_VERSION == 3
 
 
 def test_cli_curate_table_output(eeg_catalog, capsys):

@@ -27,12 +27,14 @@ def test_quality_factors_multiply():
         finding("signal.usable_fraction", "error", 0.75),
         finding("signal.line_noise", "warning", {"n_channels": 5, "of": 20, "channels": {}}),
         finding("signal.drift", "warning", 2.0),
-        finding("metadata.recommended", "warning"),
-        finding("baseline.contiguity", "info"),
+        finding("baseline.contiguity", "warning"),
+        finding("metadata.recommended", "info"),  # the metadata component, not the signal's
+        finding("baseline.duration", "error"),  # the duration component, not the signal's
     ]
     score = compute_quality(findings, features={"aperiodic_exponent": 1.5}, modality="lfp")
     expected = 0.75 * (1 - 0.5 * 0.25) * math.exp(-math.log(2.0) / 2.0) * (1 - 0.1)
-    assert score.score == pytest.approx(expected, rel=1e-12)
+    assert score.components["signal"] == pytest.approx(expected, rel=1e-12)
+    assert score.score == pytest.approx(expected, rel=1e-12)  # the only known component
     assert score.factors["usable_channels"] == 0.75
     assert score.factors["findings"] == pytest.approx(0.9)
     assert len(score.reasons) == 4
@@ -111,3 +113,48 @@ def test_select_checks_options(dots):
         select_dots(dots, min_quality=2.0)
     with pytest.raises(DataError, match="quality"):
         select_dots(dots.drop(columns=["quality"]), min_quality=0.5)
+
+
+# -- components: signal, metadata completeness, duration -----------------------------------------
+
+
+def test_components_and_their_weighted_geometric_mean():
+    """A clean 60 s recording whose metadata hold half the required fields: signal 1, metadata and duration
+    by their documented formulas, combined as prod(c ** (w / sum w))."""
+    from adhesive_dots.metadata import DotMetadata
+
+    metadata = DotMetadata.from_dict(
+        {
+            "subject": {"species": "Homo sapiens"},
+            "paradigm": {"name": "human-eyes-closed"},
+            "recording": {"modality": "eeg"},
+        }
+    )
+    # human-eyes-closed: required species, paradigm, instructions (eyes/fixation implied) -> 2 of 3
+    # recommended (human): 11 paths, none present -> 0
+    score = compute_quality([], features={"aperiodic_exponent": 1.5}, metadata=metadata, duration=60.0)
+    assert score.components["signal"] == 1.0
+    assert score.components["metadata"] == pytest.approx(0.75 * 2 / 3)
+    assert score.components["duration"] == pytest.approx(0.1)
+    expected = math.exp((0.6 * 0 + 0.2 * math.log(0.5) + 0.2 * math.log(0.1)) / 1.0)
+    assert score.score == pytest.approx(expected, rel=1e-12)
+    assert score.to_dict()["metadata"] == pytest.approx(0.5)
+    # a dead recording stays at 0 whatever its metadata and duration
+    assert compute_quality([finding("source.unreadable", "critical")], metadata=metadata, duration=900.0).score == 0.0
+    # weights from a config: duration alone
+    only_duration = QualityConfig.from_dict({"weights": {"signal": 0, "metadata": 0, "duration": 1}})
+    assert compute_quality([], metadata=metadata, duration=300.0, config=only_duration).score == pytest.approx(0.5)
+
+
+def test_quality_config_from_dict_names_the_bad_key():
+    config = QualityConfig.from_dict(
+        {"weights": {"signal": 1.0}, "min_duration": 300, "plausible_ranges": {"EEG": {"aperiodic_exponent": [1, 2]}}},
+        source="q.toml",
+    )
+    assert config.weights == {"signal": 1.0, "metadata": 0.2, "duration": 0.2}
+    assert config.min_duration == 300.0 and config.plausible_ranges["eeg"]["aperiodic_exponent"] == (1.0, 2.0)
+    assert config.plausible_ranges["lfp"] == QualityConfig().plausible_ranges["lfp"]
+    with pytest.raises(DataError, match=r"q.toml: unknown quality setting\(s\) \['wieghts'\]"):
+        QualityConfig.from_dict({"wieghts": {}}, source="q.toml")
+    with pytest.raises(DataError, match="q.toml: .*weights"):
+        QualityConfig.from_dict({"weights": {"signal": -1}}, source="q.toml")

@@ -174,19 +174,38 @@ def test_baseline_coverage_fires_when_the_segment_runs_past_the_data():
 @pytest.mark.parametrize(
     ("meta", "missing"),
     [
-        ({**HUMAN, "paradigm": {"name": "human-eyes-closed", "fixation": False}},
-         {"paradigm.eyes_closed", "paradigm.instructions"}),
-        ({**ANIMAL, "paradigm": {"name": "animal-head-fixed-task-free"}}, {"paradigm.head_fixed"}),
+        ({**HUMAN, "paradigm": {"name": "human-eyes-closed"}}, {"paradigm.instructions"}),
+        ({**HUMAN, "paradigm": {"name": "other"}},
+         {"paradigm.eyes_closed", "paradigm.fixation", "paradigm.instructions"}),
+        ({**ANIMAL, "paradigm": {"name": "sleep"}}, {"paradigm.head_fixed"}),
         ({**ANIMAL, "environment": {}, "arousal": {}}, {"environment.illumination", "arousal.measures"}),
         ({**ANIMAL, "paradigm": {"name": "anaesthetised", "head_fixed": True}}, {"context.anaesthesia"}),
         ({}, {"subject.species", "paradigm.name"}),
     ],
 )  # fmt: skip
 def test_metadata_required_names_each_missing_field(meta, missing):
+    """Required fields depend on species and paradigm; a field the paradigm answers is not asked for."""
     baseline = human_baseline(meta=meta)
     found = only(validate_baseline(baseline, select=["metadata.required"]), "metadata.required")
     assert {f.location.removeprefix("DotMetadata.") for f in found} == missing
     assert all(f.severity is Severity.ERROR and "rest.vhdr" in f.message for f in found)
+
+
+@pytest.mark.parametrize(
+    "paradigm",
+    [
+        {"name": "animal-freely-moving-task-free"},
+        {"name": "animal-head-fixed-task-free"},
+    ],
+)
+def test_animal_task_free_paradigms_answer_head_fixation(paradigm):
+    baseline = human_baseline(meta={**ANIMAL, "paradigm": paradigm})
+    assert not validate_baseline(baseline, select=["metadata.required"])
+
+
+def test_eyes_open_fixation_answers_eyes_and_fixation():
+    meta = {**HUMAN, "paradigm": {"name": "human-eyes-open-fixation", "instructions": "look at the cross"}}
+    assert not validate_baseline(human_baseline(meta=meta), select=["metadata.required"])
 
 
 def test_metadata_required_for_animals_points_at_arousal_signals_present_in_the_file():
@@ -335,6 +354,25 @@ def test_signal_usable_fraction_counts_bad_channels():
     data[1:3] = 0.0
     (finding,) = validate_baseline(human_baseline(data), select=["signal.usable_fraction"])
     assert finding.value == pytest.approx(0.7) and "7 of 10 channels (70%)" in finding.message
+    assert "ch000 (1)" in finding.message and "ch002 (1)" in finding.message  # the unusable channels, named
+
+
+def test_brief_artefacts_leave_a_channel_usable():
+    """One of two channels with a few outliers (0.03 % of samples) and blink-like bursts in 6 % of its
+    windows stays usable (bad time 6 % <= 20 %); the same channel disconnected (flat) for 30 % of the time
+    is not."""
+    data = noise(2, 60.0)
+    spikes = np.random.default_rng(1).choice(data.shape[1], 5, replace=False)
+    data[0, spikes] = 40.0  # beyond 10 robust SD: outliers, 5 / 15000 = 0.033 %
+    for second in (5, 20, 40, 55):  # 4 of 60 windows x8 amplitude
+        data[0, int(second * FS) : int((second + 1) * FS)] *= 8.0
+    found = validate_baseline(human_baseline(data), select=["signal"])
+    assert "signal.usable_fraction" not in codes(found)
+    (outliers,) = only(found, "signal.outliers")
+    assert "ch000" in outliers.message  # reported, by name, as a warning
+    data[0, : int(0.3 * data.shape[1])] = 0.0
+    (finding,) = validate_baseline(human_baseline(data), select=["signal.usable_fraction"])
+    assert "1 of 2 channels" in finding.message and "ch000" in finding.message
 
 
 def test_signal_drift_known_answer_on_a_power_step():

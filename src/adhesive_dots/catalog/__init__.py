@@ -3,11 +3,19 @@
 Filling it from sources is a workflow (:mod:`adhesive_dots.workflows.ingest`)."""
 
 from adhesive_dots.catalog.search import search_dots, similar_dots
-from adhesive_dots.catalog.store import Catalog, CatalogError, DotRecord, SourceRecord, default_catalog_path
+from adhesive_dots.catalog.store import (
+    Catalog,
+    CatalogError,
+    DotNotFoundError,
+    DotRecord,
+    SourceRecord,
+    default_catalog_path,
+)
 
 __all__ = [
     "Catalog",
     "CatalogError",
+    "DotNotFoundError",
     "DotRecord",
     "SourceRecord",
     "default_catalog_path",

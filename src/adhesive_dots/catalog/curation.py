@@ -11,7 +11,9 @@ and ``computed_at``.
 * :func:`find_catalog_duplicates` proposes candidate pairs from the stored sketches and
   hashes, verifies them on the samples (re-reading only candidate dots) and replaces the
   ``duplicates`` table with the confirmed pairs and their evidence (JSON);
-* :func:`catalog_quality` scores every dot from its stored findings and fingerprint vector;
+* :func:`catalog_quality` reads every dot's quality (signal, metadata, duration, combined; scored at
+  ingest), and :func:`store_catalog_quality` scores every dot again from its stored findings,
+  fingerprint vector, metadata and duration and stores the scores;
 * :func:`curate_catalog` puts it together: quality, duplicate groups, selection;
 * :func:`export_manifest` writes the selected dots to Parquet for a training pipeline
   (columns in :data:`MANIFEST_SCHEMA`).
@@ -39,7 +41,7 @@ from adhesive_dots.catalog.store import Catalog, CatalogError, DotFilter
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.curate.duplicates import DuplicateSearch, LoadedBaseline, find_duplicates
 from adhesive_dots.curate.hashing import compute_content_hash
-from adhesive_dots.curate.quality import QualityConfig, compute_quality
+from adhesive_dots.curate.quality import QualityConfig, QualityScore, compute_quality
 from adhesive_dots.curate.selection import balance_report, select_dots
 from adhesive_dots.curate.sketch import Sketch, SketchParams, compute_sketch
 from adhesive_dots.curate.verify import VerifyParams
@@ -103,6 +105,15 @@ def spec_for_dot(source: str, metadata_json: str | None = None) -> SourceSpec:
         return SourceSpec(source)
     metadata = DotMetadata.from_json(metadata_json, source=f"catalog dot of {source}")
     return SourceSpec.for_dot(metadata, source=source).replace(start=None, stop=None)
+
+
+def spec_of_dot(catalog: Catalog, dot_id: str) -> SourceSpec:
+    """The :class:`~adhesive_dots.io.sources.SourceSpec` that reads the baseline of a catalog dot again: its
+    source, reading options and segment (``dot_id`` may be a unique prefix, :meth:`Catalog.resolve_dot_id`)."""
+    full = catalog.resolve_dot_id(dot_id)
+    row = catalog.dot(full, columns=["source", "start_s", "stop_s"])
+    spec = spec_for_dot(row["source"], row["metadata_text"])
+    return spec.replace(start=float(row["start_s"]), stop=float(row["stop_s"]), whole=False, labels=())
 
 
 def load_baseline(spec: SourceSpec, *, segment: Segment | None = None) -> tuple[LoadedBaseline, str, Baseline]:
@@ -263,21 +274,56 @@ def stored_duplicates(catalog: Catalog) -> pd.DataFrame:
     return frame
 
 
-def catalog_quality(
-    catalog: Catalog, *, config: QualityConfig | None = None, dot_ids: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """Quality score of every dot (or of ``dot_ids``) from its stored findings and fingerprint summary vector.
+QUALITY_COLUMNS = ["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration", "quality_reasons"]
+"""Columns of :func:`catalog_quality`."""
 
-    Fingerprint features are the catalog's vector names mapped to the dot's vector values,
-    so the plausibility ranges of :class:`~adhesive_dots.curate.quality.QualityConfig` name
-    vector elements (e.g. ``aperiodic_exponent``).
+
+def catalog_quality(
+    catalog: Catalog,
+    *,
+    config: QualityConfig | None = None,
+    dot_ids: Sequence[str] | None = None,
+    recompute: bool = False,
+) -> pd.DataFrame:
+    """Quality of every dot (or of ``dot_ids``): the stored scores, computed for dots that have none.
+
+    With ``recompute`` (or a ``config``), every score is computed again from the dot's stored findings,
+    fingerprint summary vector (the vector names map to features, so the plausibility ranges of
+    :class:`~adhesive_dots.curate.quality.QualityConfig` name vector elements, e.g. ``aperiodic_exponent``),
+    metadata and duration (:func:`~adhesive_dots.curate.quality.compute_quality`); nothing is written
+    (:func:`store_catalog_quality` writes).
 
     Returns
     -------
     DataFrame
-        ``dot_id``, ``quality`` (in [0, 1]), ``quality_reasons`` (``"; "``-joined).
+        :data:`QUALITY_COLUMNS`: ``dot_id``, ``quality`` (combined, in [0, 1]), ``quality_signal``,
+        ``quality_metadata``, ``quality_duration`` (the components), ``quality_reasons`` (``"; "``-joined).
     """
-    dots = catalog.dots(columns=["dot_id", "recording_modality"], dot_ids=dot_ids)
+    stored = pd.DataFrame() if recompute or config is not None else catalog.quality(dot_ids)
+    rows = []
+    have = set()
+    for row in stored.itertuples():
+        detail = json.loads(row.detail) if isinstance(row.detail, str) else {}
+        rows.append(
+            (row.dot_id, row.score, row.signal, row.metadata, row.duration, "; ".join(detail.get("reasons", [])))
+        )
+        have.add(row.dot_id)
+    wanted = catalog.dots(columns=["dot_id"], dot_ids=dot_ids)["dot_id"]
+    missing = [d for d in wanted if d not in have]
+    if missing:
+        for dot_id, score in compute_catalog_quality(catalog, config=config, dot_ids=missing).items():
+            c = score.components
+            rows.append((dot_id, score.score, c["signal"], c["metadata"], c["duration"], "; ".join(score.reasons)))
+    frame = pd.DataFrame(rows, columns=QUALITY_COLUMNS)
+    order = {d: i for i, d in enumerate(wanted)}
+    return frame.sort_values("dot_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+
+
+def compute_catalog_quality(
+    catalog: Catalog, *, config: QualityConfig | None = None, dot_ids: Sequence[str] | None = None
+) -> dict[str, QualityScore]:
+    """:class:`~adhesive_dots.curate.quality.QualityScore` of every dot (or of ``dot_ids``), by dot id."""
+    dots = catalog.dots(columns=["dot_id", "recording_modality", "duration_s", "metadata_json"], dot_ids=dot_ids)
     findings = catalog.findings(dot_ids, dots_only=True)
     per_dot: dict[str, list[dict[str, Any]]] = {}
     for row in findings.itertuples():
@@ -289,19 +335,37 @@ def catalog_quality(
     matrix, ids = catalog.vectors()
     names = catalog.vector_names() if ids else []
     positions = catalog.vector_positions()
-    vectors = {
-        dot_id: dict(zip(names, matrix[positions[dot_id]], strict=False))
-        for dot_id in dots["dot_id"]
-        if dot_id in positions
-    }
-    rows = []
+    scores = {}
     for row in dots.itertuples():
-        score = compute_quality(
-            per_dot.get(row.dot_id, []), features=vectors.get(row.dot_id), modality=row.recording_modality,
-            config=config,
+        features = dict(zip(names, matrix[positions[row.dot_id]], strict=False)) if row.dot_id in positions else None
+        try:
+            metadata = DotMetadata.from_json(row.metadata_json, source=f"catalog dot {row.dot_id}")
+        except (ValueError, TypeError):
+            metadata = None
+        duration = float(row.duration_s) if row.duration_s is not None and pd.notna(row.duration_s) else None
+        scores[row.dot_id] = compute_quality(
+            per_dot.get(row.dot_id, []), features=features, modality=row.recording_modality, metadata=metadata,
+            duration=duration, config=config,
         )  # fmt: skip
-        rows.append((row.dot_id, score.score, "; ".join(score.reasons)))
-    return pd.DataFrame(rows, columns=["dot_id", "quality", "quality_reasons"])
+    return scores
+
+
+def store_catalog_quality(
+    catalog: Catalog,
+    *,
+    config: QualityConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Compute every dot's quality again (with ``config``) and store it (the ``quality`` table and each dot's
+    ``curation_quality_score``), in one transaction; returns the number of dots scored."""
+    scores = compute_catalog_quality(catalog, config=config)
+    rows = [(dot_id, score.to_dict()) for dot_id, score in scores.items()]
+    with catalog.transaction() as tx:
+        for i, row in enumerate(rows, 1):
+            tx.put_quality([row])
+            if progress is not None:
+                progress(i, len(rows))
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -536,4 +536,51 @@ def _same(stored: tuple[str, str, str], new: tuple[str, str, str]) -> bool:
     return stored[2] == new[2] or DotMetadata.model_validate_json(stored[2]) == DotMetadata.model_validate_json(new[2])
 
 
-__all__ = ["PARQUET_SCHEMA", "CatalogError", "check_rows", "export_parquet", "import_parquet"]
+CHANNEL_FEATURES_SCHEMA = pa.schema(
+    [("dot_id", pa.string()), ("channel", pa.string()), ("feature", pa.string()), ("value", pa.float64())]
+)
+"""Columns of :func:`export_channel_features` (long format, one row per dot, channel and feature): ``feature``
+is a per-channel fingerprint variable (``aperiodic_exponent``, ``dfa_exponent``, ...) or, for per-band ones,
+``VARIABLE_BAND`` (``relative_power_alpha``, ``nonstationarity_theta``, ...)."""
+
+
+def export_channel_features(catalog: Catalog, path: str | Path, *, overwrite: bool = False) -> int:
+    """Write every dot's per-channel fingerprint features to a long-format Parquet file
+    (:data:`CHANNEL_FEATURES_SCHEMA`), read from the fingerprints' NetCDF files; returns the number of rows."""
+    from adhesive_dots.fingerprint import read_fingerprint
+
+    columns: dict[str, list] = {"dot_id": [], "channel": [], "feature": [], "value": []}
+    for dot_id in catalog.dots(columns=["dot_id"])["dot_id"]:
+        netcdf = catalog.fingerprint_path(dot_id)
+        if not netcdf or not Path(netcdf).exists():
+            continue
+        dataset = read_fingerprint(netcdf).dataset
+        channels = [str(c) for c in dataset["channel"].values] if "channel" in dataset.coords else []
+        for name, variable in dataset.data_vars.items():
+            if variable.dims == ("channel",):
+                parts = [(name, variable.values)]
+            elif variable.dims == ("channel", "band"):
+                parts = [(f"{name}_{band}", variable.sel(band=band).values) for band in dataset["band"].values]
+            else:
+                continue
+            for feature, values in parts:
+                for channel, value in zip(channels, np.asarray(values, dtype=float), strict=True):
+                    columns["dot_id"].append(dot_id)
+                    columns["channel"].append(channel)
+                    columns["feature"].append(str(feature))
+                    columns["value"].append(float(value) if np.isfinite(value) else None)
+    table = pa.Table.from_pydict(columns, schema=CHANNEL_FEATURES_SCHEMA)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        pq.write_table(table, tmp)
+    return table.num_rows
+
+
+__all__ = [
+    "CHANNEL_FEATURES_SCHEMA",
+    "PARQUET_SCHEMA",
+    "CatalogError",
+    "check_rows",
+    "export_channel_features",
+    "export_parquet",
+    "import_parquet",
+]

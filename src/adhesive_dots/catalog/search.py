@@ -19,6 +19,7 @@ catalog mean, i.e. they contribute nothing. The standardisation is robust to a f
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,34 @@ import numpy as np
 import pandas as pd
 
 from adhesive_dots.catalog.store import SUMMARY_COLUMNS, Catalog, DotFilter
+from adhesive_dots.curate.selection import duplicate_groups
 from adhesive_dots.errors import DataError
+from adhesive_dots.metadata import ArousalMeasure, IlluminationCategory, Modality, Paradigm, ValidationStatus
+
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "paradigm": tuple(p.value for p in Paradigm),
+    "modality": tuple(m.value for m in Modality),
+    "illumination": tuple(i.value for i in IlluminationCategory),
+    "arousal": tuple(a.value for a in ArousalMeasure),
+    "status": tuple(v.value for v in ValidationStatus),
+}
+"""The controlled vocabulary of each search filter that has one (DotMetadata's enums)."""
+
+
+class UnknownValueError(DataError):
+    """A filter value is not in its controlled vocabulary."""
+
+
+def check_vocabulary(name: str, value: str | None) -> None:
+    """Raise :class:`UnknownValueError` naming the closest allowed values when ``value`` is not in the
+    vocabulary of filter ``name`` (:data:`VOCABULARIES`; case-insensitive)."""
+    allowed = VOCABULARIES.get(name)
+    if value is None or allowed is None or value.lower() in allowed:
+        return
+    close = difflib.get_close_matches(value.lower(), allowed, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise UnknownValueError(f"--{name} {value!r} is not a known {name}; {hint}allowed: {', '.join(allowed)}")
+
 
 METRICS = ("cosine", "seuclidean")
 
@@ -50,7 +78,16 @@ def search_dots(
     ``arousal`` lists measures that must all be recorded (e.g. ``["pupil"]``); ``status`` is a
     validation status (``compliant``, ``noncompliant``, ``not-validated``). Returns the
     :data:`SUMMARY_COLUMNS` in catalog order (see :class:`~adhesive_dots.catalog.store.DotFilter`).
+
+    Raises
+    ------
+    UnknownValueError
+        When ``paradigm``, ``modality``, ``illumination``, ``arousal`` or ``status`` is not in its
+        vocabulary (the message suggests the closest allowed values).
     """
+    for name, value in (("paradigm", paradigm), ("modality", modality), ("illumination", illumination),
+                        ("status", status), *(("arousal", a) for a in arousal)):  # fmt: skip
+        check_vocabulary(name, value)
     filters = DotFilter(
         species=species,
         paradigm=paradigm,
@@ -180,9 +217,45 @@ def similar_dots(
     return rows
 
 
+def summary_features(catalog: Catalog, dot_ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Each dot's named summary features (``{dot_id: {feature: value}}``; the catalog's vector names; missing
+    values as ``None``; a dot without a fingerprint maps to ``{}``)."""
+    matrix, ids = catalog.vectors()
+    names = catalog.vector_names() if ids else []
+    positions = catalog.vector_positions()
+    out: dict[str, dict[str, float | None]] = {}
+    for dot_id in dot_ids:
+        if dot_id not in positions:
+            out[dot_id] = {}
+            continue
+        row = matrix[positions[dot_id]]
+        out[dot_id] = {n: (float(v) if np.isfinite(v) else None) for n, v in zip(names, row, strict=False)}
+    return out
+
+
+def count_distinct(catalog: Catalog, dot_ids: Sequence[str]) -> int:
+    """How many of ``dot_ids`` remain when the dots linked as duplicates (``adots curate``) count once."""
+    links = catalog.duplicates()
+    groups = duplicate_groups(list(dot_ids), zip(links["dot_a"], links["dot_b"], strict=True))
+    return len(set(groups.values()))
+
+
 def _summary_in_vector_order(catalog: Catalog, ids: list[str]) -> pd.DataFrame:
     summary = catalog.dots(columns=SUMMARY_COLUMNS).set_index("dot_id", drop=False)
     return summary.reindex(ids).reset_index(drop=True)
 
 
-__all__ = ["METRICS", "SUMMARY_COLUMNS", "Standardiser", "VectorIndex", "search_dots", "similar_dots", "vector_index"]
+__all__ = [
+    "METRICS",
+    "SUMMARY_COLUMNS",
+    "VOCABULARIES",
+    "Standardiser",
+    "UnknownValueError",
+    "VectorIndex",
+    "check_vocabulary",
+    "count_distinct",
+    "search_dots",
+    "similar_dots",
+    "summary_features",
+    "vector_index",
+]

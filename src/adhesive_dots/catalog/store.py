@@ -24,6 +24,11 @@ Tables (schema version :data:`CATALOG_SCHEMA_VERSION`):
     ``dot_id``, ``signature`` (``UINTEGER[]``, MinHash values), ``n_tokens``, ``fs``,
     ``n_channels``, ``n_times``, ``sketch_params`` (JSON), ``canonical_hash``, ``computed_at``;
     filled by curation (:mod:`adhesive_dots.catalog.curation`).
+``quality`` (version 3)
+    ``dot_id`` (primary key), ``score`` (the combined quality score, also in the dot's
+    ``curation_quality_score`` column and metadata), ``signal``, ``metadata``, ``duration`` (the
+    components, :mod:`adhesive_dots.curate.quality`), ``detail`` (JSON: signal factors, reasons, the
+    weights used), ``computed_at``; written at ingest and by ``adots curate``.
 ``meta``
     ``key``/``value`` pairs: ``schema_version``, ``vector_names`` (JSON list).
 
@@ -66,7 +71,7 @@ from adhesive_dots.core import Finding
 from adhesive_dots.errors import AdhesiveError, DataError
 from adhesive_dots.metadata import DotMetadata
 
-CATALOG_SCHEMA_VERSION = 2
+CATALOG_SCHEMA_VERSION = 3
 DEFAULT_CATALOG = "adhesive.duckdb"
 CATALOG_ENV = "ADOTS_CATALOG"
 LOCK_TIMEOUT_S = 300.0
@@ -76,12 +81,34 @@ SKETCHES_DDL = (
     "fs DOUBLE, n_channels INTEGER, n_times BIGINT, sketch_params JSON, canonical_hash VARCHAR, "
     "computed_at TIMESTAMP)"
 )
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: (SKETCHES_DDL,)}
+QUALITY_DDL = (
+    "CREATE TABLE IF NOT EXISTS quality (dot_id VARCHAR PRIMARY KEY, score DOUBLE, signal DOUBLE, "
+    "metadata DOUBLE, duration DOUBLE, detail JSON, computed_at TIMESTAMP)"
+)
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: (SKETCHES_DDL,), 3: (QUALITY_DDL,)}
 """SQL run to bring a catalog from version ``n - 1`` to ``n`` (version 1 is the first)."""
 
 
 class CatalogError(AdhesiveError, RuntimeError):
     """The catalog file cannot be opened, is of an unknown version, or fails its integrity check."""
+
+
+class DotNotFoundError(AdhesiveError, LookupError):
+    """No dot, or more than one, has the id (or id prefix) given."""
+
+
+def shortest_prefixes(ids: Sequence[str], every: Sequence[str], *, min_length: int = 11) -> dict[str, str]:
+    """``{id: shortest prefix of at least min_length characters that no other id of sorted every starts with}``."""
+    import bisect
+
+    out = {}
+    for dot_id in ids:
+        i = bisect.bisect_left(every, dot_id)
+        after = i + 1 if i < len(every) and every[i] == dot_id else i
+        neighbours = [every[j] for j in (i - 1, after) if 0 <= j < len(every)]
+        common = max((len(os.path.commonprefix([dot_id, n])) for n in neighbours), default=0)
+        out[dot_id] = dot_id[: max(min_length, common + 1)]
+    return out
 
 
 # -- flattening DotMetadata into typed columns ----------------------------------------------
@@ -174,6 +201,7 @@ class DotRecord:
     vector: np.ndarray | None = None
     netcdf_path: str | None = None
     findings: tuple[Finding, ...] = ()
+    quality: dict[str, Any] | None = None  # QualityScore.to_dict(), stored in the quality table
 
 
 @dataclass(frozen=True)
@@ -215,7 +243,7 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS duplicates (
     dot_a VARCHAR, dot_b VARCHAR, kind VARCHAR, evidence JSON, PRIMARY KEY (dot_a, dot_b));
 """
-KNOWN_TABLES = ("meta", "sources", "dots", "fingerprints", "findings", "duplicates", "sketches")
+KNOWN_TABLES = ("meta", "sources", "dots", "fingerprints", "findings", "duplicates", "sketches", "quality")
 """The catalog's own tables (anything else in the file was added by someone else)."""
 DOT_COLUMNS = ("dot_id", "source", "start_s", "stop_s", "duration_s", "content_hash", "metadata_json")
 """Columns of ``dots`` before the flattened metadata columns (:func:`metadata_columns`)."""
@@ -628,6 +656,37 @@ class Catalog:
         out.update(zip(("netcdf_path", "has_vector"), fingerprint or (None, False), strict=True))
         return out
 
+    def resolve_dot_id(self, text: str) -> str:
+        """The full id of the dot that ``text`` names: its id, or a unique prefix of it (like git), with or
+        without the ``dot-`` prefix.
+
+        Raises
+        ------
+        DotNotFoundError
+            When no dot id starts with ``text``, or several do (the message lists them).
+        """
+        text = text.strip()
+        prefix = text if text.startswith("dot-") else f"dot-{text}"
+        if len(prefix) <= len("dot-"):
+            raise DotNotFoundError(f"{self.path}: {text!r} is not a dot id")
+        rows = self._frame("SELECT dot_id FROM dots WHERE starts_with(dot_id, ?) ORDER BY dot_id LIMIT 11", [prefix])[
+            "dot_id"
+        ].tolist()
+        if prefix in rows:
+            return prefix
+        if not rows:
+            raise DotNotFoundError(f"{self.path}: no dot id starts with {text!r} (adots search lists the dots)")
+        if len(rows) > 1:
+            listed = ", ".join(rows[:10]) + (" ..." if len(rows) > 10 else "")
+            raise DotNotFoundError(f"{self.path}: dot id prefix {text!r} is ambiguous; it matches {listed}")
+        return rows[0]
+
+    def short_ids(self, dot_ids: Sequence[str], *, min_hex: int = 7) -> dict[str, str]:
+        """The shortest prefix of each id (at least ``dot-`` and ``min_hex`` characters) that no other dot of
+        the catalog shares, for tables (:meth:`resolve_dot_id` takes them back)."""
+        every = sorted(self.cached("dot_ids", lambda: self._frame("SELECT dot_id FROM dots")["dot_id"].tolist()))
+        return shortest_prefixes(dot_ids, every, min_length=len("dot-") + min_hex)
+
     def fingerprint_path(self, dot_id: str) -> str | None:
         """The stored path of a dot's fingerprint NetCDF file (``None`` without one)."""
         with self.connect(read_only=True) as con:
@@ -677,6 +736,22 @@ class Catalog:
             clauses.append("dot_id IS NOT NULL")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self._frame(f"SELECT * FROM findings {where} ORDER BY source, dot_id NULLS FIRST, code", params)
+
+    def quality(self, dot_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored quality: ``dot_id``, ``score``, ``signal``, ``metadata``, ``duration``, ``detail`` (JSON text),
+        ``computed_at``; of the given dots only; in dot id order."""
+        where, params = (
+            ("WHERE list_contains(?::VARCHAR[], dot_id)", [list(dot_ids)]) if dot_ids is not None else ("", [])
+        )
+        try:
+            return self._frame(
+                "SELECT dot_id, score, signal, metadata, duration, CAST(detail AS VARCHAR) AS detail, computed_at "
+                f"FROM quality {where} ORDER BY dot_id",
+                params,
+            )
+        except duckdb.CatalogException:  # a catalog of schema version 2 opened read-only: nothing stored yet
+            columns = ["dot_id", "score", "signal", "metadata", "duration", "detail", "computed_at"]
+            return pd.DataFrame(columns=columns)
 
     def sources(self) -> pd.DataFrame:
         """The ``sources`` table: ``source``, ``source_hash``, ``tool_version``, ``ingested_at``, ``status``,
@@ -881,7 +956,7 @@ class CatalogTransaction:
         old = [r[0] for r in con.execute("SELECT dot_id FROM dots WHERE source = ?", [record.source]).fetchall()]
         ids = sorted(set(old) | {d.dot_id for d in record.dots})
         if ids:
-            for table in ("fingerprints", "sketches", "dots"):
+            for table in ("fingerprints", "sketches", "quality", "dots"):
                 con.execute(f"DELETE FROM {table} WHERE list_contains(?::VARCHAR[], dot_id)", [ids])
             con.execute(
                 "DELETE FROM duplicates WHERE list_contains(?::VARCHAR[], dot_a) OR list_contains(?::VARCHAR[], dot_b)",
@@ -924,6 +999,28 @@ class CatalogTransaction:
             )
         for finding in dot.findings:
             self.insert_finding(source, dot.dot_id, finding)
+        if dot.quality is not None:
+            self.put_quality([(dot.dot_id, dot.quality)], update_dots=False)
+
+    def put_quality(self, rows: Iterable[tuple[str, dict[str, Any]]], *, update_dots: bool = True) -> None:
+        """Insert or replace ``quality`` rows from ``(dot_id, QualityScore.to_dict())`` pairs; with
+        ``update_dots``, also set each dot's ``curation_quality_score`` (column and metadata JSON)."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for dot_id, q in rows:
+            score = q.get("score")
+            score = None if score is None or not np.isfinite(score) else float(score)
+            detail = {k: v for k, v in q.items() if k not in ("score", "signal", "metadata", "duration")}
+            self._con.execute(
+                "INSERT OR REPLACE INTO quality VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [dot_id, score, q.get("signal"), q.get("metadata"), q.get("duration"), json.dumps(detail), now],
+            )
+            if update_dots:
+                patch = json.dumps({"curation": {"quality_score": score}})
+                self._con.execute(
+                    "UPDATE dots SET curation_quality_score = ?, metadata_json = json_merge_patch(metadata_json, ?) "
+                    "WHERE dot_id = ?",
+                    [score, patch, dot_id],
+                )
 
     def insert_finding(self, source: str, dot_id: str | None, finding: Finding) -> None:
         self._con.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", finding_row(source, dot_id, finding))

@@ -1,7 +1,9 @@
 """The ``adots`` command line (layer 6, a face): thin commands that parse, call one workflow, render.
 
-Exit codes: 0 success; 1 the command ran and found errors (e.g. validation); 2 it could
-not run (bad input, missing file); the message says what to do (``--debug`` for the
+Exit codes, one rule for every command (:data:`EXIT_CODES`, shown at the end of each command's
+help): 0 the command ran and has nothing to report; 1 it ran and reports findings at error or
+above, duplicates, or sources it skipped (each listed, the others done); 2 it could not run (bad
+input, missing file, nothing computable); the message says what to do (``--debug`` for the
 traceback).
 """
 
@@ -28,6 +30,16 @@ from adhesive_dots.cli import (  # noqa: F401  (each module registers its comman
 )
 from adhesive_dots.cli._app import app, err_console, plain, state
 from adhesive_dots.errors import AdhesiveError, AdhesiveWarning
+
+EXIT_CODES = (
+    "Exit codes (every adots command): 0 ok, nothing to report; 1 ran, and reports findings at error or above, "
+    "duplicates, or skipped sources (listed; the others are done); 2 could not run (bad input, missing file, "
+    "nothing computable), with a one-line message."
+)
+"""The exit-code rule, appended to every command's help."""
+
+for _command in app.registered_commands:
+    _command.epilog = EXIT_CODES
 
 
 def main(argv: list[str] | None = None) -> None:

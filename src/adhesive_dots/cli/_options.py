@@ -37,6 +37,30 @@ WINDOW_OPTION = typer.Option(
     "that they have enough windows; the same rule in every command).",
 )
 OVERWRITE_OPTION = typer.Option(False, "--overwrite", help="Replace an existing output file.")
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    metavar="FILE",
+    help="TOML settings: quality weights ([quality]) and validation thresholds ([validation]); see README.",
+)
+
+
+def is_dot_id(value: str) -> bool:
+    """Whether a command-line target names a catalog dot (``dot-...``, a full id or a unique prefix) rather
+    than a file."""
+    return isinstance(value, str) and value.startswith("dot-") and not Path(value).exists()
+
+
+def dot_targets(values: Sequence[str], catalog: Path | None) -> list[str | SourceSpec]:
+    """``values`` with every dot id (or unique prefix, :func:`is_dot_id`) replaced by the source specification
+    of that dot in ``catalog`` (its source, reading options and segment), so a dot is read like any source."""
+    if not any(is_dot_id(v) for v in values):
+        return list(values)
+    from adhesive_dots.catalog import Catalog
+    from adhesive_dots.catalog.curation import spec_of_dot
+
+    cat = Catalog(catalog)
+    return [spec_of_dot(cat, v) if is_dot_id(v) else v for v in values]
 
 
 def out_option(help: str, *, required: bool = False) -> Any:

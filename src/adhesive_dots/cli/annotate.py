@@ -35,10 +35,16 @@ def annotate(
     NWB files get an adhesive_baseline table (in a copy, or in place after a backup); BIDS runs a
     NAME.dot.json beside the data file (or, with --in-place, the AdhesiveDot key of their sidecar);
     every other file a NAME.dot.json beside it. Later commands find the dot without any flag.
+    Each dot written is checked for the metadata its species and paradigm require (as validate does),
+    and what it still lacks is listed.
+
+    Exit codes: 0 ok; 1 when a dot was written but still lacks required metadata; 2 when the command
+    could not run (nothing is written for a source that fails).
     """
     from adhesive_dots.errors import MetadataError, SourceNotFoundError
     from adhesive_dots.io.annotate import annotate as annotate_source
     from adhesive_dots.metadata import DotMetadata
+    from adhesive_dots.validate.checks import missing_required
 
     extra = None
     if metadata is not None:
@@ -66,6 +72,7 @@ def annotate(
         )
         for target in targets
     ]
+    lacking = [missing_required(result.metadata) for result in results]
     if as_json:
         print_json(
             [
@@ -76,15 +83,30 @@ def annotate(
                     "segment": [list(p) for p in result.segment.pieces],
                     "notes": list(result.notes),
                     "metadata": result.metadata.model_dump(mode="json", exclude_none=True),
+                    "missing_required": missing,
                 }
-                for result in results
+                for result, missing in zip(results, lacking, strict=True)
             ]
         )
-        return
+    else:
+        _render(results, lacking)
+    if any(lacking):
+        raise typer.Exit(1)
+
+
+def _render(results: list, lacking: list[list[str]]) -> None:
     where = {"nwb": "adhesive_baseline table", "bids": "BIDS sidecar key AdhesiveDot", "sidecar": "dot sidecar"}
-    for result in results:
+    for result, missing in zip(results, lacking, strict=True):
         segment = f"{result.segment.start:g}-{result.segment.stop:g} s"
         console.print(plain(f"wrote the dot {segment} ({where[result.kind]}) to {result.output}"))
         if result.backup is not None:
             console.print(plain(f"backup of the original: {result.backup}"))
         print_notes(list(result.notes))
+        if missing:
+            print_notes(
+                [
+                    f"{result.output}: the dot still lacks required metadata: {', '.join(missing)} "
+                    "(add them with --metadata FILE, or --paradigm)"
+                ],
+                label="incomplete",
+            )

@@ -13,11 +13,26 @@ from adhesive_dots.cli._options import (
     SEED_OPTION,
     WINDOW_OPTION,
     SourceOptions,
+    is_dot_id,
     source_options,
 )
 
 MAX_LISTED = 20
 """Conflicts and rejected rows listed one per line by `adots import` (all of them with --json)."""
+
+SHORT_HEADERS = {
+    "dot_id": "dot",
+    "identity_lab": "lab",
+    "identity_subject_id": "subject",
+    "identity_session_id": "session",
+    "recording_modality": "modality",
+    "subject_species": "species",
+    "paradigm_name": "paradigm",
+    "duration_s": "s",
+    "curation_validation_status": "status",
+}
+"""Column headers of the search table (``--json`` keeps the catalog's column names)."""
+
 CATALOG_OPTION = typer.Option(
     None, "--catalog", "-c", envvar="ADOTS_CATALOG", help="Catalog file (default ./adhesive.duckdb)."
 )
@@ -41,6 +56,12 @@ def search(
     ),
     k: int = typer.Option(10, "--k", min=1, help="Number of neighbours for --similar-to."),
     metric: str = typer.Option("cosine", help="cosine or seuclidean (on standardised summary vectors)."),
+    features: list[str] = typer.Option(
+        None,
+        "--features",
+        metavar="NAMES",
+        help="Add these summary features to the table (comma-separated, or 'all'); --json always carries them.",
+    ),
     catalog: Path | None = CATALOG_OPTION,
     window_s: float | None = WINDOW_OPTION,
     seed: int = SEED_OPTION,
@@ -50,14 +71,22 @@ def search(
     """Find dots by metadata, or the dots whose fingerprints resemble one (--similar-to DOT_ID or SOURCE).
 
     A SOURCE given to --similar-to is read with the source options (--fs, --label, --whole ...) and
-    fingerprinted as ingest would (same parameters, --window-s, --seed).
+    fingerprinted as ingest would (same parameters, --window-s, --seed). A dot id may be shortened to a
+    unique prefix (as the table shows it). Dots linked as duplicates by `adots curate` count once in the
+    "distinct" count.
+
+    Exit codes: 0 ok (also when no dot matches); 2 when the command could not run (an unknown filter value,
+    with the closest allowed ones; an unknown or ambiguous dot id).
     """
     from adhesive_dots.catalog import Catalog, search_dots, similar_dots
+    from adhesive_dots.catalog.search import count_distinct, summary_features
 
     cat = Catalog(catalog)
     if similar_to is not None:
         query = similar_to
-        if not similar_to.startswith("dot-"):
+        if is_dot_id(similar_to):
+            query = cat.resolve_dot_id(similar_to)
+        else:
             from adhesive_dots.fingerprint import FingerprintParams
             from adhesive_dots.workflows.fingerprint import fingerprint_source
 
@@ -79,25 +108,66 @@ def search(
             lab=lab,
             status=status,
         )
-        title = f"{len(frame)} dots in {cat.path}"
+        distinct = count_distinct(cat, frame["dot_id"].tolist()) if len(frame) else 0
+        minutes = float(frame["duration_s"].fillna(0).sum()) / 60
+        title = f"{len(frame)} dots ({distinct} distinct after de-duplication), {minutes:.1f} min, in {cat.path}"
+    named = summary_features(cat, frame["dot_id"].tolist()) if len(frame) else {}
     if as_json:
-        print_json(frame.to_dict(orient="records"))
-    else:
-        console.print(render_frame(frame.drop(columns=["source"], errors="ignore"), title))
+        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        print_json([{**row, "features": named.get(row["dot_id"], {})} for row in rows])
+        return
+    table = frame.drop(columns=["source"], errors="ignore")
+    table["dot_id"] = table["dot_id"].map(cat.short_ids(table["dot_id"].tolist())) if len(table) else table["dot_id"]
+    table = table.rename(columns=SHORT_HEADERS)
+    if features:
+        wanted = [f.strip() for value in features for f in value.split(",") if f.strip()]
+        known = cat.vector_names()
+        if wanted == ["all"]:
+            wanted = known
+        unknown = [f for f in wanted if f not in known]
+        if unknown:
+            from adhesive_dots.catalog.search import UnknownValueError
+
+            raise UnknownValueError(
+                f"--features: unknown feature(s) {unknown}; the summary features: {', '.join(known)}"
+            )
+        for name in wanted:
+            table[name] = [named.get(d, {}).get(name) for d in frame["dot_id"]]
+    console.print(fit_ids(render_frame(table, title), table["dot"]))
+
+
+def fit_ids(table, ids) -> object:
+    """The rich table with its first column (short dot ids) never shrunk or wrapped, so the ids can be copied."""
+    if len(ids):
+        table.columns[0].min_width = max(len(str(i)) for i in ids)
+        table.columns[0].no_wrap = True
+    return table
 
 
 @app.command("export")
 def export_(
     to: Path = typer.Option(..., "--out", "-o", "--to", metavar="FILE", help="Parquet file to write."),
+    channels: Path | None = typer.Option(
+        None,
+        "--channels",
+        metavar="FILE",
+        help="Also write the per-channel fingerprint features, long format (dot_id, channel, feature, value).",
+    ),
     overwrite: bool = OVERWRITE_OPTION,
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
-    """Write every dot of the catalog to a Parquet file to share with another lab."""
+    """Write every dot of the catalog to a Parquet file to share with another lab.
+
+    The summary vector's element names are in the file metadata (``adots_vector_names``).
+    """
     from adhesive_dots.catalog import Catalog
-    from adhesive_dots.catalog.exchange import export_parquet
+    from adhesive_dots.catalog.exchange import export_channel_features, export_parquet
 
     count = export_parquet(Catalog(catalog), to, overwrite=overwrite)
     console.print(plain(f"exported {count} dots to {to}"))
+    if channels is not None:
+        rows = export_channel_features(Catalog(catalog), channels, overwrite=overwrite)
+        console.print(plain(f"exported {rows} per-channel feature values to {channels}"))
 
 
 @app.command("import")

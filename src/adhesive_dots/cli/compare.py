@@ -16,11 +16,21 @@ source options.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import typer
 
 from adhesive_dots.cli._app import app, console, print_json, print_notes, render_frame
-from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._options import (
+    JSON_OPTION,
+    SEED_OPTION,
+    WINDOW_OPTION,
+    SourceOptions,
+    dot_targets,
+    source_options,
+)
+from adhesive_dots.cli._progress import source_progress
+from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -61,21 +71,29 @@ def _params(window_s: float | None):
 @app.command("compare")
 @source_options
 def compare_command(
-    a: str | None = typer.Argument(None, help="Baseline A: a recording (any source) or a .nc fingerprint."),
+    a: str | None = typer.Argument(
+        None, help="Baseline A: a recording (any source), a .nc fingerprint, or a catalog dot id (or unique prefix)."
+    ),
     b: str | None = typer.Argument(None, help="Baseline B (as A); A and B may instead be two rows of --sources-from."),
     window_s: float | None = WINDOW_OPTION,
     n_boot: int = typer.Option(1000, "--n-boot", help="Block-bootstrap replicates."),
     seed: int = SEED_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict."""
+    """Compare two baselines: per-feature differences (block-bootstrap CIs), distances, and a verdict.
+
+    Exit codes: 0 ok; 2 when the command could not run (a source unreadable, an unknown or ambiguous dot id).
+    """
     from adhesive_dots.workflows.compare import as_jsonable, compare_sources
 
-    first, second = given.pair([x for x in (a, b) if x is not None])
-    result, labels = compare_sources(
-        first, second, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
-    )
+    first, second = dot_targets(given.pair([x for x in (a, b) if x is not None]), catalog)
+    with source_progress("compare", quiet=as_json) as step:
+        step("fingerprinting both baselines and bootstrapping")
+        result, labels = compare_sources(
+            first, second, template=given.template(), params=_params(window_s), n_boot=n_boot, seed=seed
+        )
     if as_json:
         print_json(as_jsonable({"a": labels[0], "b": labels[1], **result.to_dict()}))
         return
@@ -117,21 +135,35 @@ def effects_command(
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Task effects in baseline units: change of each feature per task segment, z against the baseline windows."""
+    """Task effects in baseline units: change of each feature per task segment, z against the baseline windows.
+
+    Exit codes: 0 ok; 1 when sources were skipped (listed; the others go on); 2 when the command could not
+    run (no task effect computable from any source).
+    """
     from adhesive_dots.workflows.compare import as_jsonable, compare_effects_sources, effects_frame, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(
-        given.require(sources),
-        template=given.template(),
-        task_run=task_run,
-        labels=label_list,
-        n_boot=n_boot,
-        seed=seed,
-        summary=bool(adjust_for),
-        params=_params(window_s),
-    )
+    with source_progress("effects", quiet=as_json) as step:
+        records, notes = session_records(
+            given.require(sources),
+            template=given.template(),
+            task_run=task_run,
+            labels=label_list,
+            n_boot=n_boot,
+            seed=seed,
+            summary=bool(adjust_for),
+            params=_params(window_s),
+            progress=step,
+        )
     notes += [f"{r.key}: {r.note}" for r in records if r.note]
+    if all(r.effects is None for r in records):  # nothing computable: the command could not run (exit 2)
+        from adhesive_dots.errors import DataError
+
+        raise DataError(
+            "no task effect could be computed from any source"
+            + (f": {'; '.join(notes)}" if notes else "")
+            + " (name the task segments with --labels, or the task run with --task-run)"
+        )
     if not as_json:
         _notes(notes)
     comparison = None
@@ -194,15 +226,17 @@ def predict_command(
     from adhesive_dots.workflows.compare import as_jsonable, predict_sources, session_records
 
     label_list = _split(labels)
-    records, notes = session_records(
-        given.require(sources),
-        template=given.template(),
-        task_run=task_run,
-        labels=label_list,
-        n_boot=50,
-        seed=seed,
-        params=_params(window_s),
-    )
+    with source_progress("predict", quiet=as_json) as step:
+        records, notes = session_records(
+            given.require(sources),
+            template=given.template(),
+            task_run=task_run,
+            labels=label_list,
+            n_boot=50,
+            seed=seed,
+            params=_params(window_s),
+            progress=step,
+        )
     if not as_json:
         _notes(notes)
     with _skipped_in_errors(notes):
@@ -252,15 +286,17 @@ def identify_command(
     """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance."""
     from adhesive_dots.workflows.compare import as_jsonable, identify_sources, session_records
 
-    records, notes = session_records(
-        given.require(sources),
-        template=given.template(),
-        effects=False,
-        summary=not halves,
-        halves=halves,
-        seed=seed,
-        params=_params(window_s),
-    )
+    with source_progress("identify", quiet=as_json) as step:
+        records, notes = session_records(
+            given.require(sources),
+            template=given.template(),
+            effects=False,
+            summary=not halves,
+            halves=halves,
+            seed=seed,
+            params=_params(window_s),
+            progress=step,
+        )
     if not as_json:
         _notes(notes)
     with _skipped_in_errors(notes):

@@ -24,8 +24,9 @@ import pandas as pd
 import typer
 
 from adhesive_dots.cli._app import app, console, err_console, plain, print_json, render_frame
-from adhesive_dots.cli._options import JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
-from adhesive_dots.cli.catalog import CATALOG_OPTION
+from adhesive_dots.cli._options import CONFIG_OPTION, JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._progress import source_progress
+from adhesive_dots.cli.catalog import CATALOG_OPTION, fit_ids
 
 DROP_CHOICES = ("keep-first", "keep-best")
 
@@ -49,6 +50,10 @@ def _pairs_frame(pairs: list, names: dict[str, str] | None = None) -> pd.DataFra
             }
         )
     return pd.DataFrame(rows)
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 6)
 
 
 def _short(path: str) -> str:
@@ -75,17 +80,27 @@ def curate(
     ),
     recompute_sketches: bool = typer.Option(False, "--recompute-sketches", help="Sketch every dot again."),
     catalog: Path | None = CATALOG_OPTION,
+    config: Path | None = CONFIG_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Curate the catalog: duplicates (with evidence), quality, balance over metadata, a training manifest."""
+    """Curate the catalog: duplicates (with evidence), quality, balance over metadata, a training manifest.
+
+    Quality is scored again for every dot (signal, metadata completeness, duration and their combined
+    score, with the weights of --config) and stored in the catalog.
+
+    Exit codes: 0 ok; 1 when some dots could not be sketched (listed; the others go on); 2 when the
+    command could not run.
+    """
     from adhesive_dots.catalog import Catalog
     from adhesive_dots.catalog.curation import (
         compute_catalog_sketches,
         curate_catalog,
         export_manifest,
         find_catalog_duplicates,
+        store_catalog_quality,
     )
     from adhesive_dots.errors import DataError
+    from adhesive_dots.io.config import read_config
 
     if drop_duplicates is not None and drop_duplicates not in DROP_CHOICES:
         raise DataError(f"--drop-duplicates must be keep-first or keep-best, got {drop_duplicates!r}")
@@ -94,11 +109,16 @@ def curate(
         from adhesive_dots.catalog import CatalogError
 
         raise CatalogError(f"{cat.path}: no catalog here yet (run `adots ingest` first, or pass --catalog)")
+    settings = read_config(config)
     failures = pd.DataFrame(columns=["dot_id", "status", "error"])
     if not no_search:
-        report = compute_catalog_sketches(cat, recompute=recompute_sketches)
+        with source_progress("sketching", quiet=as_json) as step:
+            report = compute_catalog_sketches(cat, recompute=recompute_sketches, progress=step)
         failures = report[report["status"] == "failed"]
-        find_catalog_duplicates(cat)
+        with source_progress("verifying duplicates", quiet=as_json):
+            find_catalog_duplicates(cat)
+    with source_progress("quality", quiet=as_json) as step:
+        store_catalog_quality(cat, config=settings.quality, progress=step)
     result = curate_catalog(cat, min_quality=min_quality, drop_duplicates=drop_duplicates)
     written = export_manifest(result, export, overwrite=overwrite) if export is not None else None
     if as_json:
@@ -112,9 +132,24 @@ def curate(
                     {"dot_a": r.dot_a, "dot_b": r.dot_b, "kind": r.kind, "evidence": r.evidence}
                     for r in result.duplicates.itertuples()
                 ],
-                "dots": result.dots[["dot_id", "source", "quality", "duplicate_group", "selected", "reason"]].to_dict(
-                    orient="records"
-                ),
+                "dots": [
+                    {
+                        "dot_id": r["dot_id"],
+                        "source": r["source"],
+                        "quality": _number(r["quality"]),
+                        "quality_components": {
+                            "signal": _number(r["quality_signal"]),
+                            "metadata": _number(r["quality_metadata"]),
+                            "duration": _number(r["quality_duration"]),
+                        },
+                        "quality_reasons": r["quality_reasons"] or "",
+                        "duplicate_group": r["duplicate_group"],
+                        "selected": bool(r["selected"]),
+                        "reason": r["reason"],
+                    }
+                    for r in result.dots.to_dict(orient="records")
+                ],
+                "quality_weights": dict(settings.quality.weights),
                 "sketch_failures": failures.to_dict(orient="records"),
                 "manifest": None if export is None else {"path": str(export), "rows": written},
             }
@@ -127,11 +162,22 @@ def curate(
         + (f" ({drop_duplicates})" if drop_duplicates else "")
     )
     console.print(render_frame(result.balance, "Balance of the selected dots"))
+    short = cat.short_ids(result.dots["dot_id"].tolist())
     if len(result.duplicates):
-        console.print(render_frame(_pairs_frame([r._asdict() for r in result.duplicates.itertuples()]), "Duplicates"))
-    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]]
+        pairs = _pairs_frame([r._asdict() for r in result.duplicates.itertuples()], short)
+        table = fit_ids(render_frame(pairs, "Duplicates"), pairs["a"])
+        table.columns[1].min_width, table.columns[1].no_wrap = table.columns[0].min_width, True
+        console.print(table)
+    scores = result.dots[["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]].copy()
+    scores["dot_id"] = scores["dot_id"].map(short)
+    title = "Quality (combined; signal, metadata completeness, duration)"
+    console.print(
+        fit_ids(render_frame(scores.rename(columns=lambda c: c.removeprefix("quality_")), title), scores["dot_id"])
+    )
+    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]].copy()
     if len(dropped):
-        console.print(render_frame(dropped, "Dropped"))
+        dropped["dot_id"] = dropped["dot_id"].map(short)
+        console.print(fit_ids(render_frame(dropped, "Dropped"), dropped["dot_id"]))
     for row in failures.itertuples():
         err_console.print("[yellow]not sketched[/]:", plain(f"{row.dot_id}: {row.error}"))
     if written is not None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from adhesive_dots.cli._app import app, console, plain, print_json
-from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._options import (
+    CONFIG_OPTION,
+    JSON_OPTION,
+    SEED_OPTION,
+    WINDOW_OPTION,
+    SourceOptions,
+    source_options,
+)
+from adhesive_dots.cli._progress import make_progress
 from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
@@ -24,19 +32,24 @@ def ingest(
     min_duration: float = typer.Option(600.0, help="Shortest compliant baseline in s."),
     window_s: float | None = WINDOW_OPTION,
     seed: int = SEED_OPTION,
+    config: Path | None = CONFIG_OPTION,
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Open, find baselines, validate, fingerprint and store every source (idempotent, transactional).
+    """Open, find baselines, validate, fingerprint, score quality and store every source (idempotent, transactional).
 
-    Exit code 1 when any source failed (each failure is stored as a finding), 0 otherwise.
+    Exit codes: 0 ok; 1 when a source failed or holds no baseline (each is stored as a finding, with
+    the same severity as in validate, and the others go on); 2 when the command could not run.
     """
     from adhesive_dots.catalog import Catalog
     from adhesive_dots.fingerprint import FingerprintParams
+    from adhesive_dots.io.config import read_config
     from adhesive_dots.workflows.ingest import ingest as run_ingest
 
+    settings = read_config(config)
+
     cat = Catalog(catalog)
-    progress = Progress(
+    progress = make_progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -45,8 +58,7 @@ def ingest(
             "[red]{task.fields[failed]} failed[/]"
         ),
         TimeElapsedColumn(),
-        console=console,
-        disable=as_json,
+        quiet=as_json,
     )
     task = None
 
@@ -72,6 +84,8 @@ def ingest(
             min_duration=min_duration,
             params=FingerprintParams(window_s=window_s),
             seed=seed,
+            thresholds=settings.thresholds,
+            quality_config=settings.quality,
             on_progress=on_progress,
         )
     if as_json:
@@ -80,10 +94,11 @@ def ingest(
         console.print(
             plain(
                 f"{summary.ingested} sources ingested ({summary.dots} dots), {summary.unchanged} unchanged, "
-                f"{summary.failed} failed in {summary.seconds:.1f} s -> {cat.path}"
+                f"{summary.failed} failed, {summary.no_baseline} without a baseline "
+                f"in {summary.seconds:.1f} s -> {cat.path}"
             )
         )
         for failure in summary.failures:
-            console.print("  [red]failed[/]", plain(failure["message"]))
-    if summary.failed:
+            console.print("  [red]skipped[/]", plain(failure["message"]))
+    if summary.failed or summary.no_baseline:
         raise typer.Exit(1)

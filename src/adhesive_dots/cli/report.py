@@ -13,16 +13,21 @@ from adhesive_dots.cli._options import (
     SEED_OPTION,
     WINDOW_OPTION,
     SourceOptions,
+    dot_targets,
     out_option,
     source_options,
 )
+from adhesive_dots.cli._progress import source_progress
+from adhesive_dots.cli.catalog import CATALOG_OPTION
 
 
 @app.command("report")
 @source_options
 def report_command(
     targets: list[str] = typer.Argument(
-        None, help="One source (dot report), two sources (comparison, b - a) or a catalog file (*.duckdb)."
+        None,
+        help="One source (dot report), two sources (comparison, b - a) or a catalog file (*.duckdb); a source may be "
+        "a catalog dot id (or unique prefix, with --catalog).",
     ),
     out: Path = out_option("The HTML file to write.", required=True),
     title: str | None = typer.Option(None, help="Page title."),
@@ -30,16 +35,21 @@ def report_command(
     seed: int = SEED_OPTION,
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates of a comparison."),
     overwrite: bool = OVERWRITE_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Write one HTML file with embedded figures (opens from disk, no network)."""
+    """Write one HTML file with embedded figures (opens from disk, no network).
+
+    Exit codes: 0 ok; 2 when the command could not run (a source unreadable, an unknown or ambiguous dot id).
+    """
     from adhesive_dots.fingerprint import FingerprintParams
     from adhesive_dots.report import report_kind, write_report
 
-    chosen = given.require(targets, what="TARGET")
+    chosen = dot_targets(given.require(targets, what="TARGET"), catalog)
     kind = report_kind(chosen)
-    with console.status(f"writing the {kind} report ...") if not as_json else _quiet():
+    with source_progress(f"{kind} report", quiet=as_json) as step:
+        step("reading, fingerprinting and drawing")
         path = write_report(
             chosen,
             out,
@@ -54,11 +64,3 @@ def report_command(
         print_json({"kind": kind, "out": str(path), "bytes": path.stat().st_size})
         return
     console.print(plain(f"{kind} report written to {path} ({path.stat().st_size / 1e6:.1f} MB)"))
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

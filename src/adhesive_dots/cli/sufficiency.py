@@ -10,6 +10,7 @@ from rich.table import Table
 
 from adhesive_dots.cli._app import app, console, plain, print_json, print_notes
 from adhesive_dots.cli._options import JSON_OPTION, SEED_OPTION, WINDOW_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._progress import source_progress
 
 
 def _parse_lengths(text: str | None) -> tuple[float, ...] | None:
@@ -44,26 +45,33 @@ def sufficiency_command(
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Reliability of every fingerprint feature as a function of baseline length, and the length each needs."""
+    """Reliability of every fingerprint feature as a function of baseline length, and the length each needs.
+
+    Exit codes: 0 ok; 1 when sources were skipped (unreadable, no baseline, NaN samples; listed, the others
+    go on); 2 when the command could not run.
+    """
     from adhesive_dots.fingerprint import FingerprintParams
     from adhesive_dots.workflows.sufficiency import sufficiency_sources
 
     template = given.template()
-    result, notes = sufficiency_sources(
-        given.require(sources),
-        template=template,
-        lengths=_parse_lengths(lengths),
-        target=target,
-        tolerance=tolerance,
-        horizon_s=horizon,
-        max_segments=max_segments,
-        modality=template.modality,
-        params=FingerprintParams(window_s=window_s),
-        seed=seed,
-    )
+    with source_progress("sufficiency", quiet=as_json) as step:
+        result, notes = sufficiency_sources(
+            given.require(sources),
+            template=template,
+            lengths=_parse_lengths(lengths),
+            target=target,
+            tolerance=tolerance,
+            horizon_s=horizon,
+            max_segments=max_segments,
+            modality=template.modality,
+            params=FingerprintParams(window_s=window_s),
+            seed=seed,
+            progress=step,
+        )
+    corpus = result.to_dict()["mode"] == "corpus"
     if as_json:
         print_json({**result.to_dict(), "notes": notes})
-        return
+        raise typer.Exit(1 if corpus and notes else 0)
     print_notes(notes)
     info = result.to_dict()
     table = Table(title=plain(f"Sufficiency ({info['mode']}) of {info['source']}"), title_justify="left")
@@ -105,6 +113,8 @@ def sufficiency_command(
                 f"{_fmt(row['ci_low'])} - {_fmt(row['ci_high'])}",
             )
         console.print(dfa)
+    if corpus and notes:
+        raise typer.Exit(1)
 
 
 @app.command("diversity")
@@ -123,15 +133,17 @@ def diversity_command(
     from adhesive_dots.fingerprint import FingerprintParams
     from adhesive_dots.workflows.sufficiency import diversity_sources
 
-    run = diversity_sources(
-        given.require(sources),
-        template=given.template(),
-        task_label=task_label,
-        length=length,
-        params=FingerprintParams(window_s=window_s),
-        n_boot=n_boot,
-        seed=seed,
-    )
+    with source_progress("diversity", quiet=as_json) as step:
+        run = diversity_sources(
+            given.require(sources),
+            template=given.template(),
+            task_label=task_label,
+            length=length,
+            params=FingerprintParams(window_s=window_s),
+            n_boot=n_boot,
+            seed=seed,
+            progress=step,
+        )
     result, common = run.result, run.length_s
     if as_json:
         print_json({"segment_length_s": common, "n_sessions": run.n_sessions, **result.to_dict(), "notes": run.notes})

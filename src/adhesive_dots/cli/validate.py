@@ -7,12 +7,14 @@ read counts: it becomes a ``source.unreadable`` finding), 2 when the command cou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from adhesive_dots.cli._app import app, console, plain, print_json
-from adhesive_dots.cli._options import JSON_OPTION, SourceOptions, source_options
+from adhesive_dots.cli._options import CONFIG_OPTION, JSON_OPTION, SourceOptions, source_options
 
 SEVERITY_STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "dim"}
 
@@ -34,16 +36,23 @@ def validate(
     select: list[str] = typer.Option(None, "--select", help="Check ids or groups to run (comma-separated)."),
     ignore: list[str] = typer.Option(None, "--ignore", help="Check ids or groups to skip (comma-separated)."),
     min_severity: str = typer.Option("info", "--min-severity", help="Show findings at this severity or above."),
-    min_duration: float = typer.Option(600.0, "--min-duration", help="Shortest compliant baseline, s."),
+    min_duration: float | None = typer.Option(
+        None, "--min-duration", help="Shortest compliant baseline, s (default 600, or the config file's)."
+    ),
+    config: Path | None = CONFIG_OPTION,
     list_checks: bool = typer.Option(False, "--list-checks", help="Print the checks and their thresholds, then exit."),
     given: SourceOptions = None,
 ) -> None:
     """Validate the spontaneous baseline of each session: duration, metadata, signal quality, arousal."""
+    from adhesive_dots.io.config import read_config
     from adhesive_dots.validate import checks_table, parse_severity
     from adhesive_dots.workflows.validate import report_to_dict, validate_sources
 
+    thresholds = read_config(config).thresholds
+    if min_duration is None:
+        min_duration = thresholds.min_duration
     if list_checks:
-        rows = checks_table()
+        rows = checks_table(thresholds)
         if as_json:
             print_json(rows)
             return
@@ -58,7 +67,13 @@ def validate(
         return
     targets = given.require(sources)
     severity = parse_severity(min_severity)
-    options = dict(template=given.template(), min_duration=min_duration, select=_split(select), ignore=_split(ignore))
+    options = dict(
+        template=given.template(),
+        min_duration=min_duration,
+        select=_split(select),
+        ignore=_split(ignore),
+        thresholds=thresholds,
+    )
     if as_json:
         reports = validate_sources(targets, **options)
     else:

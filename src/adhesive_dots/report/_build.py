@@ -606,6 +606,34 @@ def catalog_figure_specs(overview: CatalogOverview, quality: Callable[[], np.nda
     ]
 
 
+QUALITY_CELLS = {
+    "quality": "quality",
+    "signal": "quality_signal",
+    "metadata": "quality_metadata",
+    "duration": "quality_duration",
+}
+"""Quality columns of the catalog report: the combined score and its components."""
+
+
+def distinct_totals(catalog) -> dict[str, Any]:
+    """Dots and minutes counted once per duplicate group (the stored duplicate links of ``adots curate``):
+    ``distinct_dots``, ``distinct_compliant``, ``distinct_minutes`` (the longest dot of each group)."""
+    from adhesive_dots.curate.selection import duplicate_groups
+
+    dots = catalog.dots(columns=["dot_id", "duration_s", "curation_validation_status"])
+    links = catalog.duplicates()
+    groups = duplicate_groups(list(dots["dot_id"]), zip(links["dot_a"], links["dot_b"], strict=True))
+    dots["group"] = dots["dot_id"].map(groups)
+    best = dots.sort_values("duration_s", ascending=False).drop_duplicates("group")
+    compliant = dots[dots["curation_validation_status"] == "compliant"]
+    return {
+        "distinct_dots": int(dots["group"].nunique()),
+        "distinct_compliant": int(compliant["group"].nunique()),
+        "distinct_minutes": f"{float(best['duration_s'].fillna(0).sum()) / 60:.1f}",
+        "n_linked": int(len(links)),
+    }
+
+
 def catalog_report_html(catalog, *, title: str | None = None) -> str:
     """The HTML of a catalog report: counts, minutes of compliant baseline, quality, duplicates, a dot table.
 
@@ -628,7 +656,8 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
     overview = catalog_overview(catalog)
     quality = catalog_quality(catalog)
     scores = quality["quality"].to_numpy(dtype=float)
-    score_of = dict(zip(quality["dot_id"], scores, strict=True))
+    score_of = quality.set_index("dot_id").to_dict("index")
+    distinct = distinct_totals(catalog)
     figures = [spec.render() for spec in catalog_figure_specs(overview, lambda: scores)]
     dots = catalog.dots(limit=MAX_TABLE_ROWS)
     rows = []
@@ -639,7 +668,8 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
             "modality": _fmt(r.get("recording_modality")),
             "subject": _fmt(r.get("identity_subject_id") or r.get("subject_subject_id")),
             "session": _fmt(r.get("identity_session_id")), "minutes": f"{float(r.get('duration_s') or 0) / 60:.1f}",
-            "status": _fmt(r.get("curation_validation_status")), "quality": _fmt(score_of.get(r.get("dot_id"))),
+            "status": _fmt(r.get("curation_validation_status")),
+            **{name: _fmt(score_of.get(r.get("dot_id"), {}).get(column)) for name, column in QUALITY_CELLS.items()},
             "source": _fmt(r.get("source")),
         })  # fmt: skip
     duplicates = catalog.duplicates().head(200)
@@ -652,6 +682,7 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
             "minutes": f"{overview.minutes:.1f}",
             "compliant_minutes": f"{overview.compliant_minutes:.1f}",
             "sources": overview.sources,
+            **distinct,
         },
         counts={facet: [(str(k), int(v)) for k, v in series.items()] for facet, series in overview.counts.items()},
         minutes=[(str(k), f"{v.compliant:.1f}", f"{v.other:.1f}") for k, v in overview.minutes_by_lab.iterrows()],
@@ -662,6 +693,10 @@ def catalog_report_html(catalog, *, title: str | None = None) -> str:
             "n": int(np.isfinite(scores).sum()),
             "median": _fmt(float(np.nanmedian(scores))) if np.isfinite(scores).any() else "n/a",
             "below_half": int((scores < 0.5).sum()) if scores.size else 0,
+            "components": [
+                (name, _fmt(float(quality[column].median())) if quality[column].notna().any() else "–")
+                for name, column in QUALITY_CELLS.items()
+            ],
         },
         extra_tables=sorted(overview.extra_tables.items()),
         rows=rows,

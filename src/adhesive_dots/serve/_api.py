@@ -62,6 +62,9 @@ class DotSummary(BaseModel):
     curation_validation_status: str | None = None
     source: str | None = None
     quality: float | None = Field(None, description="Quality score in [0, 1] (curation), null when not computable.")
+    features: dict[str, float | None] = Field(
+        default_factory=dict, description="Named summary features (as `adots search --json`); {} without a fingerprint."
+    )
 
 
 class DotPage(BaseModel):
@@ -197,14 +200,21 @@ async def api_dot(request: Request, dot_id: str):
     return await once_per_view(request, lambda: json_response(_dot_json(request, dot_id)), one_dot=True)
 
 
+def dot_features(view: Any, dot_id: str) -> dict[str, float | None]:
+    """The dot's named summary features (as ``adots search --json``)."""
+    from adhesive_dots.catalog.search import summary_features
+
+    return summary_features(view.snapshot, [dot_id]).get(dot_id, {})
+
+
 def _dot_json(request: Request, dot_id: str) -> dict[str, Any]:
     view = view_of(request)
     detail = dot_detail(view, dot_id)
     row = detail.row
-    summary_row = {k: row.get(k) for k in DotSummary.model_fields if k != "quality"}
+    summary_row = {k: row.get(k) for k in DotSummary.model_fields if k not in ("quality", "features")}
     has_file = fingerprint_file(view, dot_id) is not None
     return {
-        "dot": {**summary_row, "quality": detail.quality},
+        "dot": {**summary_row, "quality": detail.quality, "features": dot_features(view, dot_id)},
         "metadata": detail.metadata.model_dump(mode="json"),
         "findings": [clean(f.to_dict()) for f in detail.findings],
         "summary": detail.summary,

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from adhesive_dots.catalog.curation import CurationResult, catalog_quality, curate_catalog, manifest_table
-from adhesive_dots.catalog.search import similar_dots
+from adhesive_dots.catalog.search import similar_dots, summary_features
 from adhesive_dots.catalog.store import SUMMARY_COLUMNS, DotFilter
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.curate.selection import duplicate_groups
@@ -190,8 +190,10 @@ def dot_list(view: CatalogView, filters: DotFilter, paging: Paging) -> DotList:
     )
     rows = [{k: clean(v) for k, v in row.items()} for row in found]
     quality = quality_of(view, [r["dot_id"] for r in rows])
+    features = summary_features(snapshot, [r["dot_id"] for r in rows])
     for row in rows:
         row["quality"] = quality.get(row["dot_id"])
+        row["features"] = features.get(row["dot_id"], {})
     return DotList(total, paging, rows)
 
 

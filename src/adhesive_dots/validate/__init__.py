@@ -29,7 +29,7 @@ signal.clipping            warning   > ``clip_fraction`` of samples exactly on t
 signal.outliers            warning   > ``outlier_fraction`` beyond ``outlier_z`` robust SD
 signal.line_noise          warning   50/60 Hz power > ``line_noise_ratio`` x the flanks
 signal.artefacts           warning   > ``artefact_fraction`` windows with SD > ``artefact_factor`` x
-signal.usable_fraction     error     usable channels < ``min_usable_fraction``
+signal.usable_fraction     error     usable channels < ``min_usable_fraction`` (by bad time)
 signal.drift               warning   power or mean rate ratio last/first third > ``drift_ratio``
 arousal.coverage           error     a declared arousal signal covers < ``min_arousal_coverage``
 source.unreadable          critical  (adots validate) a source could not be opened or read

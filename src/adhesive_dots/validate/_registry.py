@@ -65,6 +65,11 @@ class Thresholds:
         median window SD.
     artefact_fraction : float
         A channel is artefact-ridden when more than this fraction of its windows are.
+    max_bad_time_fraction : float
+        A channel is usable while at most this fraction of its time is bad: the largest of the fraction
+        of its windows that are flat, artefact-like or without finite samples, of its NaN/Inf samples,
+        of its samples on the rails and of its outlier samples (rules that do not apply to a modality
+        are left out, as in the checks). Brief artefacts (blinks, a pop) leave a channel usable.
     min_usable_fraction : float
         Smallest compliant fraction of usable channels.
     drift_ratio : float
@@ -100,11 +105,43 @@ class Thresholds:
     line_noise_ratio: float = 10.0
     artefact_factor: float = 5.0
     artefact_fraction: float = 0.05
+    max_bad_time_fraction: float = 0.2
     min_usable_fraction: float = 0.8
     drift_ratio: float = 2.0
     gap_factor: float = 1.5
     min_arousal_coverage: float = 0.95
     block_bytes: int = 64 * 2**20
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "validation config") -> Thresholds:
+        """Thresholds from a mapping (the ``[validation]`` table of a config file); unset keys keep their
+        defaults; ``min_fs`` is a table of modality names to Hz merged into the defaults.
+
+        Raises
+        ------
+        ValidationOptionError
+            Naming ``source`` and the key, when a key is unknown or a value is not a non-negative number.
+        """
+        unknown = sorted(set(values) - set(THRESHOLD_NAMES))
+        if unknown:
+            raise ValidationOptionError(
+                f"{source}: unknown validation threshold(s) {unknown}; known: {list(THRESHOLD_NAMES)}"
+            )
+        default = cls()
+        options: dict[str, Any] = {}
+        for key, value in values.items():
+            try:
+                if key == "min_fs":
+                    options[key] = {**default.min_fs, **{Modality(str(m).lower()): float(v) for m, v in value.items()}}
+                    numbers = list(options[key].values())
+                else:
+                    options[key] = type(getattr(default, key))(value)
+                    numbers = [options[key]]
+            except (TypeError, ValueError, AttributeError) as err:
+                raise ValidationOptionError(f"{source}: validation.{key} = {value!r} is invalid ({err})") from None
+            if any(not (n >= 0) for n in numbers):
+                raise ValidationOptionError(f"{source}: validation.{key} must be a non-negative number, got {value!r}")
+        return cls(**options)
 
     def describe(self, name: str) -> str:
         """``name=value`` text of one threshold (dict values as ``key=value`` pairs)."""

@@ -42,6 +42,16 @@ REQUIRED_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     Paradigm.ANAESTHETISED.value: (("context.anaesthesia", "the anaesthetic, dose and depth"),),
 }
 
+#: Required fields a paradigm already answers (not asked for again): eyes-open fixation says the eyes are
+#: open and a target shown; eyes-closed says the eyes are closed (a fixation target is then moot); the animal
+#: task-free paradigms say whether the head is fixed.
+IMPLIED_BY_PARADIGM: dict[str, frozenset[str]] = {
+    Paradigm.HUMAN_EYES_OPEN_FIXATION.value: frozenset({"paradigm.eyes_closed", "paradigm.fixation"}),
+    Paradigm.HUMAN_EYES_CLOSED.value: frozenset({"paradigm.eyes_closed", "paradigm.fixation"}),
+    Paradigm.ANIMAL_HEAD_FIXED_TASK_FREE.value: frozenset({"paradigm.head_fixed"}),
+    Paradigm.ANIMAL_FREELY_MOVING_TASK_FREE.value: frozenset({"paradigm.head_fixed"}),
+}
+
 #: Recommended fields (reported together as one info finding).
 RECOMMENDED_FIELDS: dict[str, tuple[str, ...]] = {
     "all": (
@@ -219,14 +229,46 @@ def field_present(metadata: DotMetadata, path: str) -> bool:
 
 
 def required_fields(metadata: DotMetadata) -> list[tuple[str, str]]:
-    """The ``(path, description)`` pairs required for this metadata's species and paradigm."""
+    """The ``(path, description)`` pairs required for this metadata's species and paradigm.
+
+    ``REQUIRED_FIELDS["all"]``, then those of the species kind (human or animal), then those of the
+    paradigm, less the fields the paradigm already answers (:data:`IMPLIED_BY_PARADIGM`).
+    """
     required = list(REQUIRED_FIELDS["all"])
     kind = subject_kind(metadata)
     if kind is not None:
         required += REQUIRED_FIELDS[kind]
+    implied: frozenset[str] = frozenset()
     if metadata.paradigm.name is not None:
         required += REQUIRED_FIELDS.get(metadata.paradigm.name.value, ())
-    return required
+        implied = IMPLIED_BY_PARADIGM.get(metadata.paradigm.name.value, frozenset())
+    return [(path, what) for path, what in required if path not in implied]
+
+
+def missing_required(metadata: DotMetadata) -> list[str]:
+    """The required fields (:func:`required_fields`) this metadata lacks, as dotted paths."""
+    return [path for path, _ in required_fields(metadata) if not field_present(metadata, path)]
+
+
+def recommended_fields(metadata: DotMetadata) -> list[str]:
+    """The recommended dotted paths (``a|b``: either) for this metadata's species."""
+    paths = list(RECOMMENDED_FIELDS["all"])
+    kind = subject_kind(metadata)
+    if kind is not None:
+        paths += RECOMMENDED_FIELDS[kind]
+    return paths
+
+
+def metadata_completeness(metadata: DotMetadata) -> tuple[float, float]:
+    """Fractions in [0, 1] of the required (:func:`required_fields`) and recommended
+    (:func:`recommended_fields`) fields present (1 when none is asked for)."""
+    required = [path for path, _ in required_fields(metadata)]
+    recommended = recommended_fields(metadata)
+
+    def share(paths: list[str]) -> float:
+        return sum(field_present(metadata, p) for p in paths) / len(paths) if paths else 1.0
+
+    return share(required), share(recommended)
 
 
 @register_check(
@@ -272,11 +314,7 @@ def check_metadata_recommended(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.baseline is None:
         return
     metadata = ctx.metadata
-    paths = list(RECOMMENDED_FIELDS["all"])
-    kind = subject_kind(metadata)
-    if kind is not None:
-        paths += RECOMMENDED_FIELDS[kind]
-    missing = [p for p in paths if not field_present(metadata, p)]
+    missing = [p for p in recommended_fields(metadata) if not field_present(metadata, p)]
     if missing:
         names = [p.replace("|", " or ") for p in missing]
         yield CHECKS["metadata.recommended"].finding(
@@ -467,12 +505,35 @@ def artefact_channels(ctx: CheckContext) -> tuple[np.ndarray, np.ndarray]:
     return fraction > ctx.thresholds.artefact_fraction, fraction
 
 
+def bad_time_fraction(ctx: CheckContext) -> np.ndarray:
+    """Fraction of each channel's time that is bad, shape (n_channels,) (see ``Thresholds.max_bad_time_fraction``).
+
+    The largest of: the fraction of windows that are flat (not for spikes, where a whole constant
+    channel counts instead), artefact-like (not for spikes) or without finite samples; the fraction
+    of NaN/Inf samples; of samples on the rails (not for spikes); of outlier samples (not for spikes
+    or calcium).
+    """
+    quality, limits = ctx.quality, ctx.thresholds
+    n_windows = quality.n_windows
+    parts = [quality.nonfinite_fraction()]
+    if n_windows:
+        windows = ~np.isfinite(quality.window_std)
+        if not _sparse(ctx):
+            windows |= quality.flat_windows(rtol=limits.flat_rtol)
+            windows |= quality.artefact_windows(factor=limits.artefact_factor)
+        parts.append(windows.mean(axis=1))
+    if _sparse(ctx):
+        parts.append(flat_channels(ctx)[0].astype(float))
+    else:
+        parts.append(quality.rail_fraction())
+    if ctx.modality not in HEAVY_TAILED_MODALITIES:
+        parts.append(quality.outlier_fraction())
+    return np.max(np.vstack(parts), axis=0)
+
+
 def usable_channels(ctx: CheckContext) -> np.ndarray:
-    """Channels not flagged flat, non-finite, clipped, outlier-ridden or artefact-ridden."""
-    bad = np.zeros(ctx.recording.n_channels, dtype=bool)
-    for rule in (flat_channels, nonfinite_channels, clipped_channels, outlier_channels, artefact_channels):
-        bad |= rule(ctx)[0]
-    return ~bad
+    """Channels whose bad time (:func:`bad_time_fraction`) is at most ``max_bad_time_fraction``."""
+    return bad_time_fraction(ctx) <= ctx.thresholds.max_bad_time_fraction
 
 
 def _signal_finding(ctx: CheckContext, check_id: str, mask: np.ndarray, values: np.ndarray, what: str,
@@ -610,24 +671,28 @@ def check_signal_artefacts(ctx: CheckContext) -> Iterator[Finding]:
 @register_check(
     "signal.usable_fraction",
     severity="error",
-    summary="At least min_usable_fraction of channels are usable (not flat, non-finite, clipped, "
-    "outlier- or artefact-ridden).",
-    rationale="A baseline whose channels are mostly bad cannot stand for the session.",
+    summary="At least min_usable_fraction of channels are usable (bad for at most max_bad_time_fraction of the "
+    "time: flat, artefact-like or NaN windows, samples on the rails, outlier samples).",
+    rationale="A baseline whose channels are mostly bad cannot stand for the session; brief artefacts (blinks, "
+    "a pop) leave a channel usable, so only a lasting fault counts.",
     fix="repair or exclude the bad channels; if most are bad, record the baseline again",
-    thresholds=("min_usable_fraction",),
+    thresholds=("max_bad_time_fraction", "min_usable_fraction"),
     needs_signal=True,
 )
 def check_signal_usable_fraction(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.baseline is None or ctx.recording.n_channels == 0:
         return
-    usable = usable_channels(ctx)
+    bad_time = bad_time_fraction(ctx)
+    usable = bad_time <= ctx.thresholds.max_bad_time_fraction
     fraction = float(usable.mean())
     if fraction < ctx.thresholds.min_usable_fraction:
+        location, _ = ctx.channels(~usable, bad_time, digits=3)
         yield CHECKS["signal.usable_fraction"].finding(
             ctx,
             f"{ctx.source}: only {int(usable.sum())} of {usable.size} channels ({fraction:.0%}) are usable in the "
-            f"{ctx.where()}; at least {ctx.thresholds.min_usable_fraction:.0%} are required",
-            location=f"{int(usable.sum())} of {usable.size} channels",
+            f"{ctx.where()}; at least {ctx.thresholds.min_usable_fraction:.0%} are required; unusable (fraction of "
+            f"bad time above {ctx.thresholds.max_bad_time_fraction:g}): {location}",
+            location=location,
             value=round(fraction, 6),
         )
 

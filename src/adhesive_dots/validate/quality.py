@@ -95,22 +95,27 @@ class SignalQuality:
         """Fraction of NaN/Inf samples per channel."""
         return self.n_nonfinite / np.maximum(self.n_samples, 1)
 
-    def flat_window_fraction(self, *, rtol: float = 1e-9) -> np.ndarray:
-        """Fraction of windows whose range is at most ``rtol`` x the median window range.
+    def flat_windows(self, *, rtol: float = 1e-9) -> np.ndarray:
+        """Windows whose range is at most ``rtol`` x the median window range, shape (n_channels, n_windows).
 
         The median is over all channels and windows, so a constant channel among live ones
         is flat while a quiet one is not; when most windows are constant it is 0 and only
-        exactly constant windows count. Windows without finite samples do not count.
+        exactly constant windows count. Windows without finite samples are not flat.
         """
-        if self.n_windows == 0:
-            return np.zeros(self.n_channels)
         ptp = self.window_ptp
         valid = np.isfinite(ptp)
         if not valid.any():
-            return np.zeros(self.n_channels)
+            return np.zeros(ptp.shape, dtype=bool)
         tolerance = rtol * float(np.median(ptp[valid]))
-        flat = valid & (ptp <= tolerance)
-        return flat.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+        return valid & (ptp <= tolerance)
+
+    def flat_window_fraction(self, *, rtol: float = 1e-9) -> np.ndarray:
+        """Fraction of a channel's windows that are flat (:meth:`flat_windows`); windows without finite samples
+        do not count."""
+        if self.n_windows == 0:
+            return np.zeros(self.n_channels)
+        valid = np.isfinite(self.window_ptp)
+        return self.flat_windows(rtol=rtol).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
 
     def rail_fraction(self) -> np.ndarray:
         """Fraction of finite samples sitting exactly on the channel's min or max (0 if constant)."""
@@ -138,18 +143,25 @@ class SignalQuality:
             ratio = peak / flank
         return np.where(flank > 0, ratio, np.where(peak > 0, np.inf, 1.0))
 
-    def artefact_window_fraction(self, *, factor: float = 5.0) -> np.ndarray:
-        """Fraction of windows whose SD exceeds ``factor`` x the channel's median window SD."""
-        if self.n_windows == 0:
-            return np.zeros(self.n_channels)
+    def artefact_windows(self, *, factor: float = 5.0) -> np.ndarray:
+        """Windows whose SD exceeds ``factor`` x the channel's median window SD, shape (n_channels, n_windows)."""
         std = self.window_std
+        if self.n_windows == 0:
+            return np.zeros(std.shape, dtype=bool)
         valid = np.isfinite(std)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a channel without finite windows -> NaN
             typical = np.nanmedian(std, axis=1)
         with np.errstate(invalid="ignore"):
             bad = valid & (std > factor * typical[:, None])
-        return np.where(typical > 0, bad.sum(axis=1) / np.maximum(valid.sum(axis=1), 1), 0.0)
+        return bad & (typical > 0)[:, None]
+
+    def artefact_window_fraction(self, *, factor: float = 5.0) -> np.ndarray:
+        """Fraction of a channel's windows that are artefact-like (:meth:`artefact_windows`)."""
+        if self.n_windows == 0:
+            return np.zeros(self.n_channels)
+        valid = np.isfinite(self.window_std)
+        return self.artefact_windows(factor=factor).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
 
     def power_drift_ratio(self) -> float:
         """Median over channels of the mean window variance in the last third over the first third.

@@ -31,12 +31,13 @@ from adhesive_dots import __version__
 from adhesive_dots.catalog.exchange import MAX_METADATA_BYTES
 from adhesive_dots.catalog.store import Catalog, DotRecord, SourceRecord
 from adhesive_dots.core import Baseline, Finding, Severity
+from adhesive_dots.curate.quality import QualityConfig, compute_quality
 from adhesive_dots.errors import AdhesiveError, BaselineNotFoundError
 from adhesive_dots.files import remove_stale_temporaries
 from adhesive_dots.fingerprint import SUMMARY_NAMES, FingerprintParams
 from adhesive_dots.io.sources import SourceSpec, expand_sources, resolve
 from adhesive_dots.parallel import run_tasks
-from adhesive_dots.validate import batch_finding, validate_baseline
+from adhesive_dots.validate import Thresholds, batch_finding, validate_baseline
 from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
 
@@ -49,6 +50,7 @@ class IngestSummary:
     ingested: int = 0
     unchanged: int = 0
     failed: int = 0
+    no_baseline: int = 0
     dots: int = 0
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -60,6 +62,7 @@ class IngestSummary:
             "ingested": self.ingested,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "no_baseline": self.no_baseline,
             "dots": self.dots,
             "seconds": round(self.seconds, 3),
             "sources_per_minute": round(60 * self.ingested / self.seconds, 2) if self.seconds > 0 else None,
@@ -86,13 +89,17 @@ def analyse_source(
     min_duration: float = 600.0,
     params: FingerprintParams | None = None,
     seed: int = 0,
+    thresholds: Thresholds | None = None,
+    quality_config: QualityConfig | None = None,
 ) -> SourceRecord:
     """Read one source and return everything the catalog stores about it (runs on a worker).
 
-    Every distinct candidate baseline becomes a dot: it is validated, its samples are read
-    once for the fingerprint and the content hash, and the fingerprint is saved as NetCDF
-    in ``fingerprint_dir``. Any error becomes a failed record with a ``source.unreadable``
-    finding (``data.present`` for a run whose data were not fetched) instead of an exception.
+    Every distinct candidate baseline becomes a dot: it is validated (with ``thresholds``), its
+    samples are read once for the fingerprint and the content hash, the fingerprint is saved as
+    NetCDF in ``fingerprint_dir``, and its quality is scored
+    (:func:`~adhesive_dots.curate.quality.compute_quality` with ``quality_config``). Any error becomes
+    a failed record with a ``source.unreadable`` finding (``data.present`` for a run whose data were
+    not fetched) instead of an exception.
     """
     source_hash = source_hash or spec.content_hash()
     try:
@@ -109,7 +116,10 @@ def analyse_source(
                     finding = batch_finding("baseline.exists", spec.key, str(err))
                 return SourceRecord(spec.key, source_hash, findings=(finding,), tool_version=__version__)
             dots = tuple(
-                _analyse_baseline(resolved.spec, b, fingerprint_dir, min_duration, params, seed) for b in baselines
+                _analyse_baseline(
+                    resolved.spec, b, fingerprint_dir, min_duration, params, seed, thresholds, quality_config
+                )
+                for b in baselines
             )
         return SourceRecord(spec.key, source_hash, dots=dots, tool_version=__version__)
     except (AdhesiveError, OSError, ValueError, KeyError, RuntimeError) as err:
@@ -131,8 +141,10 @@ def _analyse_baseline(
     min_duration: float,
     params: FingerprintParams | None,
     seed: int,
+    thresholds: Thresholds | None = None,
+    quality_config: QualityConfig | None = None,
 ) -> DotRecord:
-    findings = validate_baseline(baseline, min_duration=min_duration)
+    findings = validate_baseline(baseline, min_duration=min_duration, thresholds=thresholds)
     data = baseline.load()
     dot_id = dot_id_for(spec.key, baseline.segment.start, baseline.segment.stop)
     vector, netcdf_path = None, None
@@ -154,6 +166,11 @@ def _analyse_baseline(
         netcdf = Path(fingerprint_dir) / f"{dot_id}.nc"
         fp.to_netcdf(netcdf, overwrite=True)
         vector, netcdf_path = fp.summary_vector(), str(netcdf)
+    features = dict(zip(SUMMARY_NAMES, vector, strict=True)) if vector is not None else {}
+    quality = compute_quality(
+        findings, features=features, metadata=baseline.metadata, duration=baseline.duration, config=quality_config
+    )
+    score = quality.score if np.isfinite(quality.score) else None
     metadata = baseline.metadata.merged(
         identity={"source_uri": spec.key, "content_hash": _samples_hash(data)},
         segment={
@@ -163,6 +180,7 @@ def _analyse_baseline(
             "contiguous": baseline.segment.contiguous,
             "gaps": [list(g) for g in baseline.segment.gaps],
         },
+        curation={"quality_score": score},
     )
     return DotRecord(
         dot_id=dot_id,
@@ -173,6 +191,7 @@ def _analyse_baseline(
         vector=vector,
         netcdf_path=netcdf_path,
         findings=tuple(findings),
+        quality=quality.to_dict(),
     )
 
 
@@ -186,6 +205,8 @@ def ingest(
     min_duration: float = 600.0,
     params: FingerprintParams | None = None,
     seed: int = 0,
+    thresholds: Thresholds | None = None,
+    quality_config: QualityConfig | None = None,
     on_progress: Callable[[IngestSummary, SourceRecord | None], None] | None = None,
 ) -> IngestSummary:
     """Ingest every source named by ``targets`` into ``catalog``.
@@ -200,6 +221,8 @@ def ingest(
         Fingerprint parameters (default: the shared rule, as ``adots fingerprint``).
     seed : int
         Seed of the fingerprints' surrogates (as ``adots fingerprint --seed``).
+    thresholds, quality_config : optional
+        Validation thresholds and quality weights (``--config FILE``; default: the documented ones).
     workers : int
         Worker processes of the local Dask cluster; 0 runs in this process without Dask.
     scheduler : str, optional
@@ -209,6 +232,7 @@ def ingest(
     """
     started = time.perf_counter()
     specs, problems = expand_sources(targets, template=template)
+    specs = [absolute_spec(spec) for spec in specs]
     summary = IngestSummary(catalog=str(catalog.path), sources=len(specs) + len(problems))
     fingerprint_dir = catalog.path.with_name(catalog.path.name + ".fingerprints")
     fingerprint_dir.mkdir(parents=True, exist_ok=True)
@@ -235,6 +259,8 @@ def ingest(
         min_duration=min_duration,
         params=params,
         seed=seed,
+        thresholds=thresholds,
+        quality_config=quality_config,
     )
     for outcome in outcomes:
         spec, source_hash = outcome.item
@@ -247,6 +273,18 @@ def ingest(
     return summary
 
 
+def absolute_spec(spec: SourceSpec) -> SourceSpec:
+    """``spec`` with a local source (and key) made absolute and resolved, so a catalog does not depend on the
+    working directory it was built from; remote sources unchanged."""
+    if spec.is_remote or not spec.source:
+        return spec
+
+    def absolute(text: str) -> str:
+        return str(Path(text).expanduser().resolve()) if text and not Path(text).is_absolute() else text
+
+    return spec.replace(source=absolute(spec.source), key=absolute(spec.key))
+
+
 def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_progress: Callable | None) -> None:
     """The single writer: one transaction per source, then the running summary."""
     record = _within_exchange_limits(record)
@@ -257,6 +295,9 @@ def _commit(catalog: Catalog, summary: IngestSummary, record: SourceRecord, on_p
     else:
         summary.ingested += 1
         summary.dots += len(record.dots)
+        if not record.dots:  # read, but no baseline in it: stored with its baseline.exists finding (critical)
+            summary.no_baseline += 1
+            summary.failures.append({"source": record.source, "message": record.findings[0].message})
     if on_progress is not None:
         on_progress(summary, record)
 

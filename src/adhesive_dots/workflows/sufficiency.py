@@ -83,7 +83,15 @@ def sufficiency_sources(
                     raise
                 raise type(err)(f"{resolved.key}: {err}") from err
         else:
-            baselines = [b for _, b in each_baseline(specs, stack, notes, progress=progress)]
+            baselines = []
+            for resolved, baseline in each_baseline(specs, stack, notes, progress=progress):
+                bad = np.count_nonzero(~np.isfinite(baseline.load()))
+                if bad:  # one NaN file must not abort the corpus: recorded and skipped, as effects/identify do
+                    notes.append(
+                        f"{resolved.key}: {bad} NaN/Inf samples in the baseline; skipped (adots validate names them)"
+                    )
+                    continue
+                baselines.append(baseline)
             if len(baselines) < 2:
                 raise DataError(f"a corpus needs at least 2 usable baselines, got {len(baselines)}: {'; '.join(notes)}")
             horizon = 600.0 if horizon_s is None else horizon_s
