@@ -392,7 +392,7 @@ def differences_figure(features: pd.DataFrame) -> Figure:
 
 @_styled
 def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Figure:
-    """A distance against its split-half null distribution."""
+    """A distance against its block-permutation null distribution."""
     fig, axes = _figure(2.4)
     ax = axes[0, 0]
     null = np.asarray(null, dtype=float)
@@ -400,10 +400,10 @@ def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Fi
     if null.size == 0 or not np.isfinite(observed):
         _message(ax, f"{name}: not computed")
         return fig
-    ax.hist(null, bins=min(30, max(5, null.size // 3)), color="0.7", label="split-half null")
+    ax.hist(null, bins=min(30, max(5, null.size // 3)), color="0.7", label="permutation null")
     ax.axvline(observed, color=COLORS[1], lw=2, label=f"observed {observed:.3g} (p = {p:.3g})")
     ax.set_xlabel(f"{name} (1, features in within-sd units)" if "energy" in name else f"{name} (1)")
-    ax.set_ylabel("Count (split halves)")
+    ax.set_ylabel("Count (permutations)")
     ax.set_title(f"{name} against its null")
     ax.legend()
     return fig
