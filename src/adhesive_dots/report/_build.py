@@ -193,11 +193,13 @@ class _Dot:
 
 
 def _analyse(baseline: Baseline, *, params: FingerprintParams | None, seed: int, label: str) -> _Dot:
+    from adhesive_dots.fingerprint.dfa import dfa_findings
     from adhesive_dots.validate import validate_baseline
     from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
     findings = validate_baseline(baseline)
     fp = fingerprint_baseline(baseline, params=params, seed=seed)
+    findings = [*findings, *dfa_findings(fp.dataset, source=str(baseline.source))]
     return _Dot(baseline, fp, findings, label)
 
 

@@ -20,6 +20,8 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # the Agg canvas, never pyplot's global state
 from matplotlib.figure import Figure
 
+from adhesive_dots.fingerprint.dfa import CURVATURE_LIMIT, compute_dfa_curvature
+
 MAX_GROUPS = 8
 """At most this many channel groups in the PSD and DFA figures (more collapse to one group)."""
 MAX_TRACES = 7
@@ -195,11 +197,17 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
     fluct = ds["dfa_fluctuation"].values
     fit_range = ds["dfa_exponent"].attrs.get("fit_range", [scales[0], scales[-1]])
     exponents = ds["dfa_exponent"].values
+    r_squared = ds["dfa_r_squared"].values if "dfa_r_squared" in ds else np.full(exponents.shape, np.nan)
+    curvature = compute_dfa_curvature(scales, fluct, fit_range=tuple(fit_range))
     for k, (label, idx) in enumerate(channel_groups(ds["channel"].values).items()):
         color = COLORS[k % len(COLORS)]
         mid, low, high = _quantiles(fluct[idx])
-        alpha = float(np.nanmedian(exponents[idx])) if np.isfinite(exponents[idx]).any() else np.nan
-        ax.loglog(scales, mid, "o", ms=3, color=color, label=f"{label}: α = {alpha:.2f}")
+        with _quiet():
+            alpha = float(np.nanmedian(exponents[idx]))
+            r2 = float(np.nanmedian(r_squared[idx]))
+            bend = float(np.nanmedian(curvature[idx]))
+        note = f", curved ({bend:+.2f})" if abs(bend) > CURVATURE_LIMIT else ""
+        ax.loglog(scales, mid, "o", ms=3, color=color, label=f"{label}: α = {alpha:.2f}, R² = {r2:.3f}{note}")
         ax.fill_between(scales, low, high, color=color, alpha=0.15, lw=0)
         x, y = _dfa_line(scales, mid, alpha, fit_range)
         if x is not None:
@@ -208,8 +216,8 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
     ax.set_xlabel("Window length n (s)")
     units = ds["dfa_fluctuation"].attrs.get("units", "")
     ax.set_ylabel(f"F(n) ({units})" if units else "F(n)")
-    ax.set_title(f"Broadband DFA (fit {fit_range[0]:.3g}–{fit_range[1]:.3g} s)")
-    ax.legend(loc="upper left")
+    ax.set_title(f"Broadband DFA (fit {fit_range[0]:.3g}–{fit_range[1]:.3g} s, shaded)")
+    ax.legend(loc="upper left", fontsize="small")
     if slow:
         ax = axes[0, 1]
         slow_scales = ds["slow_scale"].values
@@ -221,7 +229,10 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
                 mid, low, high = _quantiles(curve)
                 with _quiet():  # all-NaN when every channel of the band is flat
                     alpha = float(np.nanmedian(ds["envelope_dfa_exponent"].sel(envelope_band=band).values))
-                ax.loglog(slow_scales, mid, "o", ms=3, color=color, label=f"{band} envelope: α = {alpha:.2f}")
+                    r2 = float(np.nanmedian(ds["envelope_dfa_r_squared"].sel(envelope_band=band).values))
+                ax.loglog(
+                    slow_scales, mid, "o", ms=3, color=color, label=f"{band} envelope: α = {alpha:.2f}, R² = {r2:.3f}"
+                )
                 ax.fill_between(slow_scales, low, high, color=color, alpha=0.15, lw=0)
                 x, y = _dfa_line(slow_scales, mid, alpha, slow_range)
                 if x is not None:
