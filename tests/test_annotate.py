@@ -245,3 +245,28 @@ def test_interrupted_bids_annotate_keeps_the_sidecar(tmp_path, file_hash, monkey
         annotate(root, start=1.0, stop=9.0, paradigm="human-eyes-closed", in_place=True)
     assert file_hash(sidecar) == before
     assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".bak")) == listing
+
+
+def test_annotate_fills_empty_nwb_subject_fields_and_nwbinspector_stops_asking(make_nwb):
+    """A file without species, sex or age: after annotate they are in /general/subject (pynwb reads them),
+    nwbinspector no longer reports them missing, and every field written is reported."""
+    data = np.random.default_rng(3).standard_normal((250 * 60, 2)).astype(np.float32)
+    source = make_nwb("bare.nwb", data=data, kind="lfp", subject={"subject_id": "m7"})
+    before = {check for check, *_ in _inspector_messages(source)}
+    assert {"check_subject_species_exists", "check_subject_sex"} <= before
+    meta = {"subject": {"species": "Mus musculus", "sex": "F", "age": "P90D", "subject_id": "other"}}
+    result = annotate(source, start=0.0, stop=60.0, paradigm=PARADIGM, metadata=meta)
+    assert set(result.fields_written) == {"Subject.species", "Subject.sex", "Subject.age"}  # subject_id was set
+    after = {check for check, *_ in _inspector_messages(result.output)}
+    assert not {"check_subject_species_exists", "check_subject_sex", "check_subject_age"} & after
+    with NWBHDF5IO(str(result.output), "r") as io:
+        subject = io.read().subject
+        assert (subject.species, subject.sex, subject.age, subject.subject_id) == ("Mus musculus", "F", "P90D", "m7")
+
+
+def test_annotate_never_overwrites_a_subject_field(nwb_source):
+    """The fixture's subject is a female mouse; a dot saying otherwise changes nothing in Subject."""
+    result = annotate(nwb_source, start=0.0, stop=30.0, paradigm=PARADIGM, metadata={"subject": {"sex": "M"}})
+    assert "Subject.sex" not in result.fields_written
+    with NWBHDF5IO(str(result.output), "r") as io:
+        assert io.read().subject.sex == "F"

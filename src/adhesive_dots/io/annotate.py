@@ -42,7 +42,7 @@ from adhesive_dots.io._atomic import atomic_output
 from adhesive_dots.io._meta import overlay
 from adhesive_dots.io.bids import bids_run_of_file, read_sidecar
 from adhesive_dots.io.bids_write import SIDECAR_KEY
-from adhesive_dots.io.nwb_write import DOT_TABLE, add_dot_table
+from adhesive_dots.io.nwb_write import DOT_TABLE, add_dot_table, fill_nwb_subject
 from adhesive_dots.io.sidecar import sidecar_path, write_dot_sidecar
 from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline, source_kind
 from adhesive_dots.metadata import DotMetadata, Paradigm
@@ -58,6 +58,9 @@ class AnnotateResult:
     metadata: DotMetadata
     segment: Segment
     notes: tuple[str, ...] = ()
+    fields_written: tuple[str, ...] = ()
+    """Standard fields of the ecosystem filled from the dot (``Subject.species``, ``participants.tsv:sex``,
+    ``RecordingDuration``...); a field that already held a value is never overwritten."""
 
 
 def annotate(
@@ -196,7 +199,8 @@ def _annotate_nwb(
     with atomic_output(target, overwrite=overwrite or in_place) as tmp:
         shutil.copy2(path, tmp)
         write_dot_table(tmp, segment, dot, replace=replace, source=str(path))
-    return AnnotateResult(target, backup, "nwb", dot, segment, notes)
+        written = fill_nwb_subject(tmp, dot.subject)
+    return AnnotateResult(target, backup, "nwb", dot, segment, notes, tuple(written))
 
 
 def _refuse_existing_nwb_dot(path: Path, *, replace: bool) -> None:
