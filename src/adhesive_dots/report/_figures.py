@@ -135,6 +135,37 @@ def _message(ax, text: str) -> None:
 # -- dot figures --------------------------------------------------------------------------------
 
 
+_SUPERSCRIPTS = {"2": "²", "3": "³", "-1": "⁻¹", "-2": "⁻²"}
+
+
+def typeset_units(units: str) -> str:
+    """Units as a reader expects them: ``(V)**2/Hz`` -> ``V²/Hz``, ``log10(V**2)`` -> ``log₁₀ V²``,
+    ``V x sqrt(samples)`` -> ``V·√samples``.
+
+    >>> typeset_units("(V)**2/Hz"), typeset_units("log10((V)**2)"), typeset_units("(dF/F)**2/Hz")
+    ('V²/Hz', 'log₁₀ V²', '(dF/F)²/Hz')
+    """
+    text = str(units)
+
+    def power(m: re.Match) -> str:
+        return m.group(1) + _SUPERSCRIPTS.get(m.group(2), "^" + m.group(2))
+
+    text = re.sub(r"\((\w+)\)\*\*(-?\d)", power, text)  # (V)**2 -> V²
+    text = re.sub(r"(\([^()]+\))\*\*(-?\d)", power, text)  # (dF/F)**2 -> (dF/F)²
+    text = re.sub(r"(\w)\*\*(-?\d)", power, text)
+    text = re.sub(r"(\w)\^2", r"\1²", text)
+    text = re.sub(r"log10\(((?:[^()]|\([^()]*\))*)\)", r"log₁₀ \1", text)
+    text = re.sub(r"sqrt\(([^()]*)\)", r"√\1", text)
+    return text.replace(" x ", "·")
+
+
+def _integer_ticks(axis) -> None:
+    """Whole-number ticks on a count axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 @_styled
 def psd_figure(ds: xr.Dataset, *, title: str = "") -> Figure:
     """Median PSD per channel group (shaded: inter-quartile range) with the aperiodic fit drawn over it.
@@ -166,7 +197,7 @@ def psd_figure(ds: xr.Dataset, *, title: str = "") -> Figure:
             ax.loglog(freqs[in_fit], fit_mid, color=color, ls="--", lw=1.2, label=f"aperiodic fit, χ = {chi:.2f}")
     ax.axvspan(*fit_range, color="0.92", zorder=0, label=f"fit range {fit_range[0]:g}–{fit_range[1]:g} Hz")
     ax.set_xlabel("Frequency (Hz)")
-    ax.set_ylabel(f"PSD ({units})" if units else "PSD (units²/Hz)")
+    ax.set_ylabel(f"PSD ({typeset_units(units)})" if units else "PSD (units²/Hz)")
     ax.set_title(title or "Power spectral density by channel group (median, IQR) with aperiodic fit")
     ax.legend(ncols=2, loc="lower left")
     return fig
@@ -215,7 +246,7 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
     ax.axvspan(*fit_range, color="0.93", zorder=0)
     ax.set_xlabel("Window length n (s)")
     units = ds["dfa_fluctuation"].attrs.get("units", "")
-    ax.set_ylabel(f"F(n) ({units})" if units else "F(n)")
+    ax.set_ylabel(f"F(n) ({typeset_units(units)})" if units else "F(n)")
     ax.set_title(f"Broadband DFA (fit {fit_range[0]:.3g}–{fit_range[1]:.3g} s, shaded)")
     ax.legend(loc="upper left", fontsize="small")
     if slow:
@@ -271,10 +302,20 @@ def correlation_figure(ds: xr.Dataset) -> Figure:
     ax = axes[0, 0]
     if has_matrix:
         matrix = ds["correlation"].values
-        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r", interpolation="nearest")
-        fig.colorbar(image, ax=ax, label="Pearson r (1)", shrink=0.85)
-        ax.set_xlabel("Channel (index)")
-        ax.set_ylabel("Channel (index)")
+        names = [str(n) for n in ds["correlation"][ds["correlation"].dims[0]].values]
+        off = matrix[~np.eye(matrix.shape[0], dtype=bool)]
+        off = off[np.isfinite(off)]
+        # symmetric about 0 and as wide as the off-diagonal values (the diagonal's 1 would wash them out)
+        limit = float(np.clip(np.ceil(np.abs(off).max() * 10) / 10, 0.1, 1.0)) if off.size else 1.0
+        shown = np.where(np.eye(matrix.shape[0], dtype=bool), np.nan, matrix)
+        image = ax.imshow(shown, vmin=-limit, vmax=limit, cmap="RdBu_r", interpolation="nearest")
+        fig.colorbar(image, ax=ax, label=f"Pearson r (1; diagonal blank, scale ±{limit:g})", shrink=0.85)
+        step = max(1, int(np.ceil(len(names) / 24)))  # at most 24 readable labels
+        ticks = np.arange(0, len(names), step)
+        ax.set_xticks(ticks, [names[t] for t in ticks], rotation=90, fontsize=6)
+        ax.set_yticks(ticks, [names[t] for t in ticks], fontsize=6)
+        ax.set_xlabel("Channel (name)")
+        ax.set_ylabel("Channel (name)")
         ax.set_title(f"Correlation matrix ({matrix.shape[0]} channels)")
     else:
         _message(ax, "correlation matrix not stored\n(one channel, or above max_channels)")
@@ -346,7 +387,7 @@ def trajectory_figure(ds: xr.Dataset, *, arousal_units: dict[str, str] | None = 
 def state_units(ds: xr.Dataset, name: str) -> str:
     """Units of a state feature: the windowed log band power's for ``log_power_*``, else ``1``."""
     if str(name).startswith("log_power") and "window_log_band_power" in ds:
-        return str(ds["window_log_band_power"].attrs.get("units", "log10(power)"))
+        return typeset_units(ds["window_log_band_power"].attrs.get("units", "log10(power)"))
     return "1"
 
 
@@ -366,7 +407,7 @@ def psd_pair_figure(ds_a: xr.Dataset, ds_b: xr.Dataset, labels: tuple[str, str])
         ax.fill_between(freqs[keep], low, high, color=COLORS[k], alpha=0.2, lw=0)
     units = ds_a["psd"].attrs.get("units", "")
     ax.set_xlabel("Frequency (Hz)")
-    ax.set_ylabel(f"PSD ({units})" if units else "PSD (units²/Hz)")
+    ax.set_ylabel(f"PSD ({typeset_units(units)})" if units else "PSD (units²/Hz)")
     ax.set_title("Power spectral density, median over channels (IQR shaded)")
     ax.legend()
     return fig
@@ -415,6 +456,7 @@ def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Fi
     ax.axvline(observed, color=COLORS[1], lw=2, label=f"observed {observed:.3g} (p = {p:.3g})")
     ax.set_xlabel(f"{name} (1, features in within-sd units)" if "energy" in name else f"{name} (1)")
     ax.set_ylabel("Count (permutations)")
+    _integer_ticks(ax.yaxis)
     ax.set_title(f"{name} against its null")
     ax.legend()
     return fig
@@ -423,7 +465,12 @@ def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Fi
 @_styled
 def trajectory_pair_figure(ds_a: xr.Dataset, ds_b: xr.Dataset, labels: tuple[str, str]) -> Figure:
     """The state features of two baselines over time, one panel per feature (raw units)."""
-    names = [n for n in ds_a["state_feature"].values if n in set(ds_b["state_feature"].values)][:MAX_TRACES]
+    names = [
+        n
+        for n in ds_a["state_feature"].values
+        if n in set(ds_b["state_feature"].values)
+        and any(np.isfinite(ds["state"].sel(state_feature=n).values).any() for ds in (ds_a, ds_b))
+    ][:MAX_TRACES]  # no empty panels for features neither baseline can have (beta of 30 Hz calcium)
     ncols = 2
     nrows = max(1, int(np.ceil(len(names) / ncols)))
     fig, axes = _figure(1.6 * nrows + 0.6, ncols=ncols, nrows=nrows)
@@ -460,6 +507,7 @@ def counts_figure(counts: dict[str, pd.Series]) -> Figure:
         labels = [str(v)[:28] for v in series.index]
         ax.barh(labels[::-1], series.to_numpy()[::-1], color=COLORS[0])
         ax.set_xlabel("Dots (count)")
+        _integer_ticks(ax.xaxis)
         ax.set_title(f"By {facet}")
     for ax in axes.ravel()[len(counts) :]:
         ax.set_visible(False)
@@ -496,6 +544,7 @@ def quality_figure(scores: np.ndarray) -> Figure:
     ax.hist(scores, bins=min(20, max(5, scores.size)), color=COLORS[0])
     ax.set_xlabel("Quality score (1)")
     ax.set_ylabel("Dots (count)")
+    _integer_ticks(ax.yaxis)
     ax.set_title("Quality scores")
     return fig
 
