@@ -74,3 +74,25 @@ def test_comparison_of_slow_signals_draws_no_empty_panels():
     titles = _texts(figs.trajectory_pair_figure(a, b, ("a", "b")))
     assert "log_power_alpha" in titles or "log_power_theta" in titles
     assert "log_power_beta" not in titles and "log_power_gamma" not in titles
+
+
+def test_edf_channels_with_padding_dots_get_scalp_maps(real_data):
+    """S001R01.edf names its channels 'Fc5.', 'O1..': cleaned, all 64 match the standard 10-05 montage and the dot gets
+    scalp maps of band power and exponent (MNE plot_topomap)."""
+    from adhesive_dots.io.sources import SourceSpec
+    from adhesive_dots.workflows.fingerprint import fingerprint_source
+
+    assert figs.clean_channel_name("O1..") == "O1" and figs.clean_channel_name("Fc5.") == "Fc5"
+    run = fingerprint_source(str(real_data / "S001R01.edf"), template=SourceSpec("", whole=True))
+    ds = run.fingerprint.dataset
+    assert "O1.." in set(map(str, ds["channel"].values))
+    index, matched = figs.scalp_channels([str(c) for c in ds["channel"].values])
+    assert index.size == 64 and "O1" in matched and "FC5" in matched
+    assert figs.has_scalp_layout(ds)
+    texts = " ".join(_texts(figs.topomap_figure(ds)))
+    assert "alpha power" in texts and "aperiodic exponent" in texts and "64 channels" in texts
+
+
+def test_no_scalp_maps_without_a_montage():
+    a = compute_fingerprint_array(sim_powerlaw(30 * 120, 30.0, 2.0, n_signals=5, rng=3), 30.0, rng=0).dataset
+    assert not figs.has_scalp_layout(a)  # roi_0... names: nothing on the scalp

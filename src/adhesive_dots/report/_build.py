@@ -238,6 +238,19 @@ def fingerprint_figure_specs(
 ) -> list[FigureSpec]:
     """The figures of a dot (PSD, DFA, correlations, state trajectory) from its fingerprint Dataset."""
     units = dict(arousal_units or {})
+    scalp = (
+        [
+            FigureSpec(
+                f"{prefix}topomap",
+                "Scalp maps",
+                "Log10 band power and aperiodic exponent per channel on the standard 10-05 montage "
+                "(MNE plot_topomap; EDF padding dots removed from the channel names to match).",
+                lambda: figs.topomap_figure(ds),
+            )
+        ]
+        if figs.has_scalp_layout(ds)
+        else []
+    )
     return [
         FigureSpec(
             f"{prefix}psd",
@@ -267,6 +280,7 @@ def fingerprint_figure_specs(
             "gives mean and sd in the feature's units), arousal signals averaged in the same windows below.",
             lambda: figs.trajectory_figure(ds, arousal_units=units),
         ),
+        *scalp,
     ]
 
 

@@ -599,3 +599,75 @@ def task_effects_figure(frame: pd.DataFrame, labels: tuple[str, str], *, max_fea
     ax.legend(loc="lower right", fontsize=7)
     fig.suptitle(f"Task effects relative to baseline: 1 = {labels[0]}, 2 = {labels[1]}", fontsize=9)
     return fig
+
+
+# -- scalp maps ------------------------------------------------------------------------------------
+
+TOPOMAP_MIN_CHANNELS = 4
+"""Channels that must match the standard montage for scalp maps."""
+TOPOMAP_MODALITIES = ("eeg", "meg", "")
+STANDARD_MONTAGE = "colin27_1005"
+"""MNE's 10-05 montage (the former ``standard_1005``, renamed in MNE 1.13)."""
+"""Modalities (the fingerprint's ``modality`` attribute) whose channels may lie on the scalp."""
+
+
+def clean_channel_name(name: str) -> str:
+    """A channel name as the standard montages spell it: EDF padding dots and spaces removed (``O1..`` -> ``O1``,
+    ``Fc5.`` -> ``Fc5``), as MNE's montage matching needs."""
+    return str(name).strip().strip(".").strip()
+
+
+def scalp_channels(names: Sequence[str], *, montage: str = STANDARD_MONTAGE) -> tuple[np.ndarray, list[str]]:
+    """Indices of ``names`` found in MNE's standard ``montage`` (case-insensitive, cleaned) and their
+    montage spellings."""
+    import mne
+
+    standard = {n.lower(): n for n in mne.channels.make_standard_montage(montage).ch_names}
+    index, matched = [], []
+    for i, name in enumerate(names):
+        hit = standard.get(clean_channel_name(name).lower())
+        if hit is not None and hit not in matched:
+            index.append(i)
+            matched.append(hit)
+    return np.asarray(index, dtype=int), matched
+
+
+def has_scalp_layout(ds: xr.Dataset) -> bool:
+    """Whether the fingerprint's channels place at least :data:`TOPOMAP_MIN_CHANNELS` on a standard montage."""
+    if str(ds.attrs.get("modality", "")).lower() not in TOPOMAP_MODALITIES:
+        return False
+    index, _ = scalp_channels([str(c) for c in ds["channel"].values])
+    return index.size >= TOPOMAP_MIN_CHANNELS
+
+
+@_styled
+def topomap_figure(ds: xr.Dataset, *, bands: Sequence[str] = ("theta", "alpha", "beta")) -> Figure:
+    """Scalp maps (MNE ``plot_topomap``, 10-05 positions of :data:`STANDARD_MONTAGE`) of log10 band power
+    and of the aperiodic exponent, per channel on the montage."""
+    import mne
+
+    index, matched = scalp_channels([str(c) for c in ds["channel"].values])
+    info = mne.create_info(matched, sfreq=float(ds.attrs.get("fs", 100.0)), ch_types="eeg")
+    with _quiet():
+        info.set_montage(mne.channels.make_standard_montage(STANDARD_MONTAGE), on_missing="ignore")
+    available = [b for b in bands if "band_power" in ds and b in set(map(str, ds["band"].values))]
+    maps = []
+    units = typeset_units(ds["band_power"].attrs.get("units", "power")) if "band_power" in ds else ""
+    for band in available:
+        with _quiet():
+            values = np.log10(ds["band_power"].sel(band=band).values[index])
+        maps.append((f"{band} power", f"log₁₀ {units}", values))
+    if "aperiodic_exponent" in ds:
+        maps.append(("aperiodic exponent", "χ (1)", ds["aperiodic_exponent"].values[index]))
+    fig, axes = _figure(2.6, ncols=max(1, len(maps)))
+    for ax, (title, label, values) in zip(axes.ravel(), maps, strict=False):
+        finite = np.isfinite(values)
+        if finite.sum() < TOPOMAP_MIN_CHANNELS:
+            _message(ax, f"{title}: too few channels")
+            continue
+        picked = mne.pick_info(info, np.flatnonzero(finite))
+        image, _ = mne.viz.plot_topomap(values[finite], picked, axes=ax, show=False, cmap="viridis", contours=4)
+        fig.colorbar(image, ax=ax, shrink=0.7, label=label)
+        ax.set_title(title)
+    fig.suptitle(f"Scalp maps ({len(matched)} channels on the standard 10-05 montage)")
+    return fig
