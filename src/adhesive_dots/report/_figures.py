@@ -302,7 +302,7 @@ def correlation_figure(ds: xr.Dataset) -> Figure:
     ax = axes[0, 0]
     if has_matrix:
         matrix = ds["correlation"].values
-        names = [str(n) for n in ds["correlation"][ds["correlation"].dims[0]].values]
+        names = [clean_channel_name(n) for n in ds["correlation"][ds["correlation"].dims[0]].values]
         off = matrix[~np.eye(matrix.shape[0], dtype=bool)]
         off = off[np.isfinite(off)]
         # symmetric about 0 and as wide as the off-diagonal values (the diagonal's 1 would wash them out)
