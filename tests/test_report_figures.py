@@ -68,12 +68,18 @@ def test_count_axes_have_integer_ticks():
 
 def test_comparison_of_slow_signals_draws_no_empty_panels():
     """Two 30 Hz 'calcium' signals: beta and gamma lie above Nyquist (all NaN): no panel for them."""
-    a = compute_fingerprint_array(sim_powerlaw(30 * 600, 30.0, 2.0, n_signals=3, rng=3), 30.0, rng=0).dataset
-    b = compute_fingerprint_array(sim_powerlaw(30 * 600, 30.0, 2.0, n_signals=3, rng=4), 30.0, rng=0).dataset
+    a, b = (
+        compute_fingerprint_array(
+            sim_powerlaw(30 * 600, 30.0, 2.0, n_signals=3, rng=seed), 30.0, modality="calcium", rng=0
+        ).dataset
+        for seed in (3, 4)
+    )
     assert np.isnan(a["state"].sel(state_feature="log_power_beta").values).all()  # the panel would be empty
     titles = _texts(figs.trajectory_pair_figure(a, b, ("a", "b")))
-    assert "log_power_alpha" in titles or "log_power_theta" in titles
-    assert "log_power_beta" not in titles and "log_power_gamma" not in titles
+    # calcium has no alpha rhythm: bands are named by their range, and beta/gamma have no panel
+    assert "log power 4–8 Hz" in titles and "log power 8–13 Hz" in titles
+    assert not [t for t in titles if "alpha" in t or "theta" in t or "beta" in t or "gamma" in t]
+    assert "log power 13–30 Hz" not in titles
 
 
 def test_edf_channels_with_padding_dots_get_scalp_maps(real_data):
@@ -96,3 +102,10 @@ def test_edf_channels_with_padding_dots_get_scalp_maps(real_data):
 def test_no_scalp_maps_without_a_montage():
     a = compute_fingerprint_array(sim_powerlaw(30 * 120, 30.0, 2.0, n_signals=5, rng=3), 30.0, rng=0).dataset
     assert not figs.has_scalp_layout(a)  # roi_0... names: nothing on the scalp
+
+
+def test_eeg_keeps_its_rhythm_names(eeg_like):
+    eeg = eeg_like.assign_attrs(modality="eeg")
+    assert figs.feature_label("log_power_alpha", eeg) == "log_power_alpha"
+    labels = " ".join(_texts(figs.trajectory_figure(eeg)))
+    assert "log_power_alpha" in labels and "Hz (mean" not in labels

@@ -159,6 +159,29 @@ def typeset_units(units: str) -> str:
     return text.replace(" x ", "·")
 
 
+RHYTHM_MODALITIES = ("eeg", "meg", "ieeg", "lfp", "ecog")
+"""Modalities whose signals have the named rhythms (alpha, beta ...); others get bands named by range."""
+
+
+def feature_label(name: str, ds: xr.Dataset) -> str:
+    """A window feature's name for a reader: ``log_power_alpha`` stays for EEG-like signals; for calcium,
+    BOLD and other signals without those rhythms the band is named by its range (``log power 8–13 Hz``).
+
+    >>> ds = xr.Dataset(attrs={"modality": "calcium", "parameters": '{"bands": {"alpha": [8.0, 13.0]}}'})
+    >>> feature_label("log_power_alpha", ds), feature_label("aperiodic_exponent", ds)
+    ('log power 8–13 Hz', 'aperiodic_exponent')
+    """
+    name = str(name)
+    if not name.startswith("log_power_") or str(ds.attrs.get("modality", "")).lower() in RHYTHM_MODALITIES:
+        return name
+    band = name.removeprefix("log_power_")
+    bands = _parameters(ds).get("bands") or {}
+    if band not in bands:
+        return name
+    low, high = bands[band]
+    return f"log power {low:g}–{high:g} Hz"
+
+
 def _integer_ticks(axis) -> None:
     """Whole-number ticks on a count axis."""
     from matplotlib.ticker import MaxNLocator
@@ -369,7 +392,7 @@ def trajectory_figure(ds: xr.Dataset, *, arousal_units: dict[str, str] | None = 
         mean, sd = float(np.mean(values[finite])), float(np.std(values[finite]))
         z = (values - mean) / sd if sd > 0 else values - mean
         ax.plot(minutes, z, "-o", ms=2.5, lw=1.2, color=COLORS[k % len(COLORS)],
-                label=f"{name} (mean {mean:.3g}, sd {sd:.2g})")  # fmt: skip
+                label=f"{feature_label(name, ds)} (mean {mean:.3g}, sd {sd:.2g})")  # fmt: skip
     ax.set_ylabel("Feature (z over windows)")
     window_s = _parameters(ds).get("window_s")
     ax.set_title(f"State trajectory ({window_s:g} s windows)" if window_s else "State trajectory")
@@ -482,7 +505,7 @@ def trajectory_pair_figure(ds_a: xr.Dataset, ds_b: xr.Dataset, labels: tuple[str
             if ds.sizes.get("window", 0):
                 ax.plot(ds["window_time"].values / 60, ds["state"].sel(state_feature=names[i]).values, "-o",
                         ms=2, lw=1, color=COLORS[k], label=label)  # fmt: skip
-        ax.set_title(str(names[i]), fontsize=8)
+        ax.set_title(feature_label(names[i], ds_a), fontsize=8)
         ax.set_xlabel("Time (min)", fontsize=8)
         ax.set_ylabel(state_units(ds_a, names[i]), fontsize=8)
     axes[0, 0].legend(fontsize=7)
