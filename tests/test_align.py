@@ -25,6 +25,7 @@ from adhesive_dots.align import (
     CovarianceAligner,
     LatentAligner,
     align_baselines,
+    alignment_verdict,
     evaluate_alignment,
     lagged_covariances,
     load_aligner,
@@ -122,6 +123,26 @@ def test_latent_aligner_recovers_the_known_map_on_linear_observations():
     np.testing.assert_allclose(np.cov(aligner.transform(X_b, domain="b")), np.eye(4), atol=1e-8)
     assert aligner.quality_["sign_agreement"] > 0.5
     assert aligner.quality_["dynamics_mismatch"] < 0.01 < aligner.quality_["control_mismatch"]
+    assert alignment_verdict(aligner.quality_).startswith("Identifiable")
+
+
+@pytest.mark.parametrize(
+    ("quality", "start"),
+    [
+        ({"mismatch_ratio": 0.9, "tied_solutions": 1, "sign_agreement": 0.9}, "Not aligned"),
+        ({"mismatch_ratio": float("nan"), "tied_solutions": 1, "sign_agreement": 0.9}, "Not aligned"),
+        ({"mismatch_ratio": 0.1, "tied_solutions": 1, "sign_agreement": 0.1}, "Identifiable, with good"),
+        ({"mismatch_ratio": 0.1, "tied_solutions": 16, "sign_agreement": 0.8}, "Identifiable, with moderate"),
+        ({"mismatch_ratio": 0.1, "tied_solutions": 16, "sign_agreement": 0.1}, "Not identifiable"),
+        ({"distance_ratio": 0.2, "rotation_converged": True}, "Aligned, with good"),
+        ({"distance_ratio": 0.9, "rotation_converged": True}, "Aligned with low"),
+        ({"distance_ratio": 0.2, "rotation_converged": False}, "Aligned with low"),
+    ],
+)
+def test_alignment_verdict_is_one_plain_sentence(quality, start):
+    verdict = alignment_verdict(quality)
+    assert verdict.startswith(start) and verdict.count(".") == 1 and verdict.endswith(".")
+    assert "mismatch_ratio" not in verdict and "tied_solutions" not in verdict
 
 
 @pytest.mark.slow

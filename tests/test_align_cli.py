@@ -41,6 +41,12 @@ def test_align_command_saves_transform_and_prints_quality_and_decoding_json(smal
     payload = json.loads(result.output)
     assert payload["method"] == "latent" and payload["output"] == str(out)
     assert {"dynamics_mismatch", "control_mismatch", "sign_agreement"} <= set(payload["quality"])
+    assert payload["verdict"].split(":")[0] in (
+        "Not aligned",
+        "Identifiable, with good confidence",
+        "Identifiable, with moderate confidence",
+        "Not identifiable from the baselines alone",
+    )
     evaluation = payload["evaluation"]
     assert {"cross", "within_a", "within_b", "unaligned", "control", "chance", "verdict"} <= set(evaluation)
     assert 0 <= evaluation["cross"] <= 1 and len(evaluation["controls"]) == 2
@@ -61,7 +67,9 @@ def test_align_command_covariance_on_bids_eeg(small_corpus, tmp_path):
          "--entities-a", f"subject={subject},session=01", "--entities-b", f"subject={subject},session=02"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "distance_before" in result.output and "decoding not evaluated" in result.output
+    text = " ".join(result.output.split())
+    assert "Aligned, with good confidence" in text and "decoding not evaluated" in text
+    assert "distance_before" not in text  # internals only in --json
     assert load_aligner(out).quality_["distance_ratio"] <= 0.5
 
 

@@ -214,7 +214,10 @@ def test_annotate_bids_in_place_writes_the_sidecar_key_only_after_a_backup(tmp_p
     assert result.output == sidecar and result.kind == "bids"
     assert json.loads(result.backup.read_text()) == original
     updated = json.loads(sidecar.read_text())
-    assert {k: v for k, v in updated.items() if k != SIDECAR_KEY} == original  # every other key untouched
+    filled = {k for k in result.fields_written if ":" not in k}
+    kept = {k: v for k, v in original.items() if k not in filled}
+    assert {k: v for k, v in updated.items() if k != SIDECAR_KEY and k not in filled} == kept  # others untouched
+    assert not filled & {k for k, v in original.items() if v not in (None, "", "n/a")}  # nothing overwritten
     assert updated[SIDECAR_KEY]["segment"]["start"] == 2.0 and file_hash(vhdr) == data_hash
     with open_recording(root, subject="07") as recording:  # mne-bids still reads the run
         baselines = find_baselines(recording)
@@ -263,3 +266,67 @@ def test_interrupted_bids_annotate_keeps_the_sidecar(tmp_path, file_hash, monkey
         annotate(root, start=1.0, stop=9.0, paradigm="human-eyes-closed", in_place=True)
     assert file_hash(sidecar) == before
     assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".bak")) == listing
+
+
+def test_annotate_fills_empty_nwb_subject_fields_and_nwbinspector_stops_asking(make_nwb):
+    """A file without species, sex or age: after annotate they are in /general/subject (pynwb reads them),
+    nwbinspector no longer reports them missing, and every field written is reported."""
+    data = np.random.default_rng(3).standard_normal((250 * 60, 2)).astype(np.float32)
+    source = make_nwb("bare.nwb", data=data, kind="lfp", subject={"subject_id": "m7"})
+    before = {check for check, *_ in _inspector_messages(source)}
+    assert {"check_subject_species_exists", "check_subject_sex"} <= before
+    meta = {"subject": {"species": "Mus musculus", "sex": "F", "age": "P90D", "subject_id": "other"}}
+    result = annotate(source, start=0.0, stop=60.0, paradigm=PARADIGM, metadata=meta)
+    assert set(result.fields_written) == {"Subject.species", "Subject.sex", "Subject.age"}  # subject_id was set
+    after = {check for check, *_ in _inspector_messages(result.output)}
+    assert not {"check_subject_species_exists", "check_subject_sex", "check_subject_age"} & after
+    with NWBHDF5IO(str(result.output), "r") as io:
+        subject = io.read().subject
+        assert (subject.species, subject.sex, subject.age, subject.subject_id) == ("Mus musculus", "F", "P90D", "m7")
+
+
+def test_annotate_never_overwrites_a_subject_field(nwb_source):
+    """The fixture's subject is a female mouse; a dot saying otherwise changes nothing in Subject."""
+    result = annotate(nwb_source, start=0.0, stop=30.0, paradigm=PARADIGM, metadata={"subject": {"sex": "M"}})
+    assert "Subject.sex" not in result.fields_written
+    with NWBHDF5IO(str(result.output), "r") as io:
+        assert io.read().subject.sex == "F"
+
+
+def test_annotate_bids_in_place_fills_standard_fields_and_participants(tmp_path):
+    """In place, the dot's knowledge goes into the standard places where they are empty: the sidecar's
+    EEGReference (mne-bids leaves it n/a) and participants.tsv's species, sex and age; RecordingDuration
+    and a value already there are kept; each field written is reported."""
+    root = tmp_path / "bids"
+    data = 1e-5 * np.random.default_rng(1).standard_normal((3, 2000))
+    write_bids_eeg(root, subject="08", session=None, task="rest", data=data, fs=100.0, channel_names=["Fz", "Cz", "Pz"])
+    sidecar = root / "sub-08" / "eeg" / "sub-08_task-rest_eeg.json"
+    original = json.loads(sidecar.read_text())
+    participants = root / "participants.tsv"
+    before = pd.read_csv(participants, sep="\t", dtype=str, keep_default_na=False)
+    meta = {
+        "subject": {"species": "Homo sapiens", "sex": "F", "age": "P31Y"},
+        "recording": {"reference": "linked mastoids", "modality": "eeg"},
+    }
+    result = annotate(
+        root,
+        template=SourceSpec("", subject="08"),
+        start=0.0,
+        stop=20.0,
+        paradigm="human-eyes-open-fixation",
+        metadata=meta,
+        in_place=True,
+    )
+    updated = json.loads(sidecar.read_text())
+    assert "EEGReference" in result.fields_written and updated["EEGReference"] == "linked mastoids"
+    assert updated["RecordingDuration"] == original["RecordingDuration"]  # already there: kept
+    assert "RecordingDuration" not in result.fields_written
+    after = pd.read_csv(participants, sep="\t", dtype=str, keep_default_na=False).set_index("participant_id")
+    row = after.loc["sub-08"]
+    for column, value in (("species", "Homo sapiens"), ("sex", "F"), ("age", "31")):
+        was = before.set_index("participant_id").loc["sub-08"].get(column, "n/a")
+        if was in ("", "n/a"):
+            assert row[column] == value and f"participants.tsv:{column}" in result.fields_written
+        else:
+            assert row[column] == was and f"participants.tsv:{column}" not in result.fields_written
+    assert set(after.columns) >= set(before.columns) - {"participant_id"}

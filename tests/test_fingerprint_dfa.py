@@ -145,3 +145,51 @@ def test_dfa_errors():
         compute_envelope_array(x, FS, band=(5, 60), envelope_fs=10.0)
     with pytest.raises(DataError, match="band"):
         compute_envelope_array(x, FS, band=(100, 200))
+
+
+# -- curvature of the fluctuation function ---------------------------------------------------------
+
+
+def test_dfa_curvature_straight_fgn_is_not_flagged():
+    """fGn is a straight line in log F vs log n: |curvature| below CURVATURE_LIMIT (0.2) for all 60 signals of
+    H 0.5, 0.7, 0.9 at 600 s (measured 99th percentile 0.09-0.11), and no dfa.curved finding."""
+    from adhesive_dots.fingerprint import compute_fingerprint_array
+    from adhesive_dots.fingerprint.dfa import CURVATURE_LIMIT, compute_dfa_array, dfa_findings
+    from adhesive_dots.sim import sim_fgn
+
+    for hurst in (0.5, 0.7, 0.9):
+        result = compute_dfa_array(sim_fgn(50 * 600, hurst, n_signals=20, rng=3), 50.0)
+        assert np.all(np.abs(result.curvature) < CURVATURE_LIMIT)
+        assert np.all(result.r_squared > 0.98)
+    fp = compute_fingerprint_array(sim_fgn(50 * 600, 0.7, n_signals=3, rng=4), 50.0, rng=0)
+    assert not [f for f in dfa_findings(fp.dataset) if f.location == "broadband DFA"]
+
+
+def test_dfa_curvature_flags_a_plateau_above_10_s():
+    """1/f noise high-passed at 0.1 Hz (as a recording's hardware filter does): F(n) flattens above ~10 s;
+    curvature below -CURVATURE_LIMIT on every channel and one dfa.curved warning naming the fit range."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from adhesive_dots.core import Severity
+    from adhesive_dots.fingerprint import compute_fingerprint_array
+    from adhesive_dots.fingerprint.dfa import CURVATURE_LIMIT, compute_dfa_array, dfa_findings
+    from adhesive_dots.sim import sim_powerlaw
+
+    fs = 50.0
+    x = sim_powerlaw(int(fs * 600), fs, 1.0, n_signals=3, rng=5)
+    x = sosfiltfilt(butter(2, 0.1, btype="highpass", fs=fs, output="sos"), x, axis=-1)
+    result = compute_dfa_array(x, fs)
+    assert np.all(result.curvature < -CURVATURE_LIMIT)
+    fp = compute_fingerprint_array(x, fs, rng=0)
+    found = [f for f in dfa_findings(fp.dataset, source="sim") if f.location == "broadband DFA"]
+    assert len(found) == 1 and found[0].severity == Severity.WARNING and found[0].code == "dfa.curved"
+    assert "flattens" in found[0].message and "R²" in found[0].message and found[0].value < -CURVATURE_LIMIT
+
+
+def test_dfa_curvature_needs_three_scales_per_half():
+    from adhesive_dots.fingerprint.dfa import compute_dfa_curvature
+
+    scales = np.array([1.0, 2.0, 4.0, 8.0])
+    assert np.isnan(compute_dfa_curvature(scales, np.ones((2, 4)) * scales**0.5)).all()
+    scales = np.geomspace(1, 100, 8)
+    assert compute_dfa_curvature(scales, scales**0.7) == pytest.approx(0.0, abs=1e-12)

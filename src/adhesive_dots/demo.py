@@ -402,7 +402,7 @@ def _compare(ctx: DemoContext) -> StageResult:
         lines.append(f"  flagged: {', '.join(result.flagged) or 'none'}")
     lines.insert(0, f"a = {chosen[0].key}")
     return StageResult(
-        "Compare baselines (adots compare; split-half null from each baseline)",
+        "Compare baselines (adots compare; block-permutation null at the same length)",
         pd.DataFrame(rows),
         [
             "window states (30 s windows): band powers, aperiodic exponent, mean |r|; "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adhesive_dots.align._common import alignment_verdict
 from adhesive_dots.align.covariance import CovarianceAligner
 from adhesive_dots.align.evaluate import AlignmentEvaluation, evaluate_alignment
 from adhesive_dots.align.latent import LatentAligner, lagged_covariances
@@ -60,6 +61,7 @@ __all__ = [
     "AlignmentEvaluation",
     "CovarianceAligner",
     "LatentAligner",
+    "alignment_verdict",
     "align_baselines",
     "evaluate_alignment",
     "lagged_covariances",

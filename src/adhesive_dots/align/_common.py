@@ -76,3 +76,62 @@ def shuffle_in_time(data: np.ndarray, *, rng: np.random.Generator) -> np.ndarray
 
 def as_rng(rng: Any) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+MISMATCH_RATIO_SHARED = 0.7
+"""Latent alignment: a mismatch ratio (residual / residual against b shuffled in time) below this means the
+baselines share dynamics; at or above it the best rotation fits hardly better than no structure."""
+SIGN_AGREEMENT_DECISIVE = 0.5
+"""Latent alignment: a third-order agreement (|cosine|) at least this large chooses between tied solutions."""
+DISTANCE_RATIO_ALIGNED = 0.5
+"""Covariance alignment: a Riemannian distance ratio (after / before) at most this means the mean covariances
+were brought together."""
+
+
+def alignment_verdict(quality: dict) -> str:
+    """One sentence for a person: is the alignment identifiable from the baselines, and how confident.
+
+    Reads an aligner's ``quality_`` (latent: ``mismatch_ratio``, ``tied_solutions``, ``sign_agreement``;
+    covariance: ``distance_ratio``, ``rotation_converged``) against :data:`MISMATCH_RATIO_SHARED`,
+    :data:`SIGN_AGREEMENT_DECISIVE` and :data:`DISTANCE_RATIO_ALIGNED`.
+
+    >>> alignment_verdict({"mismatch_ratio": 0.2, "tied_solutions": 16, "sign_agreement": 0.05}).split(":")[0]
+    'Not identifiable from the baselines alone'
+    """
+    if "mismatch_ratio" in quality:
+        ratio = quality["mismatch_ratio"]
+        tied = int(quality.get("tied_solutions", 1))
+        agreement = quality.get("sign_agreement", float("nan"))
+        if not ratio == ratio or ratio >= MISMATCH_RATIO_SHARED:  # NaN or no shared structure
+            return (
+                "Not aligned: the two baselines share little dynamics (the best fit is hardly better than against "
+                "a time-shuffled baseline), so the transform should not be trusted."
+            )
+        if tied <= 1:
+            return (
+                "Identifiable, with good confidence: one alignment fits the shared dynamics of the baselines "
+                "clearly better than any other."
+            )
+        if agreement >= SIGN_AGREEMENT_DECISIVE:
+            return (
+                f"Identifiable, with moderate confidence: {tied} alignments fit the baselines equally well and "
+                "their non-Gaussian statistics agree enough to choose one; check it with task trials."
+            )
+        return (
+            f"Not identifiable from the baselines alone: {tied} alignments fit them equally well and nothing in "
+            "the baselines chooses between them, so decoding across datasets may depend on luck; check it with "
+            "task trials."
+        )
+    if "distance_ratio" in quality:
+        if not quality.get("rotation_converged", True):
+            return "Aligned with low confidence: the rotation between the datasets did not converge."
+        if quality["distance_ratio"] <= DISTANCE_RATIO_ALIGNED:
+            return (
+                "Aligned, with good confidence: the re-centred covariances of the two baselines lie much closer "
+                "together than before."
+            )
+        return (
+            "Aligned with low confidence: re-centring brought the two baselines' covariances only a little "
+            "closer together."
+        )
+    return "No verdict: the aligner reports no quality measures this command knows."

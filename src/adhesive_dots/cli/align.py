@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from adhesive_dots.cli._app import app, console, plain, print_json, render_frame
@@ -79,11 +78,8 @@ def align(
     if as_json:
         print_json(run.to_dict())
         return
-    quality = pd.DataFrame(
-        {"measure": list(run.quality), "value": [str(v) if isinstance(v, bool) else v for v in run.quality.values()]}
-    )
-    console.print(render_frame(quality, f"Alignment quality ({method})"))
-    console.print(plain(f"transform saved to {run.output}"))
+    console.print(plain(f"Alignment ({method}): {run.verdict}"))
+    console.print(plain(f"transform saved to {run.output} (the quality measures are in --json)"))
     if run.evaluation is None:
         console.print(plain(run.evaluation_note))
     else:

@@ -82,6 +82,7 @@ def annotate(
                     "kind": result.kind,
                     "segment": [list(p) for p in result.segment.pieces],
                     "notes": list(result.notes),
+                    "fields_written": list(result.fields_written),
                     "metadata": result.metadata.model_dump(mode="json", exclude_none=True),
                     "missing_required": missing,
                 }
@@ -101,6 +102,8 @@ def _render(results: list, lacking: list[list[str]]) -> None:
         console.print(plain(f"wrote the dot {segment} ({where[result.kind]}) to {result.output}"))
         if result.backup is not None:
             console.print(plain(f"backup of the original: {result.backup}"))
+        for name in result.fields_written:
+            console.print(plain(f"filled the empty standard field {name}"))
         print_notes(list(result.notes))
         if missing:
             print_notes(

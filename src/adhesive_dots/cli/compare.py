@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from adhesive_dots.cli._app import app, console, print_json, print_notes, render_frame
@@ -101,13 +102,13 @@ def compare_command(
     console.print(render_frame(table, f"A = {labels[0]}\nB = {labels[1]}"))
     null95 = result.to_dict()["energy_null_q95"]
     console.print(
-        f"energy distance {result.energy_distance:.3g} (split-half null 95%: {null95:.3g}, p = {result.energy_p:.3g})"
+        f"energy distance {result.energy_distance:.3g} (permutation null 95%: {null95:.3g}, p = {result.energy_p:.3g})"
     )
     if result.riemann_null.size:
         n_channels = len(result.parameters["channels"])
         console.print(
             f"Riemannian distance {result.riemann_distance:.3g} on {n_channels} matched channels "
-            f"(split-half max {result.riemann_null.max():.3g}, p = {result.riemann_p:.3g})"
+            f"(permutation null 95%: {np.quantile(result.riemann_null, 0.95):.3g}, p = {result.riemann_p:.3g})"
         )
     console.print(
         f"verdict: [bold]{result.verdict}[/]" + (f" (flagged: {', '.join(result.flagged)})" if result.flagged else "")

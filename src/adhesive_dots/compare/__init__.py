@@ -2,7 +2,8 @@
 
 * :func:`compare_baselines` -- two baselines: per-feature differences with block-bootstrap CIs,
   energy distance of the window states and Riemannian distance of channel covariances against
-  split-half nulls, and a verdict ("within baseline variability" / "different"); both cut into the same
+  block-permutation nulls of the same length (:func:`compare_windows_array`), and a verdict
+  ("within baseline variability" / "different"); both cut into the same
   windows (:func:`check_comparable` refuses fingerprints made with different parameters).
 * :func:`compute_task_effects` / :func:`compute_task_effects_array` -- each task segment's change of
   each window-level feature relative to the session's own baseline, in units of the baseline's
@@ -20,9 +21,13 @@ from adhesive_dots.compare.baselines import (
     DIFFERENT,
     WITHIN,
     BaselineComparison,
+    WindowComparison,
+    block_permutations,
     check_comparable,
     compare_baselines,
+    compare_windows_array,
     energy_distance_array,
+    riemann_distance_array,
 )
 from adhesive_dots.compare.effects import (
     MAX_WINDOW_S,
@@ -53,6 +58,7 @@ __all__ = [
     "MAX_WINDOW_S",
     "WITHIN",
     "BaselineComparison",
+    "WindowComparison",
     "IdentificationResult",
     "PredictionResult",
     "TaskEffectComparison",
@@ -64,6 +70,9 @@ __all__ = [
     "predict_task_from_rest",
     "task_segments",
     "block_bootstrap_indices",
+    "block_permutations",
+    "compare_windows_array",
+    "riemann_distance_array",
     "check_comparable",
     "compare_baselines",
     "compute_window_features_array",

@@ -24,15 +24,23 @@ Defaults follow Hardstone et al. (2012): 20 scales log-spaced up to a tenth of t
 signals; the fingerprint starts envelope scales at ``max(1 s, ENVELOPE_MIN_CYCLES / f_low)`` and
 fits them from 5 s (:data:`adhesive_dots.fingerprint.params.SLOW_FIT_MIN_S`). Fit range and R^2 are
 reported with every exponent.
+
+A straight line on log F vs log n is an assumption: a fluctuation function that bends (a crossover,
+e.g. a plateau above the high-pass time constant of a recording) makes one exponent average two
+regimes. :func:`compute_dfa_curvature` gives the slope of the upper half of the fit range minus that of
+the lower half; :func:`dfa_findings` turns a median |curvature| above :data:`CURVATURE_LIMIT` into a
+warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 
+from adhesive_dots.core import Finding, Severity
 from adhesive_dots.errors import DataError
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs, _check_positive, _check_range
 from adhesive_dots.fingerprint._dfa_kernel import dfa_mean_rss
@@ -49,6 +57,14 @@ DEFAULT_MAX_FRACTION = 0.1
 """Default longest scale as a fraction of the record (about 60 s of 10 minutes)."""
 ENVELOPE_MIN_CYCLES = 3.0
 """Default shortest envelope scale in cycles of the band's lower edge (never under 1 s)."""
+CURVATURE_LIMIT = 0.2
+"""|slope of the upper half - slope of the lower half| of the fit range above which F(n) is called curved.
+
+Calibrated on fractional Gaussian noise (H 0.5, 0.7, 0.9; 200 signals each; default scales): the
+99th percentile of |curvature| is 0.09-0.11 for 600 s records and 0.14-0.15 for 60 s (largest seen 0.22
+of 600 signals at 60 s); a 1/f signal high-passed at 0.1 Hz (a plateau above 10 s) gives about -0.5."""
+MIN_HALF_SCALES = 3
+"""Scales each half of the fit range needs for a curvature (fewer: NaN)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,129 @@ class DfaResult:
     window_lengths: np.ndarray
     fit_range: tuple[float, float]
     overlap: float
+
+    @property
+    def curvature(self) -> np.ndarray:
+        """Slope over the upper half of the fit range minus slope over the lower half, shape (...)
+        (:func:`compute_dfa_curvature`)."""
+        return compute_dfa_curvature(self.scales, self.fluctuation, fit_range=self.fit_range)
+
+
+def compute_dfa_curvature(
+    scales: np.ndarray, fluctuation: np.ndarray, *, fit_range: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Bend of the fluctuation function: the log-log slope over the upper half of the fit range's scales
+    minus the slope over the lower half.
+
+    Parameters
+    ----------
+    scales : ndarray, shape (n_scales,)
+        Window lengths in s.
+    fluctuation : ndarray, shape (..., n_scales)
+        F(n) at each scale.
+    fit_range : (low, high), optional
+        Scales in s (inclusive) of the fit; default all.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Unitless; about 0 for a straight line (fGn), negative for a plateau at long scales, NaN with fewer
+        than :data:`MIN_HALF_SCALES` scales in a half or a non-positive F.
+
+    Examples
+    --------
+    >>> from adhesive_dots.sim import sim_fgn
+    >>> result = compute_dfa_array(sim_fgn(60_000, 0.7, n_signals=2, rng=1), 250.0)
+    >>> bool(np.all(np.abs(result.curvature) < CURVATURE_LIMIT))
+    True
+    """
+    scales = np.asarray(scales, dtype=float)
+    fluctuation = np.asarray(fluctuation, dtype=float)
+    low, high = (scales[0], scales[-1]) if fit_range is None else fit_range
+    inside = np.flatnonzero((scales >= low * (1 - 1e-9)) & (scales <= high * (1 + 1e-9)))
+    half = inside.size // 2
+    if half < MIN_HALF_SCALES:
+        return np.full(fluctuation.shape[:-1], np.nan)
+    lower, upper = inside[:half], inside[inside.size - half :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = [_fit_loglog(scales, fluctuation, np.isin(np.arange(scales.size), part))[0] for part in (lower, upper)]
+    return slopes[1] - slopes[0]
+
+
+def dfa_findings(ds, *, source: str = "") -> list[Finding]:
+    """Warnings about curved DFA fluctuation functions in a fingerprint dataset ``ds``.
+
+    One warning (code ``dfa.curved``) per fit whose median curvature over channels
+    (:func:`compute_dfa_curvature`) exceeds :data:`CURVATURE_LIMIT` in absolute value: the broadband fit
+    and each envelope band. The message gives both half-range slopes, the exponent, R^2 and the fix.
+    """
+    findings = []
+    fits = [("broadband DFA", "dfa_fluctuation", "dfa_exponent", "dfa_r_squared", "scale", None)]
+    if "envelope_dfa_fluctuation" in ds:
+        fits += [
+            (
+                f"{band} envelope DFA",
+                "envelope_dfa_fluctuation",
+                "envelope_dfa_exponent",
+                "envelope_dfa_r_squared",
+                "slow_scale",
+                band,
+            )
+            for band in ds["envelope_band"].values
+        ]
+    for name, fluct_name, exp_name, r2_name, scale_name, band in fits:
+        if fluct_name not in ds:
+            continue
+        pick = (lambda v: v) if band is None else (lambda v, b=band: v.sel(envelope_band=b))
+        scales = ds[scale_name].values
+        fluct = pick(ds[fluct_name]).values
+        fit_range = ds[exp_name].attrs.get("fit_range")
+        if fit_range is None and scale_name == "slow_scale":
+            fit_range = _stored_parameters(ds).get("slow_fit_range")
+        fit_range = tuple(fit_range) if fit_range is not None else (scales[0], scales[-1])
+        curvature = compute_dfa_curvature(scales, fluct, fit_range=fit_range)
+        if not np.isfinite(curvature).any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = float(np.nanmedian(curvature))
+            exponent = float(np.nanmedian(pick(ds[exp_name]).values))
+            r_squared = float(np.nanmedian(pick(ds[r2_name]).values)) if r2_name in ds else float("nan")
+        if abs(median) <= CURVATURE_LIMIT:
+            continue
+        inside = scales[(scales >= fit_range[0] * (1 - 1e-9)) & (scales <= fit_range[1] * (1 + 1e-9))]
+        middle = inside[inside.size // 2]
+        n_curved = int(np.sum(np.abs(curvature) > CURVATURE_LIMIT))
+        shape = "flattens (a plateau or crossover)" if median < 0 else "steepens"
+        findings.append(
+            Finding(
+                code="dfa.curved",
+                severity=Severity.WARNING,
+                message=(
+                    f"{name}: the fluctuation function {shape} inside the fit range {fit_range[0]:.3g}-"
+                    f"{fit_range[1]:.3g} s (slope change {median:+.2f} between its halves, median over channels; "
+                    f"{n_curved} of {np.isfinite(curvature).sum()} channels beyond {CURVATURE_LIMIT}); the exponent "
+                    f"{exponent:.2f} (R² {r_squared:.3f}) averages two regimes"
+                ),
+                source=source,
+                location=name,
+                value=round(median, 3),
+                fix=(
+                    f"read the exponent over one regime: fit below or above about {middle:.3g} s "
+                    f"(FingerprintParams({'dfa_fit_range' if band is None else 'slow_fit_range'}=(low, high)))"
+                ),
+            )
+        )
+    return findings
+
+
+def _stored_parameters(ds) -> dict:
+    import json
+
+    try:
+        return json.loads(ds.attrs.get("parameters", "{}"))
+    except ValueError:
+        return {}
 
 
 def default_scales(

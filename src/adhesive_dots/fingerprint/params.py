@@ -23,8 +23,8 @@ imaging, binned spikes); *slow* signals below it (fMRI BOLD, slow imaging).
 * **Sliding windows** of the dynamics (``window_s``, 50 % overlap): the longest window of the series
   1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10**k s, at most the base (:data:`WINDOW_S`, 30 s; 60 s for slow
   signals), with which the baseline holds at least :data:`MIN_WINDOWS` (39) windows -- about a
-  twentieth of the baseline. 39 windows give :func:`~adhesive_dots.compare.compare_baselines` a
-  split-half null of 40 values, enough for alpha = 0.05 over its two tests; the round series makes
+  twentieth of the baseline. 39 windows (10 blocks of 4) give :func:`~adhesive_dots.compare.compare_baselines`
+  a block-permutation null of 184756 distinct deals, ample for alpha = 0.05 over its two tests; the round series makes
   baselines of similar length share a window (and so remain comparable). The window is never
   shorter than one Welch segment: a baseline too short for 39 such windows gets windows of one
   segment (fewer of them). Baselines of 10 min or more get 30 s (39 windows in exactly 10 min).
@@ -69,8 +69,8 @@ WINDOW_S = 30.0
 SLOW_WINDOW_S = 60.0
 """Base sliding window of slow signals in s."""
 MIN_WINDOWS = 39
-"""Sliding windows (50 % overlap) the default window leaves in a baseline: a twentieth of it, and a
-split-half null of 40 values in :func:`~adhesive_dots.compare.compare_baselines`."""
+"""Sliding windows (50 % overlap) the default window leaves in a baseline: a twentieth of it, and ample
+distinct block permutations for the null of :func:`~adhesive_dots.compare.compare_baselines`."""
 WINDOW_SERIES = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 """Mantissas of the default window lengths (times a power of ten, s)."""
 WINDOW_OVERLAP = 0.5

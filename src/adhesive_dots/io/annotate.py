@@ -41,8 +41,8 @@ from adhesive_dots.errors import DataError, FormatError, MetadataError, Unsuppor
 from adhesive_dots.io._atomic import atomic_output, check_free_space, describe_write_error
 from adhesive_dots.io._meta import overlay
 from adhesive_dots.io.bids import bids_run_of_file, read_sidecar
-from adhesive_dots.io.bids_write import SIDECAR_KEY
-from adhesive_dots.io.nwb_write import DOT_TABLE, add_dot_table
+from adhesive_dots.io.bids_write import SIDECAR_KEY, fill_participant, fill_sidecar_fields
+from adhesive_dots.io.nwb_write import DOT_TABLE, add_dot_table, fill_nwb_subject
 from adhesive_dots.io.sidecar import sidecar_path, write_dot_sidecar
 from adhesive_dots.io.sources import SourceSpec, expand_one, open_baseline, source_kind
 from adhesive_dots.metadata import DotMetadata, Paradigm
@@ -58,6 +58,9 @@ class AnnotateResult:
     metadata: DotMetadata
     segment: Segment
     notes: tuple[str, ...] = ()
+    fields_written: tuple[str, ...] = ()
+    """Standard fields of the ecosystem filled from the dot (``Subject.species``, ``participants.tsv:sex``,
+    ``RecordingDuration``...); a field that already held a value is never overwritten."""
 
 
 def annotate(
@@ -116,12 +119,15 @@ def annotate(
         dot = _dot_metadata(baseline.metadata, segment, paradigm, metadata)
         key = Path(resolved.key)
         notes = tuple(resolved.notes)
+        recording_duration = baseline.recording.duration
     if kind == "nwb" and key.is_file():
         return _annotate_nwb(
             key, segment, dot, output=output, in_place=in_place, replace=replace, overwrite=overwrite, notes=notes
         )
     if kind in ("bids-run", "bids-root") and in_place:
-        return _annotate_bids_in_place(key, segment, dot, replace=replace, notes=notes)
+        return _annotate_bids_in_place(
+            key, segment, dot, replace=replace, notes=notes, recording_duration=recording_duration
+        )
     if in_place:
         raise DataError(
             f"{key}: {option('in_place', True)} applies to NWB files and BIDS runs; the dot of this "
@@ -204,9 +210,10 @@ def _annotate_nwb(
         with atomic_output(target, overwrite=overwrite or in_place) as tmp:
             shutil.copyfile(path, tmp)
             write_dot_table(tmp, segment, dot, replace=replace, source=str(path))
+            written = fill_nwb_subject(tmp, dot.subject)
     except OSError as err:
         raise describe_write_error(err, target) from None
-    return AnnotateResult(target, backup, "nwb", dot, segment, notes)
+    return AnnotateResult(target, backup, "nwb", dot, segment, notes, tuple(written))
 
 
 def _refuse_existing_nwb_dot(path: Path, *, replace: bool) -> None:
@@ -252,7 +259,13 @@ def _free_name(path: Path) -> Path:
 
 
 def _annotate_bids_in_place(
-    data_path: Path, segment: Segment, dot: DotMetadata, *, replace: bool, notes: tuple[str, ...]
+    data_path: Path,
+    segment: Segment,
+    dot: DotMetadata,
+    *,
+    replace: bool,
+    notes: tuple[str, ...],
+    recording_duration: float | None = None,
 ) -> AnnotateResult:
     run = bids_run_of_file(data_path)
     if run is None:
@@ -271,8 +284,20 @@ def _annotate_bids_in_place(
     if run.sidecar_path.exists():
         backup = _free_name(run.sidecar_path.with_name(run.sidecar_path.name + ".bak"))
         with atomic_output(backup) as tmp:
-            shutil.copy2(run.sidecar_path, tmp)
+            shutil.copyfile(run.sidecar_path, tmp)
     sidecar[SIDECAR_KEY] = json.loads(dot.model_dump_json(exclude_none=True))
+    written = fill_sidecar_fields(sidecar, dot, recording_duration=recording_duration)
+    participants = run.root / "participants.tsv"
+    subject = run.entities.get("subject")
+    text, columns = fill_participant(participants, f"sub-{subject}", dot) if subject else (None, [])
+    if text is not None and participants.exists():
+        participants_backup = _free_name(participants.with_name(participants.name + ".bak"))
+        with atomic_output(participants_backup) as tmp:
+            shutil.copyfile(participants, tmp)
+        notes = (*notes, f"backup of participants.tsv: {participants_backup}")
     with atomic_output(run.sidecar_path, overwrite=True) as tmp:
         write_json(tmp, sidecar)
-    return AnnotateResult(run.sidecar_path, backup, "bids", dot, segment, notes)
+    if text is not None:
+        with atomic_output(participants, overwrite=True) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
+    return AnnotateResult(run.sidecar_path, backup, "bids", dot, segment, notes, (*written, *columns))

@@ -11,12 +11,14 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import mne
 import numpy as np
 import pandas as pd
 from mne_bids import BIDSPath, make_dataset_description, update_sidecar_json, write_raw_bids
 
+from adhesive_dots.errors import FormatError
 from adhesive_dots.metadata import DotMetadata
 
 SIDECAR_KEY = "AdhesiveDot"
@@ -102,3 +104,85 @@ def _subject_info(metadata: DotMetadata, meas_date: dt.datetime) -> dict:
     if years:
         info["birthday"] = (meas_date - dt.timedelta(days=365.25 * int(years.group(1)) + 30)).date()
     return info
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in ("", "n/a"))
+
+
+def fill_sidecar_fields(sidecar: dict[str, Any], dot: DotMetadata, *, recording_duration: float | None) -> list[str]:
+    """Fill the run sidecar's standard fields the dot knows, where absent or ``n/a``; return the names written.
+
+    ``RecordingDuration`` (s, the recording's length), ``SamplingFrequency`` and ``EEGReference`` /
+    ``iEEGReference`` (from ``recording.reference``, by the run's modality). ``PowerLineFrequency`` is not
+    recorded by a dot and is left to the dataset. Never overwrites a value.
+    """
+    recording = dot.recording
+    known: dict[str, Any] = {}
+    if recording_duration is not None and recording_duration > 0:
+        known["RecordingDuration"] = round(float(recording_duration), 6)
+    if recording.sampling_frequency is not None:
+        known["SamplingFrequency"] = float(recording.sampling_frequency)
+    if recording.reference:
+        modality = str(recording.modality.value if recording.modality else "").lower()
+        key = {"ieeg": "iEEGReference", "eeg": "EEGReference"}.get(modality)
+        if key is not None:
+            known[key] = recording.reference
+    written = []
+    for key, value in known.items():
+        if _empty(sidecar.get(key)):
+            sidecar[key] = value
+            written.append(key)
+    return written
+
+
+PARTICIPANT_COLUMNS = ("species", "sex", "age", "handedness", "strain")
+"""``participants.tsv`` columns :func:`fill_participant` fills from the dot's subject."""
+
+
+def _years(age: str | None) -> str | None:
+    """BIDS ``age`` (years) from an ISO 8601 duration in whole years (``P25Y`` -> ``25``), else None."""
+    match = re.fullmatch(r"P(\d+(?:\.\d+)?)Y", age or "")
+    return match.group(1) if match else None
+
+
+def fill_participant(path: Path, participant_id: str, dot: DotMetadata) -> tuple[str | None, list[str]]:
+    """The text of ``participants.tsv`` with the row of ``participant_id`` filled where empty or ``n/a``.
+
+    Returns ``(new_text, columns_written)``; ``new_text`` is None when nothing changes. Columns missing
+    from the file are added (``n/a`` for the other participants); a new row is added for a participant
+    the file lacks. Sex is written as BIDS spells it (``M``, ``F``, ``O``; unknown is left ``n/a``).
+    """
+    subject = dot.subject
+    sex = subject.sex.value if subject.sex is not None else None
+    known = {
+        "species": subject.species,
+        "sex": sex if sex in ("M", "F", "O") else None,
+        "age": _years(subject.age),
+        "handedness": subject.handedness,
+        "strain": subject.strain,
+    }
+    known = {k: v for k, v in known.items() if v not in (None, "")}
+    if not known:
+        return None, []
+    if path.exists():
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    else:
+        table = pd.DataFrame({"participant_id": pd.Series(dtype=str)})
+    if "participant_id" not in table.columns:
+        raise FormatError(f"{path}: has no participant_id column; fix the file before annotating")
+    rows = table.index[table["participant_id"] == participant_id]
+    if rows.empty:
+        table.loc[len(table)] = {c: "n/a" for c in table.columns} | {"participant_id": participant_id}
+        rows = table.index[table["participant_id"] == participant_id]
+    row = rows[0]
+    written = []
+    for column, value in known.items():
+        if column not in table.columns:
+            table[column] = "n/a"
+        if _empty(table.at[row, column]):
+            table.at[row, column] = str(value)
+            written.append(f"participants.tsv:{column}")
+    if not written:
+        return None, []
+    return table.to_csv(sep="\t", index=False, lineterminator="\n"), written

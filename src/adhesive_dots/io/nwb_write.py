@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,3 +199,50 @@ def _add_lfp(nwbfile: NWBFile, session: NWBSession, data: H5DataIO) -> None:
         name="LFP", data=data, electrodes=electrodes, rate=float(session.fs), conversion=1.0,
         filtering="low-pass 100 Hz, downsampled", description="local field potential",
     )  # fmt: skip
+
+
+SUBJECT_FIELDS = ("subject_id", "species", "sex", "age", "strain", "genotype", "weight")
+"""NWB ``Subject`` fields that :func:`fill_nwb_subject` fills from the dot where the file leaves them empty."""
+
+
+def fill_nwb_subject(path: str | Path, subject: Any) -> list[str]:
+    """Write what the dot knows of its subject into the NWB file's ``/general/subject`` where it is empty.
+
+    Parameters
+    ----------
+    path : path
+        An NWB (HDF5) file opened for writing (the annotated copy; never the user's source).
+    subject : SubjectInfo
+        The dot's subject.
+
+    Returns
+    -------
+    list of str
+        The fields written (``"Subject.species"``, ...); a field that holds a non-empty value is never
+        overwritten. Creates the ``Subject`` group when the file has none.
+    """
+    import h5py
+
+    values = subject.model_dump(mode="json", exclude_none=True)
+    wanted = {name: str(values[name]) for name in SUBJECT_FIELDS if values.get(name) not in (None, "")}
+    if not wanted:
+        return []
+    written = []
+    text = h5py.string_dtype("utf-8")
+    with h5py.File(path, "r+") as handle:
+        group = handle.get("general/subject")
+        if group is None:
+            group = handle.require_group("general").create_group("subject")
+            group.attrs.update({"namespace": "core", "neurodata_type": "Subject", "object_id": str(uuid.uuid4())})
+        for name, value in wanted.items():
+            if name in group:
+                current = group[name][()]
+                current = current.decode("utf-8", "replace") if isinstance(current, bytes) else str(current)
+                if current.strip():
+                    continue
+                del group[name]
+            group.create_dataset(name, data=value, dtype=text)
+            if name == "age":
+                group[name].attrs["reference"] = "birth"
+            written.append(f"Subject.{name}")
+    return written

@@ -193,11 +193,13 @@ class _Dot:
 
 
 def _analyse(baseline: Baseline, *, params: FingerprintParams | None, seed: int, label: str) -> _Dot:
+    from adhesive_dots.fingerprint.dfa import dfa_findings
     from adhesive_dots.validate import validate_baseline
     from adhesive_dots.workflows.fingerprint import fingerprint_baseline
 
     findings = validate_baseline(baseline)
     fp = fingerprint_baseline(baseline, params=params, seed=seed)
+    findings = [*findings, *dfa_findings(fp.dataset, source=str(baseline.source))]
     return _Dot(baseline, fp, findings, label)
 
 
@@ -236,6 +238,19 @@ def fingerprint_figure_specs(
 ) -> list[FigureSpec]:
     """The figures of a dot (PSD, DFA, correlations, state trajectory) from its fingerprint Dataset."""
     units = dict(arousal_units or {})
+    scalp = (
+        [
+            FigureSpec(
+                f"{prefix}topomap",
+                "Scalp maps",
+                "Log10 band power and aperiodic exponent per channel on the standard 10-05 montage "
+                "(MNE plot_topomap; EDF padding dots removed from the channel names to match).",
+                lambda: figs.topomap_figure(ds),
+            )
+        ]
+        if figs.has_scalp_layout(ds)
+        else []
+    )
     return [
         FigureSpec(
             f"{prefix}psd",
@@ -265,6 +280,7 @@ def fingerprint_figure_specs(
             "gives mean and sd in the feature's units), arousal signals averaged in the same windows below.",
             lambda: figs.trajectory_figure(ds, arousal_units=units),
         ),
+        *scalp,
     ]
 
 
@@ -362,7 +378,7 @@ def comparison_report_html(a: Baseline, b: Baseline, *, title: str | None = None
     ]  # fmt: skip
     feature_rows = [
         {"feature": r.feature, "a": _fmt(r.value_a), "b": _fmt(r.value_b), "difference": _fmt(r.difference),
-         "ci": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", "z": _fmt(r.z), "split_half": _fmt(r.split_half),
+         "ci": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", "z": _fmt(r.z), "null_q": _fmt(r.null_q),
          "flagged": bool(r.flagged)}
         for r in features.itertuples()
     ]  # fmt: skip
@@ -401,7 +417,7 @@ def comparison_figure_specs(
     ds_a: Any, ds_b: Any, labels: tuple[str, str], comparison: Any, *, window_s: float, alpha: float
 ) -> list[FigureSpec]:
     """The figures of a comparison: spectra and trajectories side by side, per-feature differences, and the
-    energy and Riemannian distances against their split-half nulls."""
+    energy and Riemannian distances against their block-permutation nulls."""
     specs = [
         FigureSpec(
             "psd-pair",
@@ -420,13 +436,13 @@ def comparison_figure_specs(
             "Per-feature differences",
             f"Difference of window-feature means (b − a) in units of the baselines' window-to-window sd, "
             f"with {100 * (1 - alpha):g}% block-bootstrap CIs; red: flagged (CI excludes 0 and the difference "
-            "exceeds the split-half variability).",
+            "exceeds the permutation null's).",
             lambda: figs.differences_figure(comparison.features),
         ),
         FigureSpec(
             "energy-null",
             "Energy distance",
-            "Energy distance of the window states against split halves.",
+            "Energy distance of the window states against its block-permutation null (groups as long as a and b).",
             lambda: figs.null_figure(
                 comparison.energy_distance, comparison.energy_null, name="Energy distance", p=comparison.energy_p
             ),
@@ -434,7 +450,8 @@ def comparison_figure_specs(
         FigureSpec(
             "riemann-null",
             "Riemannian distance",
-            "Affine-invariant Riemannian distance of the mean window correlation matrices against split halves.",
+            "Affine-invariant Riemannian distance of the mean window correlation matrices against its "
+            "block-permutation null.",
             lambda: figs.null_figure(
                 comparison.riemann_distance, comparison.riemann_null, name="Riemannian distance", p=comparison.riemann_p
             ),

@@ -20,6 +20,8 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # the Agg canvas, never pyplot's global state
 from matplotlib.figure import Figure
 
+from adhesive_dots.fingerprint.dfa import CURVATURE_LIMIT, compute_dfa_curvature
+
 MAX_GROUPS = 8
 """At most this many channel groups in the PSD and DFA figures (more collapse to one group)."""
 MAX_TRACES = 7
@@ -133,6 +135,60 @@ def _message(ax, text: str) -> None:
 # -- dot figures --------------------------------------------------------------------------------
 
 
+_SUPERSCRIPTS = {"2": "²", "3": "³", "-1": "⁻¹", "-2": "⁻²"}
+
+
+def typeset_units(units: str) -> str:
+    """Units as a reader expects them: ``(V)**2/Hz`` -> ``V²/Hz``, ``log10(V**2)`` -> ``log₁₀ V²``,
+    ``V x sqrt(samples)`` -> ``V·√samples``.
+
+    >>> typeset_units("(V)**2/Hz"), typeset_units("log10((V)**2)"), typeset_units("(dF/F)**2/Hz")
+    ('V²/Hz', 'log₁₀ V²', '(dF/F)²/Hz')
+    """
+    text = str(units)
+
+    def power(m: re.Match) -> str:
+        return m.group(1) + _SUPERSCRIPTS.get(m.group(2), "^" + m.group(2))
+
+    text = re.sub(r"\((\w+)\)\*\*(-?\d)", power, text)  # (V)**2 -> V²
+    text = re.sub(r"(\([^()]+\))\*\*(-?\d)", power, text)  # (dF/F)**2 -> (dF/F)²
+    text = re.sub(r"(\w)\*\*(-?\d)", power, text)
+    text = re.sub(r"(\w)\^2", r"\1²", text)
+    text = re.sub(r"log10\(((?:[^()]|\([^()]*\))*)\)", r"log₁₀ \1", text)
+    text = re.sub(r"sqrt\(([^()]*)\)", r"√\1", text)
+    return text.replace(" x ", "·")
+
+
+RHYTHM_MODALITIES = ("eeg", "meg", "ieeg", "lfp", "ecog")
+"""Modalities whose signals have the named rhythms (alpha, beta ...); others get bands named by range."""
+
+
+def feature_label(name: str, ds: xr.Dataset) -> str:
+    """A window feature's name for a reader: ``log_power_alpha`` stays for EEG-like signals; for calcium,
+    BOLD and other signals without those rhythms the band is named by its range (``log power 8–13 Hz``).
+
+    >>> ds = xr.Dataset(attrs={"modality": "calcium", "parameters": '{"bands": {"alpha": [8.0, 13.0]}}'})
+    >>> feature_label("log_power_alpha", ds), feature_label("aperiodic_exponent", ds)
+    ('log power 8–13 Hz', 'aperiodic_exponent')
+    """
+    name = str(name)
+    if not name.startswith("log_power_") or str(ds.attrs.get("modality", "")).lower() in RHYTHM_MODALITIES:
+        return name
+    band = name.removeprefix("log_power_")
+    bands = _parameters(ds).get("bands") or {}
+    if band not in bands:
+        return name
+    low, high = bands[band]
+    return f"log power {low:g}–{high:g} Hz"
+
+
+def _integer_ticks(axis) -> None:
+    """Whole-number ticks on a count axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 @_styled
 def psd_figure(ds: xr.Dataset, *, title: str = "") -> Figure:
     """Median PSD per channel group (shaded: inter-quartile range) with the aperiodic fit drawn over it.
@@ -164,7 +220,7 @@ def psd_figure(ds: xr.Dataset, *, title: str = "") -> Figure:
             ax.loglog(freqs[in_fit], fit_mid, color=color, ls="--", lw=1.2, label=f"aperiodic fit, χ = {chi:.2f}")
     ax.axvspan(*fit_range, color="0.92", zorder=0, label=f"fit range {fit_range[0]:g}–{fit_range[1]:g} Hz")
     ax.set_xlabel("Frequency (Hz)")
-    ax.set_ylabel(f"PSD ({units})" if units else "PSD (units²/Hz)")
+    ax.set_ylabel(f"PSD ({typeset_units(units)})" if units else "PSD (units²/Hz)")
     ax.set_title(title or "Power spectral density by channel group (median, IQR) with aperiodic fit")
     ax.legend(ncols=2, loc="lower left")
     return fig
@@ -195,11 +251,17 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
     fluct = ds["dfa_fluctuation"].values
     fit_range = ds["dfa_exponent"].attrs.get("fit_range", [scales[0], scales[-1]])
     exponents = ds["dfa_exponent"].values
+    r_squared = ds["dfa_r_squared"].values if "dfa_r_squared" in ds else np.full(exponents.shape, np.nan)
+    curvature = compute_dfa_curvature(scales, fluct, fit_range=tuple(fit_range))
     for k, (label, idx) in enumerate(channel_groups(ds["channel"].values).items()):
         color = COLORS[k % len(COLORS)]
         mid, low, high = _quantiles(fluct[idx])
-        alpha = float(np.nanmedian(exponents[idx])) if np.isfinite(exponents[idx]).any() else np.nan
-        ax.loglog(scales, mid, "o", ms=3, color=color, label=f"{label}: α = {alpha:.2f}")
+        with _quiet():
+            alpha = float(np.nanmedian(exponents[idx]))
+            r2 = float(np.nanmedian(r_squared[idx]))
+            bend = float(np.nanmedian(curvature[idx]))
+        note = f", curved ({bend:+.2f})" if abs(bend) > CURVATURE_LIMIT else ""
+        ax.loglog(scales, mid, "o", ms=3, color=color, label=f"{label}: α = {alpha:.2f}, R² = {r2:.3f}{note}")
         ax.fill_between(scales, low, high, color=color, alpha=0.15, lw=0)
         x, y = _dfa_line(scales, mid, alpha, fit_range)
         if x is not None:
@@ -207,9 +269,9 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
     ax.axvspan(*fit_range, color="0.93", zorder=0)
     ax.set_xlabel("Window length n (s)")
     units = ds["dfa_fluctuation"].attrs.get("units", "")
-    ax.set_ylabel(f"F(n) ({units})" if units else "F(n)")
-    ax.set_title(f"Broadband DFA (fit {fit_range[0]:.3g}–{fit_range[1]:.3g} s)")
-    ax.legend(loc="upper left")
+    ax.set_ylabel(f"F(n) ({typeset_units(units)})" if units else "F(n)")
+    ax.set_title(f"Broadband DFA (fit {fit_range[0]:.3g}–{fit_range[1]:.3g} s, shaded)")
+    ax.legend(loc="upper left", fontsize="small")
     if slow:
         ax = axes[0, 1]
         slow_scales = ds["slow_scale"].values
@@ -221,7 +283,10 @@ def dfa_figure(ds: xr.Dataset) -> Figure:
                 mid, low, high = _quantiles(curve)
                 with _quiet():  # all-NaN when every channel of the band is flat
                     alpha = float(np.nanmedian(ds["envelope_dfa_exponent"].sel(envelope_band=band).values))
-                ax.loglog(slow_scales, mid, "o", ms=3, color=color, label=f"{band} envelope: α = {alpha:.2f}")
+                    r2 = float(np.nanmedian(ds["envelope_dfa_r_squared"].sel(envelope_band=band).values))
+                ax.loglog(
+                    slow_scales, mid, "o", ms=3, color=color, label=f"{band} envelope: α = {alpha:.2f}, R² = {r2:.3f}"
+                )
                 ax.fill_between(slow_scales, low, high, color=color, alpha=0.15, lw=0)
                 x, y = _dfa_line(slow_scales, mid, alpha, slow_range)
                 if x is not None:
@@ -260,10 +325,20 @@ def correlation_figure(ds: xr.Dataset) -> Figure:
     ax = axes[0, 0]
     if has_matrix:
         matrix = ds["correlation"].values
-        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r", interpolation="nearest")
-        fig.colorbar(image, ax=ax, label="Pearson r (1)", shrink=0.85)
-        ax.set_xlabel("Channel (index)")
-        ax.set_ylabel("Channel (index)")
+        names = [clean_channel_name(n) for n in ds["correlation"][ds["correlation"].dims[0]].values]
+        off = matrix[~np.eye(matrix.shape[0], dtype=bool)]
+        off = off[np.isfinite(off)]
+        # symmetric about 0 and as wide as the off-diagonal values (the diagonal's 1 would wash them out)
+        limit = float(np.clip(np.ceil(np.abs(off).max() * 10) / 10, 0.1, 1.0)) if off.size else 1.0
+        shown = np.where(np.eye(matrix.shape[0], dtype=bool), np.nan, matrix)
+        image = ax.imshow(shown, vmin=-limit, vmax=limit, cmap="RdBu_r", interpolation="nearest")
+        fig.colorbar(image, ax=ax, label=f"Pearson r (1; diagonal blank, scale ±{limit:g})", shrink=0.85)
+        step = max(1, int(np.ceil(len(names) / 24)))  # at most 24 readable labels
+        ticks = np.arange(0, len(names), step)
+        ax.set_xticks(ticks, [names[t] for t in ticks], rotation=90, fontsize=6)
+        ax.set_yticks(ticks, [names[t] for t in ticks], fontsize=6)
+        ax.set_xlabel("Channel (name)")
+        ax.set_ylabel("Channel (name)")
         ax.set_title(f"Correlation matrix ({matrix.shape[0]} channels)")
     else:
         _message(ax, "correlation matrix not stored\n(one channel, or above max_channels)")
@@ -317,7 +392,7 @@ def trajectory_figure(ds: xr.Dataset, *, arousal_units: dict[str, str] | None = 
         mean, sd = float(np.mean(values[finite])), float(np.std(values[finite]))
         z = (values - mean) / sd if sd > 0 else values - mean
         ax.plot(minutes, z, "-o", ms=2.5, lw=1.2, color=COLORS[k % len(COLORS)],
-                label=f"{name} (mean {mean:.3g}, sd {sd:.2g})")  # fmt: skip
+                label=f"{feature_label(name, ds)} (mean {mean:.3g}, sd {sd:.2g})")  # fmt: skip
     ax.set_ylabel("Feature (z over windows)")
     window_s = _parameters(ds).get("window_s")
     ax.set_title(f"State trajectory ({window_s:g} s windows)" if window_s else "State trajectory")
@@ -335,7 +410,7 @@ def trajectory_figure(ds: xr.Dataset, *, arousal_units: dict[str, str] | None = 
 def state_units(ds: xr.Dataset, name: str) -> str:
     """Units of a state feature: the windowed log band power's for ``log_power_*``, else ``1``."""
     if str(name).startswith("log_power") and "window_log_band_power" in ds:
-        return str(ds["window_log_band_power"].attrs.get("units", "log10(power)"))
+        return typeset_units(ds["window_log_band_power"].attrs.get("units", "log10(power)"))
     return "1"
 
 
@@ -355,7 +430,7 @@ def psd_pair_figure(ds_a: xr.Dataset, ds_b: xr.Dataset, labels: tuple[str, str])
         ax.fill_between(freqs[keep], low, high, color=COLORS[k], alpha=0.2, lw=0)
     units = ds_a["psd"].attrs.get("units", "")
     ax.set_xlabel("Frequency (Hz)")
-    ax.set_ylabel(f"PSD ({units})" if units else "PSD (units²/Hz)")
+    ax.set_ylabel(f"PSD ({typeset_units(units)})" if units else "PSD (units²/Hz)")
     ax.set_title("Power spectral density, median over channels (IQR shaded)")
     ax.legend()
     return fig
@@ -392,7 +467,7 @@ def differences_figure(features: pd.DataFrame) -> Figure:
 
 @_styled
 def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Figure:
-    """A distance against its split-half null distribution."""
+    """A distance against its block-permutation null distribution."""
     fig, axes = _figure(2.4)
     ax = axes[0, 0]
     null = np.asarray(null, dtype=float)
@@ -400,10 +475,11 @@ def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Fi
     if null.size == 0 or not np.isfinite(observed):
         _message(ax, f"{name}: not computed")
         return fig
-    ax.hist(null, bins=min(30, max(5, null.size // 3)), color="0.7", label="split-half null")
+    ax.hist(null, bins=min(30, max(5, null.size // 3)), color="0.7", label="permutation null")
     ax.axvline(observed, color=COLORS[1], lw=2, label=f"observed {observed:.3g} (p = {p:.3g})")
     ax.set_xlabel(f"{name} (1, features in within-sd units)" if "energy" in name else f"{name} (1)")
-    ax.set_ylabel("Count (split halves)")
+    ax.set_ylabel("Count (permutations)")
+    _integer_ticks(ax.yaxis)
     ax.set_title(f"{name} against its null")
     ax.legend()
     return fig
@@ -412,7 +488,12 @@ def null_figure(observed: float, null: np.ndarray, *, name: str, p: float) -> Fi
 @_styled
 def trajectory_pair_figure(ds_a: xr.Dataset, ds_b: xr.Dataset, labels: tuple[str, str]) -> Figure:
     """The state features of two baselines over time, one panel per feature (raw units)."""
-    names = [n for n in ds_a["state_feature"].values if n in set(ds_b["state_feature"].values)][:MAX_TRACES]
+    names = [
+        n
+        for n in ds_a["state_feature"].values
+        if n in set(ds_b["state_feature"].values)
+        and any(np.isfinite(ds["state"].sel(state_feature=n).values).any() for ds in (ds_a, ds_b))
+    ][:MAX_TRACES]  # no empty panels for features neither baseline can have (beta of 30 Hz calcium)
     ncols = 2
     nrows = max(1, int(np.ceil(len(names) / ncols)))
     fig, axes = _figure(1.6 * nrows + 0.6, ncols=ncols, nrows=nrows)
@@ -424,7 +505,7 @@ def trajectory_pair_figure(ds_a: xr.Dataset, ds_b: xr.Dataset, labels: tuple[str
             if ds.sizes.get("window", 0):
                 ax.plot(ds["window_time"].values / 60, ds["state"].sel(state_feature=names[i]).values, "-o",
                         ms=2, lw=1, color=COLORS[k], label=label)  # fmt: skip
-        ax.set_title(str(names[i]), fontsize=8)
+        ax.set_title(feature_label(names[i], ds_a), fontsize=8)
         ax.set_xlabel("Time (min)", fontsize=8)
         ax.set_ylabel(state_units(ds_a, names[i]), fontsize=8)
     axes[0, 0].legend(fontsize=7)
@@ -449,6 +530,7 @@ def counts_figure(counts: dict[str, pd.Series]) -> Figure:
         labels = [str(v)[:28] for v in series.index]
         ax.barh(labels[::-1], series.to_numpy()[::-1], color=COLORS[0])
         ax.set_xlabel("Dots (count)")
+        _integer_ticks(ax.xaxis)
         ax.set_title(f"By {facet}")
     for ax in axes.ravel()[len(counts) :]:
         ax.set_visible(False)
@@ -485,6 +567,7 @@ def quality_figure(scores: np.ndarray) -> Figure:
     ax.hist(scores, bins=min(20, max(5, scores.size)), color=COLORS[0])
     ax.set_xlabel("Quality score (1)")
     ax.set_ylabel("Dots (count)")
+    _integer_ticks(ax.yaxis)
     ax.set_title("Quality scores")
     return fig
 
@@ -538,4 +621,76 @@ def task_effects_figure(frame: pd.DataFrame, labels: tuple[str, str], *, max_fea
     ax.set_xlabel("Difference between sessions (pooled baseline sd units)")
     ax.legend(loc="lower right", fontsize=7)
     fig.suptitle(f"Task effects relative to baseline: 1 = {labels[0]}, 2 = {labels[1]}", fontsize=9)
+    return fig
+
+
+# -- scalp maps ------------------------------------------------------------------------------------
+
+TOPOMAP_MIN_CHANNELS = 4
+"""Channels that must match the standard montage for scalp maps."""
+TOPOMAP_MODALITIES = ("eeg", "meg", "")
+STANDARD_MONTAGE = "colin27_1005"
+"""MNE's 10-05 montage (the former ``standard_1005``, renamed in MNE 1.13)."""
+"""Modalities (the fingerprint's ``modality`` attribute) whose channels may lie on the scalp."""
+
+
+def clean_channel_name(name: str) -> str:
+    """A channel name as the standard montages spell it: EDF padding dots and spaces removed (``O1..`` -> ``O1``,
+    ``Fc5.`` -> ``Fc5``), as MNE's montage matching needs."""
+    return str(name).strip().strip(".").strip()
+
+
+def scalp_channels(names: Sequence[str], *, montage: str = STANDARD_MONTAGE) -> tuple[np.ndarray, list[str]]:
+    """Indices of ``names`` found in MNE's standard ``montage`` (case-insensitive, cleaned) and their
+    montage spellings."""
+    import mne
+
+    standard = {n.lower(): n for n in mne.channels.make_standard_montage(montage).ch_names}
+    index, matched = [], []
+    for i, name in enumerate(names):
+        hit = standard.get(clean_channel_name(name).lower())
+        if hit is not None and hit not in matched:
+            index.append(i)
+            matched.append(hit)
+    return np.asarray(index, dtype=int), matched
+
+
+def has_scalp_layout(ds: xr.Dataset) -> bool:
+    """Whether the fingerprint's channels place at least :data:`TOPOMAP_MIN_CHANNELS` on a standard montage."""
+    if str(ds.attrs.get("modality", "")).lower() not in TOPOMAP_MODALITIES:
+        return False
+    index, _ = scalp_channels([str(c) for c in ds["channel"].values])
+    return index.size >= TOPOMAP_MIN_CHANNELS
+
+
+@_styled
+def topomap_figure(ds: xr.Dataset, *, bands: Sequence[str] = ("theta", "alpha", "beta")) -> Figure:
+    """Scalp maps (MNE ``plot_topomap``, 10-05 positions of :data:`STANDARD_MONTAGE`) of log10 band power
+    and of the aperiodic exponent, per channel on the montage."""
+    import mne
+
+    index, matched = scalp_channels([str(c) for c in ds["channel"].values])
+    info = mne.create_info(matched, sfreq=float(ds.attrs.get("fs", 100.0)), ch_types="eeg")
+    with _quiet():
+        info.set_montage(mne.channels.make_standard_montage(STANDARD_MONTAGE), on_missing="ignore")
+    available = [b for b in bands if "band_power" in ds and b in set(map(str, ds["band"].values))]
+    maps = []
+    units = typeset_units(ds["band_power"].attrs.get("units", "power")) if "band_power" in ds else ""
+    for band in available:
+        with _quiet():
+            values = np.log10(ds["band_power"].sel(band=band).values[index])
+        maps.append((f"{band} power", f"log₁₀ {units}", values))
+    if "aperiodic_exponent" in ds:
+        maps.append(("aperiodic exponent", "χ (1)", ds["aperiodic_exponent"].values[index]))
+    fig, axes = _figure(2.6, ncols=max(1, len(maps)))
+    for ax, (title, label, values) in zip(axes.ravel(), maps, strict=False):
+        finite = np.isfinite(values)
+        if finite.sum() < TOPOMAP_MIN_CHANNELS:
+            _message(ax, f"{title}: too few channels")
+            continue
+        picked = mne.pick_info(info, np.flatnonzero(finite))
+        image, _ = mne.viz.plot_topomap(values[finite], picked, axes=ax, show=False, cmap="viridis", contours=4)
+        fig.colorbar(image, ax=ax, shrink=0.7, label=label)
+        ax.set_title(title)
+    fig.suptitle(f"Scalp maps ({len(matched)} channels on the standard 10-05 montage)")
     return fig

@@ -41,6 +41,13 @@ class AlignmentRun:
     def quality(self) -> dict[str, Any]:
         return dict(self.aligner.quality_)
 
+    @property
+    def verdict(self) -> str:
+        """One sentence: identifiable or not, how confident (:func:`~adhesive_dots.align.alignment_verdict`)."""
+        from adhesive_dots.align import alignment_verdict
+
+        return alignment_verdict(self.quality)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
@@ -49,6 +56,7 @@ class AlignmentRun:
             "baseline_a": list(self.baseline_a),
             "baseline_b": list(self.baseline_b),
             "output": str(self.output) if self.output else None,
+            "verdict": self.verdict,
             "quality": self.quality,
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
             "evaluation_note": self.evaluation_note,

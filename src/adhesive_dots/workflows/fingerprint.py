@@ -132,11 +132,14 @@ def fingerprint_source(
         result = fingerprint_baseline(baseline, **options)
     if out is not None:
         result.to_netcdf(out, overwrite=overwrite)
+    from adhesive_dots.fingerprint.dfa import dfa_findings
+
+    fit_notes = [f"{f.message}; {f.fix}" for f in dfa_findings(result.dataset, source=str(resolved.key))]
     return FingerprintRun(
         result,
         resolved.key,
         baseline.segment.pieces,
         baseline.segment.evidence,
-        resolved.notes,
+        [*resolved.notes, *fit_notes],
         Path(out) if out is not None else None,
     )
