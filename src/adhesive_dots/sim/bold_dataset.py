@@ -1,0 +1,123 @@
+"""A simulated resting-state fMRI BIDS dataset with ground truth (writes NIfTI through :mod:`adhesive_dots.io.fmri`).
+
+:func:`write_bold_dataset` writes, under ``root``:
+
+* ``bids/``: a BIDS dataset (``dataset_description.json``, ``participants.tsv``, ``task-rest_bold.json``
+  with ``RepetitionTime``) with one ``func/*_task-rest_bold.nii.gz`` run per subject and session;
+* ``bids/derivatives/fmriprep/``: the same runs as fMRIPrep derivatives
+  (``*_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz``) with their confounds tables
+  (``*_desc-confounds_timeseries.tsv``: motion parameters, framewise displacement, white matter, CSF,
+  global signal) -- the preprocessed runs carry a nuisance signal that ``wm_csf`` removes;
+* ``atlas/atlas-sim_dseg.nii.gz`` and ``atlas-sim_dseg.tsv``: the label atlas and the ROI names;
+* ``truth.json``: each subject's FC matrix, the Hurst exponent, TR, volumes.
+
+Each subject has an individual FC (:func:`~adhesive_dots.sim.bold.sim_subject_fc`) shared by its sessions,
+so connectome identification has a known answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from adhesive_dots.io.fmri import write_bold_nifti, write_label_atlas
+from adhesive_dots.sim.bold import sim_motion, sim_roi_series, sim_subject_fc
+from adhesive_dots.sim.signals import RngLike, as_rng
+
+FMRIPREP_SPACE = "MNI152NLin2009cAsym"
+
+
+@dataclass
+class BoldDataset:
+    """Where :func:`write_bold_dataset` wrote things, and the truth."""
+
+    root: Path
+    bids: Path
+    fmriprep: Path
+    atlas: Path
+    atlas_labels: Path
+    fc: np.ndarray
+    tr: float
+    n_volumes: int
+    hurst: float
+    runs: list[Path] = field(default_factory=list)
+    preproc: list[Path] = field(default_factory=list)
+
+
+def write_bold_dataset(
+    root: str | Path,
+    *,
+    n_subjects: int = 3,
+    n_sessions: int = 2,
+    n_rois: int = 8,
+    n_volumes: int = 300,
+    tr: float = 2.0,
+    hurst: float = 0.7,
+    individuality: float = 0.5,
+    nuisance: float = 1.0,
+    n_motion_spikes: int = 3,
+    rng: RngLike = None,
+) -> BoldDataset:
+    """Write the dataset described in the module docs; returns its paths and truth.
+
+    ``nuisance`` is the SD (in units of the neural signal) of the white-matter/CSF nuisance signal added
+    to every ROI of the fMRIPrep derivative runs (and present in their confounds).
+    """
+    rng = as_rng(rng)
+    root = Path(root)
+    bids = root / "bids"
+    prep = bids / "derivatives" / "fmriprep"
+    atlas_dir = root / "atlas"
+    for folder in (bids, prep, atlas_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    atlas = write_label_atlas(atlas_dir / "atlas-sim_dseg.nii.gz", n_rois)
+    fc = sim_subject_fc(n_subjects, n_rois, individuality=individuality, rng=rng)
+    description = {"Name": "adhesive-dots simulated resting-state fMRI", "BIDSVersion": "1.9.0"}
+    (bids / "dataset_description.json").write_text(json.dumps(description))
+    (prep / "dataset_description.json").write_text(
+        json.dumps({**description, "DatasetType": "derivative", "GeneratedBy": [{"Name": "fMRIPrep (simulated)"}]})
+    )
+    sidecar = {"TaskName": "rest", "RepetitionTime": tr, "TaskDescription": "eyes open, fixation cross"}
+    (bids / "task-rest_bold.json").write_text(json.dumps(sidecar))
+    subjects = [f"{s + 1:02d}" for s in range(n_subjects)]
+    pd.DataFrame(
+        {
+            "participant_id": [f"sub-{s}" for s in subjects],
+            "species": "Homo sapiens",
+            "age": rng.integers(20, 40, n_subjects),
+            "sex": rng.choice(["M", "F"], n_subjects),
+        }
+    ).to_csv(bids / "participants.tsv", sep="\t", index=False)
+    out = BoldDataset(root, bids, prep, atlas, atlas.with_name("atlas-sim_dseg.tsv"), fc, tr, n_volumes, hurst)
+    for s, subject in enumerate(subjects):
+        for session in (f"{k + 1:02d}" for k in range(n_sessions)):
+            stem = f"sub-{subject}_ses-{session}_task-rest"
+            neural = sim_roi_series(fc[s], n_volumes, hurst=hurst, rng=rng)
+            raw_dir = bids / f"sub-{subject}" / f"ses-{session}" / "func"
+            raw_dir.mkdir(parents=True, exist_ok=True)
+            out.runs.append(write_bold_nifti(raw_dir / f"{stem}_bold.nii.gz", neural, tr=tr, rng=rng))
+            motion = sim_motion(n_volumes, n_spikes=n_motion_spikes, rng=rng)
+            wm = rng.standard_normal(n_volumes)
+            csf = rng.standard_normal(n_volumes)
+            noisy = neural + nuisance * (wm + csf)[None, :] / np.sqrt(2.0)
+            prep_dir = prep / f"sub-{subject}" / f"ses-{session}" / "func"
+            prep_dir.mkdir(parents=True, exist_ok=True)
+            name = f"{stem}_space-{FMRIPREP_SPACE}_desc-preproc_bold"
+            out.preproc.append(write_bold_nifti(prep_dir / f"{name}.nii.gz", noisy, tr=tr, rng=rng))
+            (prep_dir / f"{name}.json").write_text(json.dumps({"RepetitionTime": tr, "TaskName": "rest"}))
+            confounds = pd.DataFrame(dict(zip(motion.names, motion.parameters, strict=True)))
+            confounds["framewise_displacement"] = motion.framewise_displacement
+            confounds["white_matter"] = wm
+            confounds["csf"] = csf
+            confounds["global_signal"] = noisy.mean(axis=0)
+            confounds.to_csv(prep_dir / f"{stem}_desc-confounds_timeseries.tsv", sep="\t", index=False, na_rep="n/a")
+    truth = {"tr": tr, "n_volumes": n_volumes, "hurst": hurst, "subjects": subjects, "fc": fc.tolist()}
+    (root / "truth.json").write_text(json.dumps(truth))
+    return out
+
+
+__all__ = ["BoldDataset", "write_bold_dataset"]
