@@ -22,7 +22,7 @@ Confounds
     motion check of ``validate`` reads).
 
 Confound regression (:func:`clean_fmri`)
-    ``confounds`` names a strategy after nilearn's ``load_confounds``: a preset (``simple``:
+    ``confounds`` names a strategy after nilearn's ``load_confounds``: a preset alone (``simple``:
     motion + wm_csf; ``scrubbing``: simple + scrubbing) or components joined by ``+`` or ``,``
     (``motion`` 6 rigid-body parameters; ``wm_csf`` white matter and CSF means; ``global_signal``;
     ``scrubbing``: volumes whose framewise displacement exceeds ``fd_threshold`` mm are left out of
@@ -35,6 +35,7 @@ Confound regression (:func:`clean_fmri`)
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def parse_confounds(text: str | None) -> tuple[str, ...]:
     words = [w.strip().lower() for w in re.split(r"[+,\s]+", str(text)) if w.strip()]
     out: list[str] = []
     for word in words:
-        parts = PRESETS.get(word, (word,))
+        parts = PRESETS.get(word, (word,)) if len(words) == 1 else (word,)  # "scrubbing" alone is the preset
         for part in parts:
             if part not in COMPONENTS:
                 allowed = ", ".join([*PRESETS, *COMPONENTS])
@@ -221,7 +222,7 @@ def read_confounds_table(path: Path, *, n_volumes: int | None = None) -> pd.Data
 def read_bold(
     path: str | Path,
     *,
-    atlas: str | Path | None,
+    atlas: str | Path | None = None,
     atlas_labels: str | Path | None = None,
     mask: str | Path | None = None,
     sidecar: dict[str, Any] | None = None,
@@ -287,7 +288,9 @@ def read_bold(
                 resampling_target="data",
             )
             try:
-                series = masker.fit_transform(str(path))
+                with warnings.catch_warnings():  # masked-out labels: our own error below names the file
+                    warnings.filterwarnings("ignore", message=".*labels were removed", category=UserWarning)
+                    series = masker.fit_transform(str(path))
             except Exception as err:  # nilearn raises many kinds for mismatched images
                 raise FormatError(
                     f"{source}: nilearn could not extract ROI time series with atlas {atlas_path.name} "
