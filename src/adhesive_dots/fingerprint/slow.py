@@ -165,7 +165,8 @@ def add_slow_features(ds: xr.Dataset, data: np.ndarray, fs: float) -> xr.Dataset
     ds["falff"] = ("channel",), features.falff
     ds["falff"].attrs.update(units="1", band_hz=list(ALFF_BAND), long_name="fALFF")
     ds["slow_band_power"] = ("channel", "slow_band"), np.stack([features.band_power[n] for n in names], axis=-1)
-    ds["slow_band_power"].attrs.update(units="units**2", bands_hz=[list(SLOW_BANDS[n]) for n in names])
+    edges = [float(v) for n in names for v in SLOW_BANDS[n]]
+    ds["slow_band_power"].attrs.update(units="units**2", band_edges_hz=edges, long_name="(low, high) per band, flat")
     ds["slow_relative_power"] = (
         ("channel", "slow_band"),
         np.stack([features.relative_band_power[n] for n in names], axis=-1),
