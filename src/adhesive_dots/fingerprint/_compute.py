@@ -31,7 +31,16 @@ from adhesive_dots.fingerprint.stages import (
 )
 from adhesive_dots.metadata import Modality
 
-AROUSAL_NAMES = ("pupil_diameter", "pupil", "running_speed", "running", "locomotion", "whisking")
+AROUSAL_NAMES = (
+    "pupil_diameter",
+    "pupil",
+    "running_speed",
+    "running",
+    "locomotion",
+    "whisking",
+    "heart_rate",
+    "respiration_rate",
+)
 """Auxiliary signals of a recording treated as arousal measures (by name)."""
 
 

@@ -197,6 +197,18 @@ def bold_repetition_time(path: Path, sidecar: dict[str, Any] | None = None) -> t
     return header_tr, header_tr
 
 
+def bold_duration(path: Path, sidecar: dict[str, Any] | None = None) -> float | None:
+    """Duration in s of a BOLD run from its header alone (volumes x repetition time); None when unreadable."""
+    import nibabel as nib
+
+    try:
+        shape = nib.load(str(path)).shape
+        tr, _ = bold_repetition_time(path, sidecar)
+    except (DataError, OSError, ValueError, nib.filebasedimages.ImageFileError):
+        return None
+    return float(shape[3] * tr) if len(shape) == 4 else None
+
+
 def confounds_table_of(path: Path) -> Path | None:
     """The fMRIPrep confounds table of a BOLD file (same entities less space/res/den/desc), when it exists."""
     name = path.name
@@ -588,6 +600,7 @@ __all__ = [
     "PRESETS",
     "Atlas",
     "Cleaning",
+    "bold_duration",
     "bold_repetition_time",
     "canonical_confound",
     "check_standardize",

@@ -79,6 +79,7 @@ from adhesive_dots.io.fmri import (
     split_confound_columns,
 )
 from adhesive_dots.io.nwb_write import DOT_TABLE
+from adhesive_dots.io.physio import describe_physio, physio_signals
 from adhesive_dots.io.raw import RAW_SUFFIXES
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.io.remote import is_remote
@@ -728,6 +729,14 @@ def resolve(spec: SourceSpec | str | Path) -> Resolved:
         recording = open_recording(str(run.data_path), **bold)
     else:
         recording = open_recording(spec.source, **options)
+    if run is not None:  # physiology recorded beside the run (cardiac, respiratory ...): arousal signals
+        physio = physio_signals(run)
+        if physio:
+            recording.signals = {**recording.signals, **physio}
+            recording.metadata = DotMetadata.from_dict(
+                overlay(recording.metadata.model_dump(mode="json", exclude_none=True), describe_physio(physio)),
+                source=recording.source,
+            )
     try:
         recording = _describe(recording, spec, kind, options, stored, notes)
         candidates = _candidates(recording, spec, stored, sidecar_path(where) if stored is not None else None)

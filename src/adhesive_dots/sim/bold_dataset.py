@@ -8,6 +8,8 @@
   (``*_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz``) with their confounds tables
   (``*_desc-confounds_timeseries.tsv``: motion parameters, framewise displacement, white matter, CSF,
   global signal) -- the preprocessed runs carry a nuisance signal that ``wm_csf`` removes;
+* with ``physio``, beside each raw run ``*_task-rest_physio.tsv.gz`` (cardiac pulses at a known heart rate and a
+  respiratory belt at a known breathing rate, 50 Hz) and ``task-rest_physio.json``;
 * ``atlas/atlas-sim_dseg.nii.gz`` and ``atlas-sim_dseg.tsv``: the label atlas and the ROI names;
 * ``truth.json``: each subject's FC matrix, the Hurst exponent, TR, volumes.
 
@@ -29,6 +31,8 @@ from adhesive_dots.sim.bold import sim_motion, sim_roi_series, sim_subject_fc
 from adhesive_dots.sim.signals import RngLike, as_rng
 
 FMRIPREP_SPACE = "MNI152NLin2009cAsym"
+PHYSIO_FS = 50.0
+"""Sampling rate (Hz) of the simulated cardiac and respiratory traces."""
 
 
 @dataclass
@@ -60,12 +64,15 @@ def write_bold_dataset(
     individuality: float = 0.5,
     nuisance: float = 1.0,
     n_motion_spikes: int = 3,
+    physio: bool = False,
     rng: RngLike = None,
 ) -> BoldDataset:
     """Write the dataset described in the module docs; returns its paths and truth.
 
-    ``nuisance`` is the SD (in units of the neural signal) of the white-matter/CSF nuisance signal added
-    to every ROI of the fMRIPrep derivative runs (and present in their confounds).
+    ``physio`` writes cardiac and respiratory traces beside the raw runs (truth: ``heart_rate`` and
+    ``respiration_rate`` of each run in ``truth.json``). ``nuisance`` is the SD (in units of the neural
+    signal) of the white-matter/CSF nuisance signal added to every ROI of the fMRIPrep derivative runs (and
+    present in their confounds).
     """
     rng = as_rng(rng)
     root = Path(root)
@@ -92,6 +99,11 @@ def write_bold_dataset(
             "sex": rng.choice(["M", "F"], n_subjects),
         }
     ).to_csv(bids / "participants.tsv", sep="\t", index=False)
+    if physio:
+        (bids / "task-rest_physio.json").write_text(
+            json.dumps({"SamplingFrequency": PHYSIO_FS, "StartTime": 0, "Columns": ["cardiac", "respiratory"]})
+        )
+    rates: dict[str, list[float]] = {}
     out = BoldDataset(root, bids, prep, atlas, atlas.with_name("atlas-sim_dseg.tsv"), fc, tr, n_volumes, hurst)
     for s, subject in enumerate(subjects):
         for session in (f"{k + 1:02d}" for k in range(n_sessions)):
@@ -100,6 +112,16 @@ def write_bold_dataset(
             raw_dir = bids / f"sub-{subject}" / f"ses-{session}" / "func"
             raw_dir.mkdir(parents=True, exist_ok=True)
             out.runs.append(write_bold_nifti(raw_dir / f"{stem}_bold.nii.gz", neural, tr=tr, rng=rng))
+            if physio:
+                heart, breath = float(rng.uniform(55, 85)), float(rng.uniform(10, 20))
+                rates[stem] = [heart, breath]
+                t = np.arange(int(n_volumes * tr * PHYSIO_FS)) / PHYSIO_FS
+                beat = np.abs(((heart / 60.0 * t + 0.5) % 1.0) - 0.5)
+                cardiac = np.exp(-((beat / 0.05) ** 2)) + 0.05 * rng.standard_normal(t.size)
+                respiratory = np.sin(2 * np.pi * breath / 60.0 * t) + 0.1 * rng.standard_normal(t.size)
+                pd.DataFrame({"c": cardiac, "r": respiratory}).to_csv(
+                    raw_dir / f"{stem}_physio.tsv.gz", sep="\t", header=False, index=False, float_format="%.5f"
+                )
             motion = sim_motion(n_volumes, n_spikes=n_motion_spikes, rng=rng)
             wm = rng.standard_normal(n_volumes)
             csf = rng.standard_normal(n_volumes)
@@ -116,6 +138,9 @@ def write_bold_dataset(
             confounds["global_signal"] = noisy.mean(axis=0)
             confounds.to_csv(prep_dir / f"{stem}_desc-confounds_timeseries.tsv", sep="\t", index=False, na_rep="n/a")
     truth = {"tr": tr, "n_volumes": n_volumes, "hurst": hurst, "subjects": subjects, "fc": fc.tolist()}
+    if physio:
+        truth["heart_rate"] = {k: v[0] for k, v in rates.items()}
+        truth["respiration_rate"] = {k: v[1] for k, v in rates.items()}
     (root / "truth.json").write_text(json.dumps(truth))
     return out
 
