@@ -10,6 +10,9 @@
   global signal) -- the preprocessed runs carry a nuisance signal that ``wm_csf`` removes;
 * with ``physio``, beside each raw run ``*_task-rest_physio.tsv.gz`` (cardiac pulses at a known heart rate and a
   respiratory belt at a known breathing rate, 50 Hz) and ``task-rest_physio.json``;
+* with ``task_volumes``, a task run per subject and session (``*_task-nback_bold.nii.gz`` with its
+  ``*_events.tsv``): 30 s blocks of ``nback`` alternating with ``fixation``, during which the first network's
+  ROIs rise by ``task_effect`` (in units of the neural signal's SD);
 * ``atlas/atlas-sim_dseg.nii.gz`` and ``atlas-sim_dseg.tsv``: the label atlas and the ROI names;
 * ``truth.json``: each subject's FC matrix, the Hurst exponent, TR, volumes.
 
@@ -65,6 +68,8 @@ def write_bold_dataset(
     nuisance: float = 1.0,
     n_motion_spikes: int = 3,
     physio: bool = False,
+    task_volumes: int = 0,
+    task_effect: float = 1.0,
     rng: RngLike = None,
 ) -> BoldDataset:
     """Write the dataset described in the module docs; returns its paths and truth.
@@ -112,6 +117,9 @@ def write_bold_dataset(
             raw_dir = bids / f"sub-{subject}" / f"ses-{session}" / "func"
             raw_dir.mkdir(parents=True, exist_ok=True)
             out.runs.append(write_bold_nifti(raw_dir / f"{stem}_bold.nii.gz", neural, tr=tr, rng=rng))
+            if task_volumes:
+                _write_task_run(raw_dir, stem.replace("task-rest", "task-nback"), fc[s], task_volumes, tr,
+                                task_effect, hurst, rng)  # fmt: skip
             if physio:
                 heart, breath = float(rng.uniform(55, 85)), float(rng.uniform(10, 20))
                 rates[stem] = [heart, breath]
@@ -143,6 +151,23 @@ def write_bold_dataset(
         truth["respiration_rate"] = {k: v[1] for k, v in rates.items()}
     (root / "truth.json").write_text(json.dumps(truth))
     return out
+
+
+def _write_task_run(
+    folder: Path, stem: str, fc: np.ndarray, n_volumes: int, tr: float, effect: float, hurst: float, rng
+) -> None:
+    """A block-design task run: 30 s nback / 30 s fixation; the first quarter of the ROIs respond."""
+    series = sim_roi_series(fc, n_volumes, hurst=hurst, rng=rng)
+    times = np.arange(n_volumes) * tr
+    on = (times // 30.0) % 2 == 1
+    responders = max(1, fc.shape[0] // 4)
+    series[:responders, on] += effect
+    write_bold_nifti(folder / f"{stem}_bold.nii.gz", series, tr=tr, rng=rng)
+    onsets = np.arange(0.0, n_volumes * tr, 30.0)
+    trial_type = ["fixation" if k % 2 == 0 else "nback" for k in range(onsets.size)]
+    pd.DataFrame({"onset": onsets, "duration": 30.0, "trial_type": trial_type}).to_csv(
+        folder / f"{stem}_events.tsv", sep="\t", index=False
+    )
 
 
 __all__ = ["BoldDataset", "write_bold_dataset"]
