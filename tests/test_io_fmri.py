@@ -171,15 +171,28 @@ def test_header_repetition_time_used_without_sidecar_and_a_contradiction_is_flag
         assert "2 s" in finding.message and "1.5 s" in finding.message
 
 
-def test_motion_findings_report_mean_fd_fraction_and_volumes_left(dataset):
-    resolved, baseline = open_baseline(SourceSpec(str(dataset.preproc[0]), **_atlas(dataset)))
+@pytest.mark.parametrize(("moved", "flagged"), [(0.1, False), (0.3, True)])
+def test_motion_findings_report_mean_fd_fraction_and_volumes_left(tmp_path, moved, flagged):
+    # 400 volumes: a fraction `moved` at FD 1.0 mm, the rest at 0.1 mm; 10 %: mean 0.19 mm, 10 % above 0.5 mm (both
+    # within 0.2 mm / 20 %); 30 %: mean 0.37 mm, 30 % above -> flagged, 280 volumes left after scrubbing
+    n, rng = 400, np.random.default_rng(0)
+    fd = np.full(n, 0.1)
+    fd[rng.choice(n, int(moved * n), replace=False)] = 1.0
+    rois = sim_roi_series(block_fc(4, 2), n, rng=1)
+    path = tmp_path / "roi.tsv"
+    header = "\t".join([f"R{k}" for k in range(4)] + ["framewise_displacement"])
+    np.savetxt(path, np.vstack([rois, fd]).T, delimiter="\t", header=header, comments="")
+    resolved, baseline = open_baseline(SourceSpec(str(path), fs=0.5, modality="fmri", whole=True))
     with resolved:
+        assert resolved.recording.channel_names == ("R0", "R1", "R2", "R3")
         findings = {f.code: f for f in validate_baseline(baseline)}
-    left = findings["fmri.scrubbed_duration"]
-    assert "of 150 volumes" in left.message and left.severity.value == "info"
-    motion = findings.get("fmri.motion")
-    if motion is not None:  # the random walk may or may not exceed 0.2 mm mean FD
-        assert "mean FD" in motion.message and "left after scrubbing" in motion.message
+    kept = n - int(moved * n)
+    assert f"{kept} of {n} volumes ({kept * 2:.1f} s)" in findings["fmri.scrubbed_duration"].message
+    assert ("fmri.motion" in findings) == flagged
+    if flagged:
+        message = findings["fmri.motion"].message
+        assert "mean FD 0.370 mm" in message and "30% of volumes above 0.5 mm" in message
+        assert f"{kept} of {n} volumes" in message
 
 
 def test_real_roi_table_nuisance_columns_are_confounds_and_duration_is_flagged(real_data):
