@@ -295,7 +295,7 @@ def fingerprint_figure_specs(
 
 def _fmri_figure_specs(ds: Any, prefix: str) -> list[FigureSpec]:
     """FC matrix with ROI names and the BOLD spectrum with the ALFF band, for fingerprints with slow features."""
-    if "fc_fisher_z" not in ds or "falff" not in ds:
+    if ds is None or "fc_fisher_z" not in ds or "falff" not in ds:  # None: the titles of every dot
         return []
     return [
         FigureSpec(
