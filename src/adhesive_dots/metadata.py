@@ -192,6 +192,11 @@ class RecordingInfo(_Record):
     units_bin_width: float | None = Field(
         None, gt=0, description="s; spike times binned at this width into rates (how adhesive-dots reads Units)."
     )
+    preprocessing: str | None = Field(
+        None,
+        description="What was done to the samples when they were read (fMRI: atlas, confound strategy, scrubbing, "
+        "detrending, standardisation).",
+    )
 
 
 class SegmentInfo(_Record):

@@ -54,6 +54,10 @@ from adhesive_dots.errors import DataError
 
 DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
 """Frequency bands (Hz, inclusive) whose mean covariances anchor the rotation."""
+SLOW_BANDS: tuple[tuple[float, float], ...] = ((0.01, 0.027), (0.027, 0.073), (0.073, 0.198))
+"""Bands of slow signals (BOLD slow-5, slow-4, slow-3; Hz) used instead below :data:`SLOW_FS`."""
+SLOW_FS = 5.0
+"""Sampling rates below this (Hz) are slow signals (fMRI BOLD), as in the fingerprint's rule."""
 
 MIN_EIGEN_RATIO = 1e-10
 """A covariance whose smallest/largest eigenvalue ratio is below this is treated as rank-deficient."""
@@ -74,13 +78,16 @@ class CovarianceAligner(BaseEstimator):
     Parameters
     ----------
     window : float
-        Length in s of the baseline windows whose covariances are averaged.
-    estimator : str
-        Covariance estimator of :class:`pyriemann.estimation.Covariances`. The default sample
-        covariance is equivariant (filtered signals have exactly the filtered covariances);
-        shrinkage (``"oas"``, ``"lwf"``) suits windows with few samples per channel.
+        Length in s of the baseline windows whose covariances are averaged; a window always holds at
+        least ``n_channels + 1`` samples (BOLD at TR 2 s gets windows of tens of seconds).
+    estimator : str, optional
+        Covariance estimator of :class:`pyriemann.estimation.Covariances`. The default is the sample
+        covariance (``"scm"``: equivariant, filtered signals have exactly the filtered covariances), and
+        shrinkage (``"oas"``) for signals sampled below :data:`SLOW_FS`, whose windows hold few samples
+        per channel (``estimator_`` says which was used).
     bands : sequence of (low, high) or None
-        Bands in Hz anchoring the rotation; ``None`` uses :data:`DEFAULT_BANDS` below 0.45 ``fs``.
+        Bands in Hz anchoring the rotation; ``None`` uses :data:`DEFAULT_BANDS` (:data:`SLOW_BANDS` for signals
+        sampled below :data:`SLOW_FS`) below 0.45 ``fs``.
     rotate : bool
         Apply the Procrustes rotation after re-centring.
 
@@ -111,7 +118,7 @@ class CovarianceAligner(BaseEstimator):
         self,
         *,
         window: float = 2.0,
-        estimator: str = "scm",
+        estimator: str | None = None,
         bands: Any = None,
         rotate: bool = True,
     ) -> None:
@@ -137,7 +144,7 @@ class CovarianceAligner(BaseEstimator):
         fs = check_fs(fs)
         if not self.window > 0:
             raise DataError(f"window: expected a positive length in s, got {self.window!r}")
-        n_window = int(round(self.window * fs))
+        n_window = max(int(round(self.window * fs)), np.shape(X_a)[0] + 1)  # full-rank window covariances
         X_a = check_data(X_a, "baseline a", min_times=4 * n_window)
         X_b = check_data(X_b, "baseline b", min_times=4 * n_window)
         if X_a.shape[0] != X_b.shape[0]:
@@ -146,6 +153,7 @@ class CovarianceAligner(BaseEstimator):
                 "needs matched channels (use --method latent / LatentAligner for different neurons)"
             )
         self.fs_ = fs
+        self.estimator_ = self.estimator or ("oas" if fs < SLOW_FS else "scm")
         covs_a = self._covariances(X_a, n_window)
         covs_b = self._covariances(X_b, n_window)
         for name, covs in (("a", covs_a), ("b", covs_b)):
@@ -223,7 +231,8 @@ class CovarianceAligner(BaseEstimator):
 
     def _bands(self, fs: float) -> list[tuple[float, float]]:
         if self.bands is None:
-            return [(low, high) for low, high in DEFAULT_BANDS if high <= 0.45 * fs]
+            bands = SLOW_BANDS if fs < SLOW_FS else DEFAULT_BANDS
+            return [(low, high) for low, high in bands if high <= 0.45 * fs]
         bands = [tuple(float(v) for v in band) for band in self.bands]
         for low, high in bands:
             if not 0 < low < high < fs / 2:
@@ -235,7 +244,7 @@ class CovarianceAligner(BaseEstimator):
     def _covariances(self, X: np.ndarray, n_window: int) -> np.ndarray:
         n_windows = X.shape[-1] // n_window
         epochs = X[:, : n_windows * n_window].reshape(X.shape[0], n_windows, n_window).transpose(1, 0, 2)
-        return Covariances(estimator=self.estimator).fit_transform(epochs)
+        return Covariances(estimator=self.estimator_).fit_transform(epochs)
 
     def transform(self, X: np.ndarray, *, domain: str = "a") -> np.ndarray:
         """Spatially filter data of dataset ``domain`` into the shared (re-centred) space.

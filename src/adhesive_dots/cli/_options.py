@@ -2,7 +2,8 @@
 
 Sources: every command that takes sources is decorated with :func:`source_options`, which adds
 the same reading options (``--fs``, ``--modality``, ``--series``, ``--units-bin-width``,
-``--channels``, ``--subject/--session/--task/--run/--acquisition``), baseline options
+``--channels``, ``--subject/--session/--task/--run/--acquisition``; fMRI ``--atlas``, ``--atlas-labels``,
+``--mask``, ``--confounds``, ``--standardize``, ``--detrend``, ``--fd-threshold``), baseline options
 (``--label``, ``--start``, ``--stop``, ``--whole``) and ``--sources-from FILE``, and hands the
 command one :class:`SourceOptions` (as its ``given`` argument) that builds the
 :class:`~adhesive_dots.io.sources.SourceSpec` template and the list of targets.
@@ -26,6 +27,7 @@ from adhesive_dots.io.sources import SourceSpec, read_sources_table
 
 READING = "Reading the sources"
 BASELINE = "Which segment is the baseline"
+FMRI = "fMRI: atlas and confounds"
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts (no colour, no progress bar).")
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the surrogates, bootstraps and channel subsets.")
@@ -162,6 +164,75 @@ _SOURCE_PARAMS = (
         typer.Option(None, "--acquisition", rich_help_panel=READING, help="BIDS acquisition."),
     ),
     _Param(
+        "atlas",
+        str | None,
+        typer.Option(
+            None,
+            "--atlas",
+            metavar="FILE",
+            rich_help_panel=FMRI,
+            help="BOLD NIfTI: the atlas whose ROI time series are read (a 3-D label image, or a 4-D probabilistic "
+            "atlas); a file you have, nothing is downloaded.",
+        ),
+    ),
+    _Param(
+        "atlas_labels",
+        str | None,
+        typer.Option(
+            None,
+            "--atlas-labels",
+            metavar="TSV",
+            rich_help_panel=FMRI,
+            help="ROI names of the atlas: a TSV with 'index' and 'name' columns (as BIDS *_dseg.tsv).",
+        ),
+    ),
+    _Param(
+        "mask",
+        str | None,
+        typer.Option(None, "--mask", metavar="FILE", rich_help_panel=FMRI, help="BOLD NIfTI: a brain mask (NIfTI)."),
+    ),
+    _Param(
+        "confounds",
+        str | None,
+        typer.Option(
+            None,
+            "--confounds",
+            metavar="STRATEGY",
+            rich_help_panel=FMRI,
+            help="fMRI: regress confounds out (fMRIPrep confounds table, or nuisance columns of a table): simple, "
+            "scrubbing, or components joined by '+': motion, wm_csf, global_signal, scrubbing. Recorded in the dot.",
+        ),
+    ),
+    _Param(
+        "standardize",
+        str | None,
+        typer.Option(
+            None,
+            "--standardize",
+            metavar="HOW",
+            rich_help_panel=FMRI,
+            help="fMRI: zscore or psc (percent signal change) of each ROI series (default: keep the scale).",
+        ),
+    ),
+    _Param(
+        "detrend",
+        bool,
+        typer.Option(
+            False, "--detrend", rich_help_panel=FMRI, help="fMRI: remove a linear trend from each ROI series."
+        ),
+    ),
+    _Param(
+        "fd_threshold",
+        float | None,
+        typer.Option(
+            None,
+            "--fd-threshold",
+            metavar="MM",
+            rich_help_panel=FMRI,
+            help="fMRI scrubbing: framewise displacement (mm) above which a volume is censored (default 0.5).",
+        ),
+    ),
+    _Param(
         "label",
         list[str],
         typer.Option(
@@ -264,6 +335,13 @@ class SourceOptions:
             whole=v["whole"],
             allow_external_links=v.get("allow_external_links", False),
             timeout=v.get("timeout"),
+            atlas=v["atlas"],
+            atlas_labels=v["atlas_labels"],
+            mask=v["mask"],
+            confounds=v["confounds"],
+            standardize=v["standardize"],
+            detrend=v["detrend"],
+            fd_threshold=v["fd_threshold"],
         )
 
     def targets(self, positional: Sequence[str | Path] | None = ()) -> list[str | SourceSpec]:

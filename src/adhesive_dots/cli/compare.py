@@ -279,12 +279,21 @@ def identify_command(
     halves: bool = typer.Option(False, "--halves", help="Use the two halves of each baseline instead of two sessions."),
     features: list[str] = typer.Option(None, "--features", help="Baseline summary features (default: all)."),
     metric: str = typer.Option("correlation", "--metric", help="'correlation' (many features) or 'euclidean'."),
+    method: str = typer.Option(
+        "auto",
+        "--method",
+        help="'summary' (summary vectors), 'fc' (FC edge correlation, Finn et al. 2015: fMRI), or 'auto' (fc when "
+        "every fingerprint has an FC matrix).",
+    ),
     window_s: float | None = WINDOW_OPTION,
     seed: int = SEED_OPTION,
     as_json: bool = JSON_OPTION,
     given: SourceOptions = None,
 ) -> None:
-    """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance."""
+    """Identify subjects from their baselines (connectome fingerprinting); accuracy against chance.
+
+    The subject of each source comes from its metadata (BIDS sub-, NWB subject id, --subject, a subject column
+    of --sources-from), never from its file name."""
     from adhesive_dots.workflows.compare import as_jsonable, identify_sources, session_records
 
     with source_progress("identify", quiet=as_json) as step:
@@ -301,7 +310,7 @@ def identify_command(
     if not as_json:
         _notes(notes)
     with _skipped_in_errors(notes):
-        result = identify_sources(records, features=_split(features), halves=halves, metric=metric)
+        result = identify_sources(records, features=_split(features), halves=halves, metric=metric, method=method)
     if as_json:
         print_json(
             as_jsonable(
@@ -320,6 +329,6 @@ def identify_command(
     console.print(render_frame(result.matches, "Identification"))
     console.print(
         f"accuracy {result.accuracy:.3g} (chance {result.chance:.3g}, binomial p = {result.p:.3g}) "
-        f"on {len(result.features)} features"
+        f"on {len(result.features)} features{' (FC edges)' if any('~' in f for f in result.features) else ''}"
     )
     _exit_for(notes)

@@ -347,6 +347,7 @@ def identify_subjects(
     *,
     subjects: Sequence[str] | None = None,
     metric: str = "correlation",
+    standardize: bool = True,
 ) -> IdentificationResult:
     """Identify each subject's baseline ``b`` among all baselines ``a`` (and back).
 
@@ -362,6 +363,9 @@ def identify_subjects(
         Similarity of two standardised vectors: Pearson correlation over features (Finn et al. 2015; suits
         many features) or minus the Euclidean distance (suits a few features, where a correlation over
         them is noisy).
+    standardize : bool
+        Standardise each feature over the 2n baselines first (default); False correlates the raw vectors, as
+        Finn et al. (2015) do with FC edges (Fisher z, already on one scale).
     """
     if metric not in ("correlation", "euclidean"):
         raise DataError(f"metric must be 'correlation' or 'euclidean', got {metric!r}")
@@ -382,7 +386,8 @@ def identify_subjects(
     if keep.sum() < 2:
         raise DataError("fewer than 2 finite, varying features; identification needs at least 2")
     both = both[:, keep]
-    both = (both - both.mean(axis=0)) / both.std(axis=0)
+    if standardize:
+        both = (both - both.mean(axis=0)) / both.std(axis=0)
     za, zb = both[:n], both[n:]
     if metric == "correlation":
         similarity = np.corrcoef(za, zb)[:n, n:]

@@ -16,7 +16,9 @@ from adhesive_dots.core import Baseline
 from adhesive_dots.errors import DataError
 from adhesive_dots.fingerprint._checks import _check_data, _check_fs
 from adhesive_dots.fingerprint._container import Fingerprint
-from adhesive_dots.fingerprint.params import FingerprintParams, ResolvedParams, make_params
+from adhesive_dots.fingerprint.correlation import MAX_CHANNELS
+from adhesive_dots.fingerprint.params import SLOW_FS, FingerprintParams, ResolvedParams, make_params
+from adhesive_dots.fingerprint.slow import add_slow_features
 from adhesive_dots.fingerprint.spiking import compute_spiking_array
 from adhesive_dots.fingerprint.stages import (
     TaskPool,
@@ -29,7 +31,16 @@ from adhesive_dots.fingerprint.stages import (
 )
 from adhesive_dots.metadata import Modality
 
-AROUSAL_NAMES = ("pupil_diameter", "pupil", "running_speed", "running", "locomotion", "whisking")
+AROUSAL_NAMES = (
+    "pupil_diameter",
+    "pupil",
+    "running_speed",
+    "running",
+    "locomotion",
+    "whisking",
+    "heart_rate",
+    "respiration_rate",
+)
 """Auxiliary signals of a recording treated as arousal measures (by name)."""
 
 
@@ -106,6 +117,9 @@ def compute_fingerprint_array(
           [window, channel], ``window_mean_abs_correlation`` [window], ``state`` [window, state_feature],
           ``nonstationarity`` [channel, band], ``drift_*``, ``arousal_windows`` [arousal, window],
           ``arousal_coupling`` [arousal, state_feature];
+        * slow signals (below 5 Hz, or fMRI): ``alff``, ``falff`` [channel], ``slow_band_power``,
+          ``slow_relative_power`` [channel, slow_band], ``fc_fisher_z`` [channel, channel_b]
+          (:mod:`~adhesive_dots.fingerprint.slow`);
         * spiking (with ``spike_times``): ``spike_rate``, ``isi_cv``, ``fano_factor``,
           ``population_coupling`` [unit];
         * ``summary`` [feature]: the fixed-length vector (:data:`SUMMARY_FIELDS`), from the dataset alone
@@ -158,6 +172,8 @@ def compute_fingerprint_array(
         arousal=arousal,
         attrs={"source": source, "modality": modality.value, "units": units},
     )
+    if (fs < SLOW_FS or modality is Modality.FMRI) and n_channels <= MAX_CHANNELS:
+        dataset = add_slow_features(dataset, data, fs)  # ALFF, fALFF, slow-5/4, Fisher-z FC
     return Fingerprint(dataset)
 
 

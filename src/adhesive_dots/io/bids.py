@@ -47,6 +47,7 @@ from adhesive_dots.core import Recording
 from adhesive_dots.errors import DataError, DataNotPresentError, FormatError, SourceNotFoundError, option
 from adhesive_dots.io._meta import bids_metadata
 from adhesive_dots.io.bids_write import SIDECAR_KEY
+from adhesive_dots.io.fmri import bold_repetition_time, read_bold
 from adhesive_dots.io.nwb_write import DOT_TABLE
 from adhesive_dots.io.raw import annotation_intervals, modality_of, recording_from_raw
 from adhesive_dots.io.tables import read_table
@@ -510,8 +511,9 @@ def read_bids(root: str | Path, **entities: Any) -> Recording:
     return read_bids_run(find_run(root, **entities))
 
 
-def read_bids_run(run: BIDSRun) -> Recording:
-    """Open the BIDS run ``run`` lazily."""
+def read_bids_run(run: BIDSRun, **bold_options: Any) -> Recording:
+    """Open the BIDS run ``run`` lazily (``bold_options``: ``atlas``, ``atlas_labels``, ``mask`` of a BOLD run,
+    :func:`adhesive_dots.io.fmri.read_bold`)."""
     import mne_bids
 
     if not run.present:
@@ -519,12 +521,15 @@ def read_bids_run(run: BIDSRun) -> Recording:
     source = str(run.data_path)
     sidecar = run.sidecar()
     if run.kind == "bold":
-        from adhesive_dots.errors import UnsupportedSourceError
-
-        raise UnsupportedSourceError(
-            f"{source}: BOLD NIfTI runs are not read yet; give ROI time series instead "
-            "(derivatives *_timeseries.tsv, or a TSV/CSV/NPY table with --fs)"
-        )
+        fs = 1.0 / bold_repetition_time(run.data_path, sidecar)[0]
+        recording = read_bold(run.data_path, sidecar=sidecar, source=source, **bold_options)
+        metadata = run_metadata(run, modality=Modality.FMRI, fs=fs, n_channels=recording.n_channels)
+        rows = [(0.0, recording.duration, "task-rest", "bids")] if run.is_rest else []
+        if SIDECAR_KEY in sidecar:
+            rows.extend(_dot_rows(metadata))
+        recording.metadata = metadata
+        recording.intervals = pd.DataFrame(rows, columns=["start", "stop", "label", "table"])
+        return recording
     if run.kind == "raw":
         bids_path = mne_bids.get_bids_path_from_fname(run.data_path)
         bids_path.update(root=run.root)

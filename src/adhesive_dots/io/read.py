@@ -12,6 +12,8 @@ Sources
 ``file.edf|.bdf|.vhdr|.fif|.set|.gdf``          MNE raw file with annotations (a run file inside
                                                 a BIDS tree is read as that BIDS run)
 ``file.tsv|.csv|.npy|.txt`` + ``fs=``           plain table of time x channels, :mod:`.tables`
+``file_bold.nii[.gz]`` + ``atlas=``             BOLD volume as ROI time series, :mod:`.fmri` (also
+                                                a BIDS ``func/`` run or an fMRIPrep derivative)
 =============================================  ==============================================
 
 Nothing is read from the samples until ``Recording.read`` or ``Baseline.load`` asks, and then
@@ -29,6 +31,7 @@ from adhesive_dots.core import Recording
 from adhesive_dots.errors import AdhesiveError, DataError, FormatError, UnsupportedSourceError
 from adhesive_dots.io._checks import check_local_file
 from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids, read_bids_run
+from adhesive_dots.io.fmri import read_bold
 from adhesive_dots.io.nwb import read_nwb
 from adhesive_dots.io.raw import RAW_SUFFIXES, read_raw
 from adhesive_dots.io.remote import (
@@ -49,6 +52,7 @@ TABLE_OPTIONS = ("fs", "time_axis", "columns", "t0")
 REMOTE_OPTIONS = ("dandi_api_url", "block_size")
 SAFETY_OPTIONS = ("allow_external_links", "timeout")
 """Accepted by every source, used where they apply (links: NWB files and stores; timeout: remote reads)."""
+BOLD_OPTIONS = ("atlas", "atlas_labels", "mask")
 
 
 def open_recording(source: str | Path, **options: Any) -> Recording:
@@ -62,7 +66,8 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
         BIDS entities ``subject``, ``session``, ``task`` (default ``"rest"``), ``run``,
         ``acquisition``; NWB ``series`` (name of the series to read) and ``units_bin_width``
         (s, bins spike times into rates); tables ``fs`` (Hz, required), ``time_axis``,
-        ``columns``; remote ``dandi_api_url``, ``block_size`` (bytes per range request),
+        ``columns``; BOLD NIfTI ``atlas``, ``atlas_labels``, ``mask``
+        (:func:`adhesive_dots.io.fmri.read_bold`); remote ``dandi_api_url``, ``block_size`` (bytes per range request),
         ``timeout`` (s, :data:`~adhesive_dots.io.remote.HTTP_TIMEOUT_S` by default); any source
         ``allow_external_links`` (NWB: follow links to other files; refused by default).
         An option that cannot apply to the source is a :class:`DataError`, except ``task``,
@@ -101,8 +106,8 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
         return read_nwb(str(path), source=text, allow_external_links=links, **nwb_options)
     run = bids_run_of_file(path) if path.name.startswith("sub-") and path.suffix.lower() != ".nwb" else None
     if run is not None:  # a run's data file (or CTF/MEF folder) inside a BIDS dataset: read as that run
-        _reject(text, options, allowed=ENTITIES, kind="a BIDS run")
-        return read_bids_run(run)
+        _reject(text, options, allowed=(*ENTITIES, *BOLD_OPTIONS), kind="a BIDS run")
+        return read_bids_run(run, **{k: v for k, v in options.items() if k in BOLD_OPTIONS})
     if path.is_dir():
         _reject(text, options, allowed=ENTITIES, kind="a BIDS folder")
         return read_bids(path, **bids_options)
@@ -115,6 +120,10 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
     if suffix in RAW_SUFFIXES or suffix == ".fif.gz":
         _reject(text, options, allowed=(), kind="a raw file")
         return read_raw(path, source=text)
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        _reject(text, options, allowed=BOLD_OPTIONS, kind="a NIfTI volume")
+        sidecar = _json_beside(path)
+        return read_bold(path, source=text, sidecar=sidecar, **{k: v for k, v in options.items() if k in BOLD_OPTIONS})
     if suffix in TABLE_SUFFIXES:
         _reject(text, options, allowed=TABLE_OPTIONS, kind="a table")
         return read_table(path, source=text, **{k: v for k, v in options.items() if k in TABLE_OPTIONS})
@@ -125,7 +134,14 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
 
 
 def _check_options(source: str, options: dict[str, Any]) -> None:
-    known = set(ENTITIES) | set(NWB_OPTIONS) | set(TABLE_OPTIONS) | set(REMOTE_OPTIONS) | set(SAFETY_OPTIONS)
+    known = (
+        set(ENTITIES)
+        | set(NWB_OPTIONS)
+        | set(TABLE_OPTIONS)
+        | set(REMOTE_OPTIONS)
+        | set(SAFETY_OPTIONS)
+        | set(BOLD_OPTIONS)
+    )
     unknown = sorted(set(options) - known)
     if unknown:
         raise DataError(f"{source}: unknown option(s) {unknown}; allowed: {sorted(known)}")
@@ -136,6 +152,15 @@ def _reject(source: str, options: dict[str, Any], *, allowed: tuple[str, ...], k
     ignored = sorted(k for k, v in options.items() if k not in allowed and v is not None and k != "task")
     if ignored:
         raise DataError(f"{source}: option(s) {ignored} do not apply to {kind}; allowed: {sorted(allowed)}")
+
+
+def _json_beside(path: Path) -> dict[str, Any]:
+    """The JSON sidecar with the NIfTI file's stem (``x_bold.nii.gz`` -> ``x_bold.json``), or ``{}``."""
+    from adhesive_dots.io.bids import read_sidecar
+
+    name = path.name[: -len(".nii.gz")] if path.name.lower().endswith(".nii.gz") else path.stem
+    sidecar = path.with_name(name + ".json")
+    return read_sidecar(sidecar) if sidecar.is_file() else {}
 
 
 def _check_hdf5(path: Path, source: str) -> None:

@@ -15,6 +15,10 @@ baseline:
   (s, NWB), ``channels`` (a selection, any source), BIDS entities ``subject``, ``session``,
   ``task``, ``run``, ``acquisition`` (for a source outside BIDS, ``subject`` and ``session``
   name the dot's subject and session);
+* **fMRI** (BOLD NIfTI runs and fMRI ROI tables, :mod:`adhesive_dots.io.fmri`): ``atlas`` (a label
+  image or 4-D probabilistic atlas), ``atlas_labels`` (TSV of ROI names), ``mask`` (brain mask),
+  ``confounds`` (a strategy: ``simple``, ``scrubbing`` or components ``motion+wm_csf+global_signal+
+  scrubbing``), ``standardize`` (``zscore``/``psc``), ``detrend``, ``fd_threshold`` (mm, scrubbing);
 * **which baseline**: the intervals whose label contains a word of the vocabulary
   (:data:`~adhesive_dots.baselines.SPONTANEOUS_VOCABULARY` plus ``labels``), an explicit
   ``start``/``stop`` (s), or the ``whole`` recording.
@@ -67,7 +71,15 @@ from adhesive_dots.io.bids import (
     placeholder_recording,
     scan_bids,
 )
+from adhesive_dots.io.fmri import (
+    CONFOUND_SIGNAL,
+    check_standardize,
+    clean_fmri,
+    parse_confounds,
+    split_confound_columns,
+)
 from adhesive_dots.io.nwb_write import DOT_TABLE
+from adhesive_dots.io.physio import describe_physio, physio_signals
 from adhesive_dots.io.raw import RAW_SUFFIXES
 from adhesive_dots.io.read import open_recording
 from adhesive_dots.io.remote import is_remote
@@ -75,7 +87,11 @@ from adhesive_dots.io.sidecar import SIDECAR_SUFFIX, read_dot_sidecar, reading_o
 from adhesive_dots.io.tables import TABLE_SUFFIXES
 from adhesive_dots.metadata import DotMetadata, Modality
 
-READING_OPTIONS = ("fs", "modality", "series", "units_bin_width", "channels", *ENTITIES)
+FMRI_READING = ("atlas", "atlas_labels", "mask")
+"""How a BOLD volume becomes ROI time series (fields of :class:`SourceSpec`)."""
+FMRI_CLEANING = ("confounds", "standardize", "detrend", "fd_threshold")
+"""What is done to fMRI ROI series after reading (fields of :class:`SourceSpec`)."""
+READING_OPTIONS = ("fs", "modality", "series", "units_bin_width", "channels", *ENTITIES, *FMRI_READING, *FMRI_CLEANING)
 """How to read a source (fields of :class:`SourceSpec`)."""
 BASELINE_OPTIONS = ("labels", "start", "stop", "whole")
 """Which segment is the baseline (fields of :class:`SourceSpec`)."""
@@ -95,15 +111,17 @@ NOT_RECORDINGS = (
 """Table names that are never recordings (BIDS sidecar tables, fMRIPrep confounds)."""
 
 _KIND_OPTIONS = {
-    "table": {"fs", "modality", "channels"},
+    "table": {"fs", "modality", "channels", *FMRI_CLEANING},
+    "nifti": {"modality", "channels", *FMRI_READING, *FMRI_CLEANING},
     "nwb": {"modality", "channels", "series", "units_bin_width"},
     "raw": {"modality", "channels"},
-    "bids-run": {"modality", "channels"},
-    "bids-root": {"modality", "channels", *ENTITIES},
+    "bids-run": {"modality", "channels", *FMRI_READING, *FMRI_CLEANING},
+    "bids-root": {"modality", "channels", *ENTITIES, *FMRI_READING, *FMRI_CLEANING},
     "remote": {"modality", "channels", "series", "units_bin_width"},
 }
 _KIND_NAMES = {
     "table": "a table",
+    "nifti": "a NIfTI volume",
     "nwb": "an NWB file",
     "raw": "a raw EEG/MEG file",
     "bids-run": "a BIDS run",
@@ -119,6 +137,13 @@ _APPLIES_TO = {
     "acquisition": "BIDS datasets",
     "subject": "BIDS datasets",
     "session": "BIDS datasets",
+    "atlas": "BOLD NIfTI volumes",
+    "atlas_labels": "BOLD NIfTI volumes",
+    "mask": "BOLD NIfTI volumes",
+    "confounds": "fMRI recordings",
+    "standardize": "fMRI recordings",
+    "detrend": "fMRI recordings",
+    "fd_threshold": "fMRI recordings",
 }
 
 
@@ -154,6 +179,17 @@ class SourceSpec:
         store); refused by default, naming the link.
     timeout : float, optional
         Seconds a remote read may take (default :data:`~adhesive_dots.io.remote.HTTP_TIMEOUT_S`).
+    atlas, atlas_labels, mask : str, optional
+        BOLD volumes: the atlas (3-D label image or 4-D probabilistic atlas), a TSV of ROI names
+        (``index``, ``name``), a brain mask (NIfTI files).
+    confounds : str, optional
+        fMRI: confound strategy (:func:`adhesive_dots.io.fmri.parse_confounds`), kept as ``a+b+c``.
+    standardize : str, optional
+        fMRI: ``zscore`` or ``psc`` (percent signal change).
+    detrend : bool
+        fMRI: remove a linear trend.
+    fd_threshold : float, optional
+        fMRI scrubbing: framewise displacement in mm above which a volume is censored (default 0.5).
     key : str
         The name of the recording in results (the file actually read, e.g. a BIDS run's data
         file); defaults to ``source``.
@@ -176,13 +212,21 @@ class SourceSpec:
     whole: bool = False
     allow_external_links: bool = False
     timeout: float | None = None
+    atlas: str | None = None
+    atlas_labels: str | None = None
+    mask: str | None = None
+    confounds: str | None = None
+    standardize: str | None = None
+    detrend: bool = False
+    fd_threshold: float | None = None
     key: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "source", str(self.source))
         set_(self, "key", str(self.key or self.source))
-        for name in ("fs", "units_bin_width", "start", "stop", "timeout"):
+        positive = ("fs", "units_bin_width", "timeout", "fd_threshold")
+        for name in ("fs", "units_bin_width", "start", "stop", "timeout", "fd_threshold"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -190,9 +234,8 @@ class SourceSpec:
                 value = float(value)
             except (TypeError, ValueError):
                 raise DataError(f"{self._where()}{option(name)} must be a number, got {value!r}") from None
-            positive = name in ("fs", "units_bin_width", "timeout")
-            if not math.isfinite(value) or (positive and value <= 0) or value < 0:
-                what = "a positive number" if positive else "a number of seconds >= 0"
+            if not math.isfinite(value) or (name in positive and value <= 0) or value < 0:
+                what = "a positive number" if name in positive else "a number of seconds >= 0"
                 raise DataError(f"{self._where()}{option(name)} must be {what}, got {value!r}")
             set_(self, name, value)
         if self.modality is not None:
@@ -204,8 +247,15 @@ class SourceSpec:
         set_(self, "labels", tuple(str(w) for w in _as_tuple(self.labels) if str(w).strip()))
         channels = _as_tuple(self.channels)
         set_(self, "channels", tuple(str(c) for c in channels) if channels else None)
-        set_(self, "whole", bool(self.whole))
-        set_(self, "allow_external_links", bool(self.allow_external_links))
+        for name in ("whole", "detrend", "allow_external_links"):  # flags; "false" in a --sources-from table is False
+            value = getattr(self, name)
+            set_(self, name, _boolean(value, self._where() + name) if isinstance(value, str) else bool(value))
+        for name in ("atlas", "atlas_labels", "mask"):
+            value = getattr(self, name)
+            set_(self, name, str(value) if value not in (None, "") else None)
+        components = parse_confounds(self.confounds)
+        set_(self, "confounds", "+".join(components) if components else None)
+        set_(self, "standardize", check_standardize(self.standardize))
         if self.whole and (self.start is not None or self.stop is not None):
             raise DataError(
                 f"{self._where()}give either {option('whole', True)} or {option('start')}/{option('stop')}, not both"
@@ -381,6 +431,8 @@ def source_kind(spec: SourceSpec) -> str:
         return "raw"
     if name.endswith(TABLE_SUFFIXES):
         return "table"
+    if name.endswith((".nii", ".nii.gz")):
+        return "nifti"
     return "unknown"
 
 
@@ -504,7 +556,8 @@ def _walk(folder: Path, template: SourceSpec, found: Expansion) -> None:
             is_table = lower.endswith(FOLDER_TABLE_SUFFIXES) and not any(lower.endswith(n) for n in NOT_RECORDINGS)
             if is_table and template.fs is None and not sidecar_path(path).is_file():
                 continue
-            if lower.endswith((".nwb", *RAW_SUFFIXES, ".fif.gz")) or is_table:
+            is_bold = lower.endswith(("_bold.nii", "_bold.nii.gz")) and template.atlas is not None
+            if lower.endswith((".nwb", *RAW_SUFFIXES, ".fif.gz")) or is_table or is_bold:
                 found.specs.append(template.replace(source=str(path), key=""))
 
 
@@ -567,8 +620,12 @@ def read_sources_table(path: str | Path, *, template: SourceSpec | None = None) 
             raise DataError(f"{path}, line {number}: empty source")
         if not is_remote(source) and not Path(source).expanduser().is_absolute():
             source = str(path.parent / source)
-        if "whole" in values:
-            values["whole"] = _boolean(values["whole"], f"{path}, line {number}")
+        for flag in ("whole", "detrend"):
+            if flag in values:
+                values[flag] = _boolean(values[flag], f"{path}, line {number}: {flag}")
+        for name in ("atlas", "atlas_labels", "mask"):
+            if name in values and not Path(values[name]).expanduser().is_absolute():
+                values[name] = str(path.parent / values[name])
         try:
             specs.append(template.replace(source=source, key="", **values))
         except DataError as err:
@@ -582,7 +639,7 @@ def _boolean(text: str, where: str) -> bool:
         return True
     if lowered in ("false", "0", "no", "n"):
         return False
-    raise DataError(f"{where}: whole must be true or false, got {text!r}")
+    raise DataError(f"{where} must be true or false, got {text!r}")
 
 
 # -- resolving a spec ------------------------------------------------------------------------------
@@ -668,10 +725,19 @@ def resolve(spec: SourceSpec | str | Path) -> Resolved:
     if run is not None and not run.present:
         recording, present = placeholder_recording(run), False
     elif run is not None:
-        recording = open_recording(str(run.data_path))
+        bold = {k: v for k, v in options.items() if k in FMRI_READING} if run.kind == "bold" else {}
+        recording = open_recording(str(run.data_path), **bold)
     else:
         safety = {"allow_external_links": spec.allow_external_links, "timeout": spec.timeout}
         recording = open_recording(spec.source, **options, **safety)
+    if run is not None:  # physiology recorded beside the run (cardiac, respiratory ...): arousal signals
+        physio = physio_signals(run)
+        if physio:
+            recording.signals = {**recording.signals, **physio}
+            recording.metadata = DotMetadata.from_dict(
+                overlay(recording.metadata.model_dump(mode="json", exclude_none=True), describe_physio(physio)),
+                source=recording.source,
+            )
     try:
         notes.extend(recording.problems)
         recording = _describe(recording, spec, kind, options, stored, notes)
@@ -701,7 +767,7 @@ def _open_options(spec: SourceSpec, kind: str, stored: DotMetadata | None, notes
         applies = applies - {"series", "units_bin_width"}
     recorded = reading_options(stored) if stored is not None else {}
     out: dict[str, Any] = {}
-    for name in ("fs", "series", "units_bin_width", *ENTITIES):
+    for name in ("fs", "series", "units_bin_width", *ENTITIES, *FMRI_READING):
         given, kept = getattr(spec, name), recorded.get(name)
         if given is not None and name not in applies:
             if kind in ("table", "nwb", "raw", "bids-run", "remote") and name in ("subject", "session"):
@@ -766,8 +832,30 @@ def _describe(
         if identity:
             metadata = overlay(metadata, {"identity": identity, "subject": {"subject_id": spec.subject}})
     recording.metadata = DotMetadata.from_dict(metadata, source=recording.source)
+    fmri = recording.modality is Modality.FMRI
+    if fmri and kind in ("table", "bids-run", "bids-root") and CONFOUND_SIGNAL not in recording.signals:
+        recording = split_confound_columns(recording)  # nuisance columns (WM, CSF, ...) are confounds, not ROIs
     if spec.channels:
         recording = recording.select_channels(list(spec.channels))
+    cleaning = {k: getattr(spec, k) for k in FMRI_CLEANING if getattr(spec, k) not in (None, False)}
+    if cleaning and not fmri:
+        notes.append(
+            f"{', '.join(option(k) for k in cleaning)} apply to fMRI recordings (this one is read as "
+            f"{recording.modality.value}; give {option('modality', 'fmri')}); ignored"
+        )
+    elif cleaning:
+        recording, done = clean_fmri(
+            recording,
+            confounds=spec.confounds,
+            standardize=spec.standardize,
+            detrend=spec.detrend,
+            fd_threshold=spec.fd_threshold,
+        )
+        info = {"preprocessing": done.describe()}
+        recording.metadata = DotMetadata.from_dict(
+            overlay(recording.metadata.model_dump(mode="json", exclude_none=True), {"recording": info}),
+            source=recording.source,
+        )
     return recording
 
 

@@ -230,7 +230,31 @@ def _arousal_units(baseline: Baseline) -> dict[str, str]:
 def _dot_figures(dot: _Dot, prefix: str = "") -> list[FigureItem]:
     ds = dot.fingerprint.dataset
     specs = fingerprint_figure_specs(ds, arousal_units=_arousal_units(dot.baseline), prefix=prefix)
-    return [spec.render() for spec in specs]
+    motion = _motion_spec(dot.baseline, prefix)
+    return [spec.render() for spec in [*specs, *([motion] if motion is not None else [])]]
+
+
+MOTION_NAMES = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
+
+
+def _motion_spec(baseline: Baseline, prefix: str) -> FigureSpec | None:
+    """The head-motion figure of an fMRI dot whose recording has confounds (FD and motion parameters)."""
+    signals = baseline.recording.signals
+    if "confounds" not in signals:
+        return None
+    names = list(signals["confounds"].channel_names)
+    table = baseline.load_signal("confounds")
+    motion = {n: table[names.index(n)] for n in MOTION_NAMES if n in names}
+    fd = baseline.load_signal("framewise_displacement")[0] if "framewise_displacement" in signals else None
+    if fd is None and not motion:
+        return None
+    return FigureSpec(
+        f"{prefix}motion",
+        "Head motion",
+        "Framewise displacement (Power et al. 2012, mm) with the 0.5 mm scrubbing threshold, and the six rigid-body "
+        "motion parameters from the confounds table, over the baseline.",
+        lambda: figs.motion_figure(fd, motion, baseline.fs),
+    )
 
 
 def fingerprint_figure_specs(
@@ -281,6 +305,29 @@ def fingerprint_figure_specs(
             lambda: figs.trajectory_figure(ds, arousal_units=units),
         ),
         *scalp,
+        *_fmri_figure_specs(ds, prefix),
+    ]
+
+
+def _fmri_figure_specs(ds: Any, prefix: str) -> list[FigureSpec]:
+    """FC matrix with ROI names and the BOLD spectrum with the ALFF band, for fingerprints with slow features."""
+    if ds is None or "fc_fisher_z" not in ds or "falff" not in ds:  # None: the titles of every dot
+        return []
+    return [
+        FigureSpec(
+            f"{prefix}fc",
+            "Functional connectivity",
+            "Fisher z of the Pearson correlation between ROI time series (diagonal blank), with ROI names, and "
+            "the distribution of its edges (what connectome identification compares).",
+            lambda: figs.fc_figure(ds),
+        ),
+        FigureSpec(
+            f"{prefix}bold_spectrum",
+            "BOLD spectrum",
+            "Welch PSD (median over ROIs, IQR shaded) with the ALFF band 0.01–0.08 Hz shaded (median fALFF in the "
+            "legend), the slow-5 and slow-4 band edges dotted and the Nyquist frequency.",
+            lambda: figs.bold_spectrum_figure(ds),
+        ),
     ]
 
 

@@ -11,7 +11,7 @@ import base64
 import functools
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -629,9 +629,9 @@ def task_effects_figure(frame: pd.DataFrame, labels: tuple[str, str], *, max_fea
 TOPOMAP_MIN_CHANNELS = 4
 """Channels that must match the standard montage for scalp maps."""
 TOPOMAP_MODALITIES = ("eeg", "meg", "")
+"""Modalities (the fingerprint's ``modality`` attribute) whose channels may lie on the scalp."""
 STANDARD_MONTAGE = "colin27_1005"
 """MNE's 10-05 montage (the former ``standard_1005``, renamed in MNE 1.13)."""
-"""Modalities (the fingerprint's ``modality`` attribute) whose channels may lie on the scalp."""
 
 
 def clean_channel_name(name: str) -> str:
@@ -693,4 +693,107 @@ def topomap_figure(ds: xr.Dataset, *, bands: Sequence[str] = ("theta", "alpha", 
         fig.colorbar(image, ax=ax, shrink=0.7, label=label)
         ax.set_title(title)
     fig.suptitle(f"Scalp maps ({len(matched)} channels on the standard 10-05 montage)")
+    return fig
+
+
+# -- fMRI figures -------------------------------------------------------------------------------
+
+
+def _roi_ticks(ax, names: Sequence[str], *, max_labels: int = 40) -> None:
+    """ROI names on both axes (every k-th when there are more than ``max_labels``)."""
+    step = max(1, int(np.ceil(len(names) / max_labels)))
+    ticks = np.arange(0, len(names), step)
+    ax.set_xticks(ticks, [str(names[i]) for i in ticks], rotation=90, fontsize=6)
+    ax.set_yticks(ticks, [str(names[i]) for i in ticks], fontsize=6)
+
+
+@_styled
+def fc_figure(ds: xr.Dataset) -> Figure:
+    """The functional connectivity matrix (Fisher z of Pearson r) with ROI names, and its edge distribution."""
+    fig, axes = _figure(4.6, ncols=2, width_ratios=[1.4, 1])
+    z = ds["fc_fisher_z"].values
+    names = [str(c) for c in ds["channel"].values]
+    ax = axes[0, 0]
+    finite = z[np.isfinite(z)]
+    limit = float(np.nanpercentile(np.abs(finite), 98)) if finite.size else 1.0
+    image = ax.imshow(z, vmin=-limit, vmax=limit, cmap="RdBu_r", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="Fisher z (1)", shrink=0.8)
+    _roi_ticks(ax, names)
+    ax.set_title(f"Functional connectivity ({len(names)} ROIs)")
+    ax = axes[0, 1]
+    edges = z[np.triu_indices(len(names), k=1)]
+    edges = edges[np.isfinite(edges)]
+    if edges.size:
+        ax.hist(edges, bins=min(40, max(5, edges.size // 3)), color=COLORS[0], alpha=0.8)
+        ax.axvline(float(np.mean(edges)), color=COLORS[1], ls="--", label=f"mean z = {np.mean(edges):.2f}")
+        ax.legend(loc="upper right")
+    else:
+        _message(ax, "no edge (one ROI)")
+    ax.set_xlabel("Fisher z (1)")
+    ax.set_ylabel("Edges (count)")
+    ax.set_title("Edge distribution")
+    return fig
+
+
+@_styled
+def bold_spectrum_figure(ds: xr.Dataset) -> Figure:
+    """The BOLD spectrum (median over ROIs, IQR shaded) with the ALFF band and slow-5/slow-4 marked."""
+    fig, axes = _figure(3.6)
+    ax = axes[0, 0]
+    freqs, psd = ds["freq"].values, ds["psd"].values
+    keep = freqs > 0
+    mid, low, high = _quantiles(psd[:, keep])
+    ax.loglog(freqs[keep], mid, color=COLORS[0], lw=1.4, label=f"median over {psd.shape[0]} ROIs")
+    ax.fill_between(freqs[keep], low, high, color=COLORS[0], alpha=0.2, lw=0)
+    band = ds["falff"].attrs.get("band_hz", [0.01, 0.08])
+    falff = float(np.nanmedian(ds["falff"].values)) if np.isfinite(ds["falff"].values).any() else np.nan
+    ax.axvspan(
+        band[0], band[1], color="0.85", zorder=0, label=f"ALFF band {band[0]:g}–{band[1]:g} Hz (fALFF {falff:.2f})"
+    )
+    if "slow_band" in ds.coords:
+        edges = list(ds["slow_band_power"].attrs.get("band_edges_hz", []))
+        for k, name in enumerate(ds["slow_band"].values):
+            if 2 * k < len(edges):
+                color = COLORS[(k + 2) % len(COLORS)]
+                ax.axvline(edges[2 * k], color=color, ls=":", lw=1, label=f"{name} from {edges[2 * k]:g} Hz")
+    nyquist = 0.5 * float(ds.attrs.get("fs", 2 * freqs[-1]))
+    ax.axvline(nyquist, color="0.3", lw=0.8, label=f"Nyquist {nyquist:.3g} Hz")
+    ax.set_xlabel("Frequency (Hz)")
+    units = ds["psd"].attrs.get("units", "")
+    ax.set_ylabel(f"PSD ({units})" if units else "PSD (units²/Hz)")
+    ax.set_title("BOLD spectrum with the ALFF band (0.01–0.08 Hz)")
+    ax.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+@_styled
+def motion_figure(
+    fd: np.ndarray | None, motion: Mapping[str, np.ndarray], fs: float, *, threshold: float = 0.5
+) -> Figure:
+    """Framewise displacement (mm) with the scrubbing threshold, and the six motion parameters over the run."""
+    fig, axes = _figure(4.2, nrows=2, sharex=True)
+    ax = axes[0, 0]
+    if fd is not None:
+        t = np.arange(fd.size) / fs
+        above = np.nan_to_num(fd) > threshold
+        ax.plot(t, fd, color=COLORS[0], lw=1, label=f"FD (mean {np.nanmean(fd):.3f} mm)")
+        ax.axhline(
+            threshold, color=COLORS[1], ls="--", lw=1, label=f"{threshold:g} mm: {int(above.sum())} volumes above"
+        )
+        ax.legend(loc="upper right")
+    else:
+        _message(ax, "no framewise displacement in the confounds")
+    ax.set_ylabel("FD (mm)")
+    ax.set_title("Head motion")
+    ax = axes[1, 0]
+    for k, (name, values) in enumerate(motion.items()):
+        t = np.arange(values.size) / fs
+        scale, unit = (1.0, "mm") if name.startswith("trans") else (180 / np.pi, "deg")
+        ax.plot(t, values * scale, color=COLORS[k % len(COLORS)], lw=0.9, label=f"{name} ({unit})")
+    if motion:
+        ax.legend(ncols=3, loc="upper left", fontsize=7)
+    else:
+        _message(ax, "no motion parameters in the confounds")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("mm / deg")
     return fig

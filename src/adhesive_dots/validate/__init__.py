@@ -32,6 +32,9 @@ signal.artefacts           warning   > ``artefact_fraction`` windows with SD > `
 signal.usable_fraction     error     usable channels < ``min_usable_fraction`` (by bad time)
 signal.drift               warning   power or mean rate ratio last/first third > ``drift_ratio``
 arousal.coverage           error     a declared arousal signal covers < ``min_arousal_coverage``
+fmri.repetition_time       error     fMRI without a TR, or sidecar and header TR differ > ``tr_rtol``
+fmri.motion                warning   mean FD > ``max_mean_fd`` mm or > ``max_fd_fraction`` volumes moved
+fmri.scrubbed_duration     info      volumes (and s) left after scrubbing at FD > ``fd_threshold`` mm
 source.unreadable          critical  (adots validate) a source could not be opened or read
 source.empty               error     (adots validate) a folder holds no recording
 data.present               error     (adots validate) a run's data files are placeholders (not fetched)

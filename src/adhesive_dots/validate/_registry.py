@@ -79,6 +79,14 @@ class Thresholds:
         A step between timestamps longer than ``gap_factor`` sample periods is a gap.
     min_arousal_coverage : float
         Smallest fraction of the baseline an arousal measure must cover with finite samples.
+    fd_threshold : float
+        fMRI: framewise displacement (mm) above which a volume counts as moved (and is scrubbed).
+    max_mean_fd : float
+        fMRI: largest tolerated mean framewise displacement over the baseline, mm.
+    max_fd_fraction : float
+        fMRI: largest tolerated fraction of volumes above ``fd_threshold``.
+    tr_rtol : float
+        fMRI: largest tolerated relative difference between the sidecar's and the header's repetition time.
     block_bytes : int
         Memory budget of one read block (the baseline is read in blocks of whole windows).
     """
@@ -110,6 +118,10 @@ class Thresholds:
     drift_ratio: float = 2.0
     gap_factor: float = 1.5
     min_arousal_coverage: float = 0.95
+    fd_threshold: float = 0.5
+    max_mean_fd: float = 0.2
+    max_fd_fraction: float = 0.2
+    tr_rtol: float = 0.01
     block_bytes: int = 64 * 2**20
 
     @classmethod

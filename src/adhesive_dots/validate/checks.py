@@ -790,6 +790,104 @@ def check_arousal_coverage(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
+# -- fMRI ----------------------------------------------------------------------------------------
+
+FD_SIGNAL = "framewise_displacement"
+"""The auxiliary signal of framewise displacement (mm) that io attaches from fMRI confounds."""
+
+
+@register_check(
+    "fmri.repetition_time",
+    severity="error",
+    summary="An fMRI run has a repetition time, and its sidecar and NIfTI header agree on it within tr_rtol.",
+    rationale="Every slow-signal feature (ALFF band, DFA scales, windows) is in seconds; a missing or "
+    "contradictory TR puts them all at the wrong frequencies.",
+    fix="give RepetitionTime (s) in the run's JSON sidecar, and make it match pixdim[4] of the header",
+    thresholds=("tr_rtol",),
+)
+def check_fmri_repetition_time(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.modality is not Modality.FMRI:
+        return
+    check = CHECKS["fmri.repetition_time"]
+    if ctx.metadata.recording.sampling_frequency is None:
+        yield check.finding(
+            ctx,
+            f"{ctx.source}: no repetition time (no RepetitionTime, VolumeTiming or rate given for this fMRI run)",
+            location="recording.sampling_frequency",
+            value=None,
+        )
+        return
+    times = getattr(ctx.recording, "repetition_times", None) or {}
+    used, header = times.get("used"), times.get("header")
+    if used and header and abs(header - used) > ctx.thresholds.tr_rtol * used:
+        yield check.finding(
+            ctx,
+            f"{ctx.source}: the sidecar's repetition time {used:g} s and the NIfTI header's {header:g} s disagree "
+            f"(more than {ctx.thresholds.tr_rtol:.0%}); the sidecar's is used",
+            location="RepetitionTime / pixdim[4]",
+            value=[used, header],
+        )
+
+
+@register_check(
+    "fmri.motion",
+    severity="warning",
+    summary="Head motion of an fMRI baseline: mean framewise displacement at most max_mean_fd mm and at most "
+    "max_fd_fraction of volumes above fd_threshold mm (from the confounds' framewise_displacement).",
+    rationale="Motion inflates short-range and deflates long-range functional connectivity (Power et al. 2012); "
+    "mean FD above 0.2 mm or many volumes above 0.5 mm make an fMRI baseline unreliable.",
+    fix="scrub the moved volumes (--confounds scrubbing) and regress motion (--confounds motion), or exclude the run",
+    thresholds=("fd_threshold", "max_mean_fd", "max_fd_fraction"),
+)
+def check_fmri_motion(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.baseline is None or ctx.modality is not Modality.FMRI or FD_SIGNAL not in ctx.recording.signals:
+        return
+    fd = np.asarray(ctx.baseline.load_signal(FD_SIGNAL), dtype=float)[0]
+    finite = fd[np.isfinite(fd)]  # fMRIPrep leaves the first volume n/a
+    if finite.size == 0:
+        return
+    t = ctx.thresholds
+    mean_fd = float(finite.mean())
+    above = float((finite > t.fd_threshold).mean())
+    kept = int(fd.size - (finite > t.fd_threshold).sum())
+    seconds = kept / ctx.recording.fs
+    if mean_fd > t.max_mean_fd or above > t.max_fd_fraction:
+        yield CHECKS["fmri.motion"].finding(
+            ctx,
+            f"{ctx.source}: head motion in the {ctx.where()}: mean FD {mean_fd:.3f} mm (at most {t.max_mean_fd:g}), "
+            f"{above:.0%} of volumes above {t.fd_threshold:g} mm (at most {t.max_fd_fraction:.0%}); {kept} of "
+            f"{fd.size} volumes ({seconds:.1f} s) left after scrubbing",
+            location=f"signal {FD_SIGNAL}",
+            value={"mean_fd": round(mean_fd, 6), "fraction_above": round(above, 6), "volumes_left": kept},
+        )
+
+
+@register_check(
+    "fmri.scrubbed_duration",
+    severity="info",
+    summary="Volumes of an fMRI baseline left after scrubbing at fd_threshold, and their duration against "
+    "min_duration.",
+    rationale="Scrubbing removes volumes: what is left is the data the fingerprint really rests on.",
+    fix="record a longer run, or relax fd_threshold",
+    thresholds=("fd_threshold", "min_duration"),
+)
+def check_fmri_scrubbed_duration(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.baseline is None or ctx.modality is not Modality.FMRI or FD_SIGNAL not in ctx.recording.signals:
+        return
+    fd = np.asarray(ctx.baseline.load_signal(FD_SIGNAL), dtype=float)[0]
+    t = ctx.thresholds
+    kept = int((~(np.nan_to_num(fd, nan=0.0) > t.fd_threshold)).sum())
+    seconds = kept / ctx.recording.fs
+    verdict = "enough" if seconds >= t.min_duration else f"below the {t.min_duration:g} s of a dot"
+    yield CHECKS["fmri.scrubbed_duration"].finding(
+        ctx,
+        f"{ctx.source}: {kept} of {fd.size} volumes ({seconds:.1f} s) are left after scrubbing at FD > "
+        f"{t.fd_threshold:g} mm ({verdict})",
+        location=f"signal {FD_SIGNAL}",
+        value=kept,
+    )
+
+
 # -- emitted by batch runs (adots validate), not by a baseline -----------------------------------
 
 

@@ -32,6 +32,10 @@ MAD_TO_SD = 1.4826
 """Scale from the median absolute deviation to the SD of a normal distribution."""
 
 
+MIN_WINDOW_SAMPLES = 5
+"""Fewest samples in a quality window (slow signals such as BOLD get windows longer than ``window``)."""
+
+
 @dataclass(frozen=True)
 class SignalQuality:
     """Per-channel summaries of a (possibly concatenated) segment.
@@ -118,9 +122,10 @@ class SignalQuality:
         return self.flat_windows(rtol=rtol).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
 
     def rail_fraction(self) -> np.ndarray:
-        """Fraction of finite samples sitting exactly on the channel's min or max (0 if constant)."""
+        """Fraction of finite samples sitting exactly on the channel's min or max (0 if constant), not counting
+        the one minimum and one maximum every channel has (a few hundred BOLD volumes are not clipped)."""
         n_finite = np.maximum(self.n_samples - self.n_nonfinite, 1)
-        fraction = (self.n_at_min + self.n_at_max) / n_finite
+        fraction = np.maximum(self.n_at_min + self.n_at_max - 2, 0) / n_finite
         constant = ~(self.maximum > self.minimum)  # also True for all-NaN channels
         return np.where(constant, 0.0, fraction)
 
@@ -224,7 +229,8 @@ class QualityAccumulator:
         self.n_channels = int(n_channels)
         self.fs = float(fs)
         self.window = float(window)
-        self.window_samples = max(int(round(window * fs)), 1)
+        # at least MIN_WINDOW_SAMPLES samples: a window of one BOLD volume is always "flat"
+        self.window_samples = max(int(round(window * fs)), MIN_WINDOW_SAMPLES)
         self.outlier_z = float(outlier_z)
         self.nperseg = max(int(round(welch_seconds * fs)), 8)
         c = self.n_channels

@@ -10,6 +10,12 @@ Task segments: an NWB session's own intervals outside the baseline (``trials`` r
 the ``epochs`` row ``task``); a BIDS session's task run, opened separately with ``task_run``
 (same subject and session as the rest run), whose annotations are the conditions. A ``.nc``
 target is a stored fingerprint (``adots fingerprint -o``) and compares as it is.
+
+Identification: each session's subject comes from its metadata (BIDS ``sub-``, NWB subject id, a
+``subject`` column of ``--sources-from`` or ``--subject``), never from its file name, so two runs of
+one person are never two subjects. With ``method="fc"`` (the default for fMRI, whose fingerprints
+hold a Fisher-z FC matrix) subjects are identified by the Pearson correlation of their FC edge
+vectors (Finn et al. 2015); with ``"summary"`` by the standardised summary vectors.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from adhesive_dots.compare import (
 from adhesive_dots.core import Baseline, Segment
 from adhesive_dots.errors import AdhesiveError, DataError, option
 from adhesive_dots.fingerprint import SUMMARY_NAMES, Fingerprint, FingerprintParams, read_fingerprint
+from adhesive_dots.fingerprint.slow import fc_edges
 from adhesive_dots.io.bids import sibling_run
 from adhesive_dots.io.sources import SourceSpec, expand_one, expand_sources, open_baseline, resolve, source_kind
 from adhesive_dots.workflows.fingerprint import fingerprint_baseline
@@ -91,12 +98,21 @@ def compare_sources(
     return result, labels
 
 
-def _identity(spec: SourceSpec, baseline: Baseline) -> tuple[str, str]:
+def _identity(spec: SourceSpec, baseline: Baseline) -> tuple[str, str, bool]:
+    """(subject, session, whether the subject comes from metadata); unknown subjects are named by the file."""
     identity = baseline.metadata.identity
     stem = Path(spec.key).stem
-    subject = identity.subject_id or baseline.metadata.subject.subject_id or spec.subject or stem
+    known = identity.subject_id or baseline.metadata.subject.subject_id or spec.subject
     session = identity.session_id or spec.session or stem
-    return str(subject), str(session)
+    return str(known or stem), str(session), bool(known)
+
+
+def _fc_features(fingerprint: Fingerprint) -> dict[str, Any] | None:
+    """The FC edges (Fisher z, upper triangle) and ROI names of a fingerprint that has them."""
+    ds = fingerprint.dataset
+    if "fc_fisher_z" not in ds:
+        return None
+    return {"edges": fc_edges(ds["fc_fisher_z"].values), "channels": [str(c) for c in ds["channel"].values]}
 
 
 def session_records(
@@ -175,21 +191,28 @@ def _session_record(
     with ExitStack() as stack:
         resolved, baseline = open_baseline(spec)
         stack.enter_context(resolved)
-        subject, session = _identity(resolved.spec, baseline)
-        values = fingerprint_baseline(baseline, params=params, seed=seed).summary_dict() if summary else {}
+        subject, session, known = _identity(resolved.spec, baseline)
+        fingerprint = fingerprint_baseline(baseline, params=params, seed=seed) if summary else None
+        values = fingerprint.summary_dict() if fingerprint is not None else {}
         record = SessionRecord(resolved.spec.label, subject, session, values)
+        record.extra["subject_known"] = known
+        fc = _fc_features(fingerprint) if fingerprint is not None else None
+        if fc is not None:
+            record.extra["fc"] = fc
         if halves:
             mid = 0.5 * (baseline.segment.start + baseline.segment.stop)
             parts = [
                 Segment.between(baseline.segment.start, mid, evidence="first half"),
                 Segment.between(mid, baseline.segment.stop, evidence="second half"),
             ]
-            record.extra["halves"] = [
-                fingerprint_baseline(
-                    Baseline(resolved.recording, part, baseline.metadata), params=params, seed=seed
-                ).summary_dict()
+            half_prints = [
+                fingerprint_baseline(Baseline(resolved.recording, part, baseline.metadata), params=params, seed=seed)
                 for part in parts
             ]
+            record.extra["halves"] = [fp.summary_dict() for fp in half_prints]
+            half_fc = [_fc_features(fp) for fp in half_prints]
+            if all(f is not None for f in half_fc):
+                record.extra["halves_fc"] = half_fc
         if effects:
             task_recording = resolved.recording
             if source_kind(resolved.spec) == "bids-run":  # a BIDS run: the task run is another recording
@@ -275,26 +298,62 @@ def predict_sources(
     return predict_task_from_rest(data, features=columns, responses=responses, n_perm=n_perm, rng=seed)
 
 
+IDENTIFY_METHODS = ("auto", "summary", "fc")
+"""``identify`` methods: summary vectors, FC edges (Finn et al. 2015), or FC when every session has it."""
+
+
 def identify_sources(
     records: Sequence[SessionRecord],
     *,
     features: Sequence[str] | None = None,
     halves: bool = False,
     metric: str = "correlation",
+    method: str = "auto",
 ) -> IdentificationResult:
-    """Identify subjects from their first two sessions (or, with ``halves``, each session from its two halves)."""
+    """Identify subjects from their first two sessions (or, with ``halves``, each session from its two halves).
+
+    ``method``: ``"summary"`` (standardised summary vectors, :func:`identify_subjects`), ``"fc"`` (Pearson
+    correlation of the Fisher-z FC edge vectors, not standardised: Finn et al. 2015; every session needs the
+    same ROIs), or ``"auto"`` (``"fc"`` when every session has an FC matrix, i.e. fMRI, else ``"summary"``).
+    Sessions whose subject is not in their metadata are left out of two-session identification (a file name
+    does not say who was scanned).
+    """
+    if method not in IDENTIFY_METHODS:
+        raise DataError(f"{option('method', method)} must be one of {', '.join(IDENTIFY_METHODS)}")
+    have_fc = bool(records) and all(("halves_fc" if halves else "fc") in r.extra for r in records)
+    if method == "fc" and not have_fc:
+        missing = [r.key for r in records if ("halves_fc" if halves else "fc") not in r.extra][:3]
+        raise DataError(f"--method fc needs an FC matrix in every fingerprint (fMRI); none in {', '.join(missing)}")
+    use_fc = method == "fc" or (method == "auto" and have_fc)
     if halves:
-        pairs = [(r.key, r.extra["halves"][0], r.extra["halves"][1]) for r in records if "halves" in r.extra]
+        field_ = "halves_fc" if use_fc else "halves"
+        pairs = [(r.key, r.extra[field_][0], r.extra[field_][1]) for r in records if field_ in r.extra]
     else:
         by_subject: dict[str, list[SessionRecord]] = {}
         for r in records:
-            by_subject.setdefault(r.subject, []).append(r)
-        pairs = [(s, rs[0].summary, rs[1].summary) for s, rs in by_subject.items() if len(rs) >= 2]
+            if r.extra.get("subject_known", True):
+                by_subject.setdefault(r.subject, []).append(r)
+        pick = (lambda r: r.extra["fc"]) if use_fc else (lambda r: r.summary)
+        pairs = [(s, pick(rs[0]), pick(rs[1])) for s, rs in by_subject.items() if len(rs) >= 2]
     if len(pairs) < 2:
+        unknown = sum(1 for r in records if not r.extra.get("subject_known", True))
+        why = (
+            f"; {unknown} session(s) have no subject in their metadata (give --subject or a subject column)"
+            if unknown and not halves
+            else ""
+        )
         raise DataError(
-            f"identification needs at least 2 subjects with two baselines each, got {len(pairs)}; "
+            f"identification needs at least 2 subjects with two baselines each, got {len(pairs)}{why}; "
             "name more sessions or use --halves (two halves of each baseline)"
         )
+    if use_fc:
+        channels = {tuple(p[1]["channels"]) for p in pairs} | {tuple(p[2]["channels"]) for p in pairs}
+        if len(channels) > 1:
+            raise DataError("FC identification needs the same ROIs in every session; these differ (use one atlas)")
+        names = [f"{a}~{b}" for i, a in enumerate(pairs[0][1]["channels"]) for b in pairs[0][1]["channels"][i + 1 :]]
+        a = pd.DataFrame([p[1]["edges"] for p in pairs], index=[p[0] for p in pairs], columns=names)
+        b = pd.DataFrame([p[2]["edges"] for p in pairs], index=[p[0] for p in pairs], columns=names)
+        return identify_subjects(a, b, metric="correlation", standardize=False)
     names = list(SUMMARY_NAMES) if features is None else list(features)
     unknown = [n for n in names if n not in SUMMARY_NAMES]
     if unknown:

@@ -159,6 +159,7 @@ def describe_bids(root: Path, *, template: SourceSpec | None = None) -> dict[str
         (what the runs listed are: rest runs unless a task is given).
     """
     from adhesive_dots.io.bids import read_sidecar
+    from adhesive_dots.io.fmri import bold_duration
 
     template = template or SourceSpec("")
     scan = scan_bids(root)
@@ -171,6 +172,8 @@ def describe_bids(root: Path, *, template: SourceSpec | None = None) -> dict[str
         except Exception as err:  # a broken sidecar is reported on its run, the others go on
             sidecar = {"_error": str(err)}
         duration = sidecar.get("RecordingDuration")
+        if duration is None and run.datatype == "bold" and run.present and "_error" not in sidecar:
+            duration = bold_duration(run.data_path, sidecar)  # volumes x TR from the NIfTI header
         runs.append(
             {
                 "file": str(run.data_path.relative_to(root)),
