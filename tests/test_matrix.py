@@ -29,8 +29,9 @@ COMMANDS = (
     "inspect", "validate", "fingerprint", "annotate", "compare", "effects", "predict", "identify", "diversity",
     "sufficiency", "report", "ingest", "duplicates", "curate", "align", "search",
 )  # fmt: skip
-NEEDS_TASKS = {"predict", "diversity"}
-"""Commands that need task segments beside the baseline (only the simulated NWB sessions have them)."""
+NEEDS_TASKS = {"predict", "diversity", "effects"}
+"""Commands that need task segments beside the baseline (only the simulated NWB sessions have them); without
+them each exits 2 saying so (the exit-code rule: nothing computable)."""
 
 
 @dataclass

@@ -25,6 +25,18 @@ from adhesive_dots.fingerprint import Fingerprint
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "adhesive_dots"
 PARADIGM = "animal-head-fixed-task-free"
+COMPLETE: list[str] = []
+"""``--metadata FILE`` with the fields the paradigm requires beyond the file's (annotate exits 1 without them)."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _complete_metadata(tmp_path_factory):
+    path = tmp_path_factory.mktemp("metadata") / "complete.json"
+    fields = {"environment": {"illumination": "dark"}, "arousal": {"measures": ["pupil"]}}
+    path.write_text(json.dumps(fields))
+    COMPLETE[:] = ["--metadata", str(path)]
+
+
 KILLS = int(os.environ.get("ADOTS_KILLS", "3"))
 """Kills per command in the kill -9 tests (``ADOTS_KILLS=20 pytest -m faults`` for the full run)."""
 
@@ -93,7 +105,9 @@ def test_read_only_source_can_be_annotated_to_a_new_file(nwb_source, tmp_path):
     """Issue 19: the temporary copy inherited 0444 and the annotation failed."""
     nwb_source.chmod(0o444)
     out = tmp_path / "annotated.nwb"
-    done = _cli("annotate", str(nwb_source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, "-o", str(out))
+    done = _cli(
+        "annotate", str(nwb_source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, *COMPLETE, "-o", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(out.stat().st_mode) & 0o200
     assert stat.S_IMODE(nwb_source.stat().st_mode) == 0o444
@@ -102,14 +116,27 @@ def test_read_only_source_can_be_annotated_to_a_new_file(nwb_source, tmp_path):
 def test_in_place_on_a_read_only_file_refuses_without_a_backup(nwb_source, file_hash):
     nwb_source.chmod(0o444)
     before = file_hash(nwb_source)
-    done = _cli("annotate", str(nwb_source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, "--in-place")
+    done = _cli(
+        "annotate", str(nwb_source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, *COMPLETE, "--in-place"
+    )
     assert done.returncode == 2 and "read-only" in done.stderr and "Traceback" not in done.stderr
     assert sorted(p.name for p in nwb_source.parent.iterdir()) == [nwb_source.name]
     assert file_hash(nwb_source) == before
 
 
 def test_a_refused_in_place_writes_no_backup(nwb_source):
-    args = ("annotate", str(nwb_source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, "--in-place")
+    args = (
+        "annotate",
+        str(nwb_source),
+        "--start",
+        "1",
+        "--stop",
+        "30",
+        "--paradigm",
+        PARADIGM,
+        *COMPLETE,
+        "--in-place",
+    )
     assert _cli(*args).returncode == 0
     names = sorted(p.name for p in nwb_source.parent.iterdir())
     assert _cli(*args).returncode == 2  # a dot is there already: refused
@@ -148,7 +175,9 @@ def test_annotate_in_place_on_a_full_disk_keeps_the_original(nwb_source, tmp_pat
         source = folder / "session.nwb"
         source.write_bytes(nwb_source.read_bytes())
         before = file_hash(source)
-        done = _cli("annotate", str(source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, "--in-place")
+        done = _cli(
+            "annotate", str(source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, *COMPLETE, "--in-place"
+        )
         assert done.returncode == 2 and "no space left" in " ".join(done.stderr.split()), done.stderr
         assert file_hash(source) == before and sorted(p.name for p in folder.iterdir()) == ["session.nwb"]
     finally:
@@ -181,7 +210,18 @@ def test_kill_during_annotate_in_place_leaves_the_original_or_its_backup(nwb_sou
 
     rng = np.random.default_rng(19)
     original = file_hash(nwb_source)
-    args = ["annotate", str(nwb_source), "--start", "1", "--stop", "30", "--paradigm", PARADIGM, "--in-place"]
+    args = [
+        "annotate",
+        str(nwb_source),
+        "--start",
+        "1",
+        "--stop",
+        "30",
+        "--paradigm",
+        PARADIGM,
+        *COMPLETE,
+        "--in-place",
+    ]
     started = time.monotonic()
     first = _cli(*args)
     assert first.returncode == 0, first.stderr

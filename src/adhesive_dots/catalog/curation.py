@@ -46,7 +46,7 @@ from adhesive_dots.curate.selection import balance_report, select_dots
 from adhesive_dots.curate.sketch import Sketch, SketchParams, compute_sketch
 from adhesive_dots.curate.verify import VerifyParams
 from adhesive_dots.errors import SourceNotFoundError
-from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.files import atomic_output
 from adhesive_dots.io.remote import is_remote
 from adhesive_dots.io.sources import SourceSpec, resolve
 from adhesive_dots.metadata import DotMetadata

@@ -61,7 +61,7 @@ from pydantic import ValidationError
 from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION, Catalog, CatalogError, ImportReport, finding_row
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.errors import FormatError, SourceNotFoundError
-from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.files import atomic_output
 from adhesive_dots.metadata import DotMetadata, format_validation_error
 
 PARQUET_SCHEMA = pa.schema(

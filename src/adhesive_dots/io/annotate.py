@@ -38,7 +38,7 @@ from typing import Any
 
 from adhesive_dots.core import Segment
 from adhesive_dots.errors import DataError, FormatError, MetadataError, UnsupportedSourceError, option
-from adhesive_dots.io._atomic import atomic_output, check_free_space, describe_write_error
+from adhesive_dots.files import atomic_output, check_free_space, describe_write_error
 from adhesive_dots.io._meta import overlay
 from adhesive_dots.io.bids import bids_run_of_file, read_sidecar
 from adhesive_dots.io.bids_write import SIDECAR_KEY, fill_participant, fill_sidecar_fields

@@ -29,8 +29,8 @@ from pynwb import NWBHDF5IO, NWBFile
 from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel
 
 from adhesive_dots.errors import DataError, FormatError, SourceNotFoundError
+from adhesive_dots.files import atomic_output
 from adhesive_dots.fingerprint.streaming import StreamSource
-from adhesive_dots.io._atomic import atomic_output
 from adhesive_dots.metadata import Modality
 
 DEFAULT_SERIES = "processing/ophys/DfOverF/RoiResponseSeries"

@@ -30,7 +30,7 @@ from pynwb.misc import Units
 from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel
 
 from adhesive_dots.core import Segment
-from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.files import atomic_output
 from adhesive_dots.metadata import DotMetadata, Paradigm, to_fields
 
 DOT_TABLE = "adhesive_baseline"

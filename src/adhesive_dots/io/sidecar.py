@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from adhesive_dots.errors import FormatError, MetadataError, option
-from adhesive_dots.io._atomic import atomic_output
+from adhesive_dots.files import atomic_output
 from adhesive_dots.io._meta import drop_empty
 from adhesive_dots.metadata import DotMetadata
 

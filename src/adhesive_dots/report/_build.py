@@ -272,7 +272,7 @@ def fingerprint_figure_specs(
                 lambda: figs.topomap_figure(ds),
             )
         ]
-        if figs.has_scalp_layout(ds)
+        if ds is not None and figs.has_scalp_layout(ds)  # None: the titles of every dot
         else []
     )
     return [

@@ -37,6 +37,7 @@ fmri.motion                warning   mean FD > ``max_mean_fd`` mm or > ``max_fd_
 fmri.scrubbed_duration     info      volumes (and s) left after scrubbing at FD > ``fd_threshold`` mm
 source.unreadable          critical  (adots validate) a source could not be opened or read
 source.empty               error     (adots validate) a folder holds no recording
+source.auxiliary           warning   (adots validate) an auxiliary series (pupil, ...) cannot be read
 data.present               error     (adots validate) a run's data files are placeholders (not fetched)
 =========================  ========  ============================================================
 
