@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -426,3 +427,71 @@ def test_pickle_module_is_not_imported_for_reading(tmp_path):
     marker = tmp_path / "UNPICKLED"
     pickle.loads(pickle.dumps(_Payload(marker)))  # the test's own check of its payload, not the package
     assert marker.exists()
+
+
+@pytest.mark.faults
+def test_kill_during_ingest_leaves_whole_sources_and_the_rerun_completes(small_corpus, tmp_path):
+    """Issue 19: ingest writes one transaction per source and fingerprint files atomically; a kill -9 at a
+    random time leaves a consistent catalog whose every fingerprint row points to a whole file, and the
+    next run ingests the rest and removes the temporaries of the killed run."""
+    import xarray
+
+    from adhesive_dots.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "c.duckdb")
+    args = ["ingest", str(small_corpus.root), "--catalog", str(catalog.path), "--workers", "0"]
+    rng = np.random.default_rng(23)
+    started = time.monotonic()
+    first = _cli(*args, "--json")
+    took = time.monotonic() - started
+    assert first.returncode in (0, 1), first.stderr  # 1: the corpus's defective sessions are reported
+    expected = len(catalog.dots(columns=["dot_id"]))
+    catalog.path.unlink()
+    shutil.rmtree(catalog.fingerprint_dir, ignore_errors=True)
+    kills = 0
+    for attempt in range(4 * KILLS):  # KILLS attempts, more while none has killed it
+        if attempt >= KILLS and kills:
+            break
+        code = _kill_at_random(args, rng, window=(0.3 * took, 0.9 * took))
+        kills += code is None
+        if catalog.path.exists():
+            assert catalog.integrity_check() == []
+            for dot_id in catalog.dots(columns=["dot_id"])["dot_id"]:
+                path = catalog.fingerprint_path(dot_id)
+                if path:  # a stored row names a complete NetCDF file
+                    xarray.open_dataset(path).close()
+    done = _cli(*args, "--json")
+    assert done.returncode in (0, 1), done.stderr
+    assert len(catalog.dots(columns=["dot_id"])) == expected and catalog.integrity_check() == []
+    assert _temporaries(catalog.fingerprint_dir) == []
+    assert kills >= 1
+
+
+@pytest.mark.faults
+def test_kill_during_curate_export_leaves_the_previous_manifest(small_corpus, tmp_path):
+    """Issue 19: ``curate --export --overwrite`` killed at a random time leaves the previous manifest whole
+    (never half a Parquet file), and the next run removes the killed run's temporary."""
+    import pandas as pd
+
+    from adhesive_dots.catalog import Catalog
+
+    catalog = tmp_path / "c.duckdb"
+    ingest = _cli("ingest", str(small_corpus.root), "--catalog", str(catalog), "--workers", "0", "--json")
+    assert ingest.returncode in (0, 1), ingest.stderr
+    manifest = tmp_path / "manifest.parquet"
+    args = ["curate", "--catalog", str(catalog), "--export", str(manifest), "--overwrite"]
+    started = time.monotonic()
+    first = _cli(*args)
+    took = time.monotonic() - started
+    assert first.returncode in (0, 1), first.stderr
+    before = pd.read_parquet(manifest)
+    rng = np.random.default_rng(29)
+    kills = 0
+    for attempt in range(4 * KILLS):  # KILLS attempts, more while none has killed it (a run may be quick)
+        if attempt >= KILLS and kills:
+            break
+        kills += _kill_at_random(args, rng, window=(0.2 * took, 0.8 * took)) is None
+        pd.testing.assert_frame_equal(pd.read_parquet(manifest), before)  # the old one or an identical new one
+    assert _cli(*args).returncode in (0, 1)
+    assert _temporaries(tmp_path) == [] and kills >= 1
+    assert Catalog(catalog).integrity_check() == []  # curate also stores the quality it recomputes
