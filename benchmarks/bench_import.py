@@ -3,7 +3,7 @@
 Writes an export of ``--rows`` synthetic dots (realistic metadata records of about 1 KB, 18-element
 vectors, one finding each), imports it into a fresh catalog while another process runs a metadata
 search every 0.2 s, and prints the import rate (rows/s of wall time and per CPU second: on a shared
-machine the second is the one to trust) and the longest search latency seen.
+machine the second is the one to trust), the longest search latency seen and the peak memory.
 
 Run with ``make bench`` (all benchmarks, 10^5 rows) or
 ``python benchmarks/bench_import.py --rows 1000000`` (the issue-19 target: under 120 s, at least
@@ -96,6 +96,12 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _peak_rss_mb() -> float:
+    """The largest resident set of this process or of any reaped child (the checking workers), in MB."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return max(own.ru_maxrss, children.ru_maxrss) / 1024  # KiB on Linux
+
+
 def bench_import(n_rows: int) -> dict:
     """Import ``n_rows`` into a new catalog with a searcher running; returns rate and worst search latency."""
     with tempfile.TemporaryDirectory(prefix="adots-bench-import-") as tmp:
@@ -126,6 +132,7 @@ def bench_import(n_rows: int) -> dict:
             "rows_per_s": round(n_rows / import_s),
             "import_cpu_s": round(cpu_s, 1),
             "rows_per_cpu_s": round(n_rows / cpu_s),
+            "peak_rss_mb": round(_peak_rss_mb()),
             "load_average_1min": round(os.getloadavg()[0], 1),
             "searches_during_import": searches["searches"],
             "worst_search_s": round(searches["worst_s"], 2),

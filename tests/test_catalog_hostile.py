@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -168,7 +169,7 @@ def test_import_batches_release_the_lock_and_dedupe_across_batches(catalog, tmp_
     monkeypatch.setattr(Catalog, "transaction", counting)
     report = import_parquet(target, path, workers=0)
     assert len(report.added) == 6 and report.unchanged == ["dot-0000"]
-    assert len(transactions) == 5  # 7 rows in row groups of 3, batches of at most 2: 2+1, 2+1, 1
+    assert len(transactions) == 4  # 7 rows (row groups of 3) read in batches of at most 2 rows: 2, 2, 2, 1
     assert target.integrity_check() == []
 
 
@@ -179,6 +180,24 @@ def test_import_with_worker_processes_matches_in_process(catalog, tmp_path):
     assert reports[0] == reports[1]
     frames = [Catalog(tmp_path / f"w{w}.duckdb").dots().drop(columns=["metadata_json"]) for w in (0, 2)]
     assert frames[0].equals(frames[1])
+
+
+def _die(*args):
+    os._exit(9)  # a checking worker killed (by the kernel's OOM killer, say)
+
+
+def test_a_killed_checking_worker_is_a_catalog_error_and_the_catalog_stays_whole(catalog, tmp_path, monkeypatch):
+    from adhesive_dots.catalog import exchange
+
+    path = tmp_path / "dots.parquet"
+    n_dots = export_parquet(catalog, path)
+    monkeypatch.setattr(exchange, "check_rows", _die)
+    target = Catalog(tmp_path / "t.duckdb")
+    with pytest.raises(CatalogError, match="dots.parquet: a process checking its rows was killed"):
+        import_parquet(target, path, workers=2)
+    assert not target.path.exists() or (target.integrity_check() == [] and target.dots().empty)
+    monkeypatch.undo()
+    assert len(import_parquet(target, path, workers=2).added) == n_dots
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

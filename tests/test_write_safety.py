@@ -3,6 +3,7 @@ deserialisation that never runs code, and no dashboard port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -189,16 +190,57 @@ def test_annotate_in_place_on_a_full_disk_keeps_the_original(nwb_source, tmp_pat
 
 
 def _kill_at_random(args: list[str], rng: np.random.Generator, *, window: tuple[float, float]) -> int | None:
-    """Start ``adots ARGS``, SIGKILL it after a random delay in ``window`` s; its exit code (None if killed)."""
+    """Start ``adots ARGS``, SIGKILL it after a random delay in ``window`` s; its exit code (None if killed).
+
+    A killed command must not leave processes behind (worker processes of its own): its descendants
+    at the moment of the kill must all have ended within :data:`ORPHAN_GRACE_S`.
+    """
     command = [sys.executable, "-m", "adhesive_dots", *args]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=rng.uniform(*window))
         return proc.returncode
     except subprocess.TimeoutExpired:
+        children = _descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        deadline = time.monotonic() + ORPHAN_GRACE_S
+        while (alive := [pid for pid in children if _running(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in alive:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        assert not alive, f"adots {args[0]} killed: {len(alive)} of its processes still ran {ORPHAN_GRACE_S} s later"
         return None
+
+
+ORPHAN_GRACE_S = 10.0
+
+
+def _parents() -> dict[int, int]:
+    """``{pid: parent pid}`` of every process (Linux ``/proc``)."""
+    out = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            out[int(stat_file.parent.name)] = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    parents, found, frontier = _parents(), [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _temporaries(folder: Path) -> list[Path]:
@@ -248,9 +290,11 @@ def test_kill_during_import_leaves_a_consistent_catalog(tmp_path):
     from bench_import import write_export
 
     from adhesive_dots.catalog import Catalog
+    from adhesive_dots.catalog.exchange import BATCH_ROWS
 
+    rows = BATCH_ROWS + 20_000  # two transactions
     export = tmp_path / "export.parquet"
-    write_export(export, 30_000)
+    write_export(export, rows)
     catalog = Catalog(tmp_path / "c.duckdb")
     rng = np.random.default_rng(7)
     started = time.monotonic()
@@ -258,17 +302,18 @@ def test_kill_during_import_leaves_a_consistent_catalog(tmp_path):
     startup = time.monotonic() - started
     kills = 0
     for _ in range(KILLS):
-        window = (startup, startup + 4.0)
+        window = (startup, startup + 6.0)
         code = _kill_at_random(["import", str(export), "--catalog", str(catalog.path)], rng, window=window)
         assert code in (None, 0)
         kills += code is None
         if catalog.path.exists():
             assert catalog.integrity_check() == []
-            n_dots = len(catalog.dots(columns=["dot_id"]))  # whole batches only: every dot has its fingerprint
+            n_dots = len(catalog.dots(columns=["dot_id"]))
+            assert n_dots in (0, BATCH_ROWS, rows)  # whole batches only, and every dot has its fingerprint
             assert catalog.query("SELECT count(*) AS n FROM fingerprints")["n"][0] == n_dots
     done = _cli("import", str(export), "--catalog", str(catalog.path), "--json")
     assert done.returncode == 0, done.stderr
-    assert len(catalog.dots(columns=["dot_id"])) == 30_000 and catalog.integrity_check() == []
+    assert len(catalog.dots(columns=["dot_id"])) == rows and catalog.integrity_check() == []
     assert kills >= 1
 
 

@@ -44,10 +44,13 @@ import contextlib
 import gc
 import json
 import multiprocessing
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +61,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from adhesive_dots.catalog.store import CATALOG_SCHEMA_VERSION, Catalog, CatalogError, ImportReport, finding_row
+from adhesive_dots.catalog.store import (
+    CATALOG_SCHEMA_VERSION,
+    Catalog,
+    CatalogError,
+    ImportReport,
+    finding_row,
+    flatten_dot_table,
+)
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.errors import FormatError, SourceNotFoundError
 from adhesive_dots.files import atomic_output
@@ -95,10 +105,15 @@ MAX_TIME_S = 1e9
 MAX_JSON_DEPTH = 32
 """Deepest nesting of a finding's JSON (lists and objects)."""
 MAX_PROBLEMS_LISTED = 10
-BATCH_ROWS = 10_000
-"""Rows read, checked and written per transaction (the lock is released between batches)."""
+BATCH_ROWS = 122_880
+"""Rows read, checked and written per transaction (the lock is released between batches): DuckDB's row
+group size, so that each transaction writes whole row groups straight to the file and closing the
+connection has almost nothing left to checkpoint (10,000-row transactions spent more time checkpointing
+partly filled row groups than inserting)."""
 MAX_BATCH_BYTES = 256 << 20
 """Most uncompressed bytes held for one batch (fewer rows per batch when rows are large)."""
+MIN_ROWS_FOR_WORKERS = 20_000
+"""Files with more rows are checked by worker processes (fewer: starting them costs more than it saves)."""
 PAUSE_BETWEEN_BATCHES_S = 0.15
 """Time the catalog file is left free between two batches, so that a waiting search gets its turn."""
 EXPORT_ROW_GROUP_ROWS = 10_000
@@ -193,16 +208,17 @@ def _check_declared_sizes(path: Path, parquet: pq.ParquetFile, n_names: int) -> 
 
 
 def _batches(parquet: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
-    """Record batches of at most :data:`BATCH_ROWS` rows and about :data:`MAX_BATCH_BYTES` uncompressed."""
+    """Record batches of at most :data:`BATCH_ROWS` rows and about :data:`MAX_BATCH_BYTES` uncompressed
+    (across the file's row groups; fewer rows when the largest rows need it)."""
     meta = parquet.metadata
+    per_row = 1.0
     for group in range(meta.num_row_groups):
         row_group = meta.row_group(group)
-        if row_group.num_rows == 0:
-            continue
-        size = sum(row_group.column(i).total_uncompressed_size for i in range(row_group.num_columns))
-        per_row = max(size / row_group.num_rows, 1.0)
-        rows = int(max(1, min(BATCH_ROWS, MAX_BATCH_BYTES // per_row)))
-        yield from parquet.iter_batches(batch_size=rows, row_groups=[group], columns=PARQUET_SCHEMA.names)
+        if row_group.num_rows:
+            size = sum(row_group.column(i).total_uncompressed_size for i in range(row_group.num_columns))
+            per_row = max(per_row, size / row_group.num_rows)
+    rows = int(max(1, min(BATCH_ROWS, MAX_BATCH_BYTES // per_row)))
+    yield from parquet.iter_batches(batch_size=rows, columns=PARQUET_SCHEMA.names)
 
 
 def _depth(value: Any) -> int:
@@ -389,7 +405,7 @@ def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = 
     ----------
     workers : int, optional
         Processes checking rows while this one writes (default: 2 when the file holds more than
-        two batches, else 0: everything in this process).
+        :data:`MIN_ROWS_FOR_WORKERS` rows, else 0: everything in this process).
     """
     path = Path(path)
     parquet, vector_names = _open_checked(path)
@@ -403,8 +419,12 @@ def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = 
             )
         vector_names = stored
     if workers is None:
-        workers = 2 if parquet.metadata.num_rows > 2 * BATCH_ROWS else 0
-    pool = ProcessPoolExecutor(workers, mp_context=_pool_context()) if workers else None
+        workers = 2 if parquet.metadata.num_rows > MIN_ROWS_FOR_WORKERS else 0
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_start_worker, initargs=(os.getpid(),))
+        if workers
+        else None
+    )
     first_row = 0
     waiting: deque[_Checked] = deque()
     try:
@@ -420,6 +440,11 @@ def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = 
         raise FormatError(
             f"{path}: unreadable from row {first_row} on ({err}); {len(report.added)} dots before it were imported"
         ) from None
+    except BrokenProcessPool:
+        raise CatalogError(
+            f"{path}: a process checking its rows was killed (out of memory?); {len(report.added)} dots were "
+            "imported before it, whole; run the import again to add the rest (those are recognised as unchanged)"
+        ) from None
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -431,6 +456,21 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     DuckDB, and no catalog connection is open when they start), else ``spawn``."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _start_worker(parent: int) -> None:
+    """In a checking worker: run at a lower priority, so that the writer (which holds the catalog's lock)
+    gets the cores first and releases the lock sooner; and end when the importing process is gone (a
+    killed import must not leave its workers behind, each holding a copy of its memory)."""
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
+        os.nice(10)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="adots-import-watchdog", daemon=True).start()
 
 
 def _check_batch(
@@ -460,7 +500,8 @@ def _check_batch(
 def _write_batch(
     catalog: Catalog, path: Path, checked: _Checked, vector_names: list[str], report: ImportReport
 ) -> None:
-    """Collect a batch's checks, then write its good rows in one transaction."""
+    """Collect a batch's checks and prepare its good rows, then compare them with the catalog and append them
+    in one transaction (everything that does not depend on the catalog is done before taking its lock)."""
     results = [r for part in checked.pending for r in (part if isinstance(part, list) else part.result())]
     batch, problems = checked.batch, checked.problems
     canonical: dict[int, str] = {}
@@ -476,57 +517,118 @@ def _write_batch(
             report.rejected.append({"row": checked.first_row + i, "dot_id": str(ids[i])[:80], "problem": problem})
     if not canonical:
         return
-    sources = batch.column("source").to_pylist()
-    hashes = batch.column("content_hash").to_pylist()
-    source_hashes = batch.column("source_hash").to_pylist()
+    rows = _Rows(
+        batch,
+        canonical,
+        ids=ids,
+        sources=batch.column("source").to_pylist(),
+        hashes=batch.column("content_hash").to_pylist(),
+    )
+    flat = flatten_dot_table(rows.table())
+    owners = np.array([k for k, i in enumerate(canonical) for _ in finding_rows[i]], dtype=np.int64)
+    findings = _findings_table([row for i in canonical for row in finding_rows[i]])
+    within = rows.classify({}, {})  # the outcome if the catalog holds none of these dots and sources
     has_vector = batch.column("vector").is_valid().to_numpy(zero_copy_only=False)
+    source_hashes = batch.column("source_hash").to_pylist()
     with catalog.transaction() as tx:
         if vector_names and any(has_vector[i] for i in canonical):
             tx.check_vector_names(vector_names)
         existing: dict[str, list[tuple[str, str, str]]] = {}
-        for stored in tx.dots_matching([ids[i] for i in canonical], [hashes[i] for i in canonical]):
+        for stored in tx.dots_matching([ids[i] for i in canonical], [rows.hashes[i] for i in canonical]):
             existing.setdefault(stored[0], []).append(stored)
             existing.setdefault(stored[1], []).append(stored)
-        statuses = tx.source_statuses(sorted({sources[i] for i in canonical}))
-        seen: dict[str, tuple[str, str, str]] = {}  # ids and hashes taken earlier in this batch
-        keep: list[int] = []
-        new_sources: dict[str, str] = {}
+        statuses = tx.source_statuses(sorted({rows.sources[i] for i in canonical}))
+        blocked = existing or any(status != "imported" for status in statuses.values())
+        keep, unchanged, conflicts = rows.classify(existing, statuses) if blocked else within
         per_source: dict[str, int] = {}
-        for i, text in canonical.items():
-            dot = (ids[i], hashes[i], text)
-            matches = [seen[k] for k in (ids[i], hashes[i]) if k in seen]
-            matches += existing.get(ids[i], []) + existing.get(hashes[i], [])
-            if matches:
-                (report.unchanged if any(_same(m, dot) for m in matches) else report.conflicts).append(ids[i])
-                continue
-            status = statuses.get(sources[i])
-            if status is not None and status != "imported":
-                report.conflicts.append(ids[i])  # the source is ingested here with other dots
-                continue
-            seen[ids[i]] = seen[hashes[i]] = dot
-            keep.append(i)
-            if status is None:
-                new_sources.setdefault(sources[i], source_hashes[i] or "")
-            per_source[sources[i]] = per_source.get(sources[i], 0) + 1
-        rows = pa.array(keep, pa.int64())
-        dots = pa.table(
-            {
-                "dot_id": batch.column("dot_id").take(rows),
-                "source": batch.column("source").take(rows),
-                "start_s": batch.column("segment_start").take(rows),
-                "stop_s": batch.column("segment_stop").take(rows),
-                "duration_s": batch.column("duration_s").take(rows),
-                "content_hash": batch.column("content_hash").take(rows),
-                "metadata_json": pa.array([canonical[i] for i in keep], pa.string()),
-            }
-        )
+        new_sources: dict[str, str] = {}
+        for i in keep:
+            source = rows.sources[i]
+            per_source[source] = per_source.get(source, 0) + 1
+            if source not in statuses:
+                new_sources.setdefault(source, source_hashes[i] or "")
+        position = rows.position
+        kept = np.array([position[i] for i in keep], dtype=np.int64)
+        dots = flat if len(kept) == flat.num_rows else flat.take(kept)
+        if len(kept) < flat.num_rows and findings.num_rows:
+            findings = findings.filter(pa.array(np.isin(owners, kept)))
         with_vector = pa.array([i for i in keep if has_vector[i]], pa.int64())
-        vector_ids = batch.column("dot_id").take(with_vector)
-        vectors = pa.table({"dot_id": vector_ids, "vector": batch.column("vector").take(with_vector)})
-        tx.insert_dot_table(dots, vectors, [row for i in keep for row in finding_rows[i]])
+        vectors = pa.table(
+            {"dot_id": batch.column("dot_id").take(with_vector), "vector": batch.column("vector").take(with_vector)}
+        )
+        tx.insert_dot_table(dots, vectors, findings)
         tx.add_sources([(s, h, f"import:{path.name}", "imported", per_source[s]) for s, h in new_sources.items()])
         tx.count_new_dots_many({s: n for s, n in per_source.items() if s not in new_sources})
     report.added.extend(ids[i] for i in keep)
+    report.unchanged.extend(unchanged)
+    report.conflicts.extend(conflicts)
+
+
+_FINDING_COLUMNS = ("source", "dot_id", "code", "severity", "message", "location", "value", "fix")
+
+
+def _findings_table(rows: list[list[Any]]) -> pa.Table:
+    """Rows of the ``findings`` table (:func:`~adhesive_dots.catalog.store.finding_row`) as an Arrow table."""
+    return pa.table({n: pa.array([r[k] for r in rows], pa.string()) for k, n in enumerate(_FINDING_COLUMNS)})
+
+
+@dataclass
+class _Rows:
+    """The rows of a batch that passed their checks (batch index -> canonical metadata JSON)."""
+
+    batch: pa.RecordBatch
+    canonical: dict[int, str]
+    ids: list[Any]
+    sources: list[Any]
+    hashes: list[Any]
+
+    @property
+    def position(self) -> dict[int, int]:
+        """Batch index -> position among the rows that passed."""
+        return {i: k for k, i in enumerate(self.canonical)}
+
+    def table(self) -> pa.Table:
+        """The rows as the :data:`~adhesive_dots.catalog.store.DOT_COLUMNS` of ``dots``."""
+        taken = pa.array(list(self.canonical), pa.int64())
+        column = self.batch.column
+        return pa.table(
+            {
+                "dot_id": column("dot_id").take(taken),
+                "source": column("source").take(taken),
+                "start_s": column("segment_start").take(taken),
+                "stop_s": column("segment_stop").take(taken),
+                "duration_s": column("duration_s").take(taken),
+                "content_hash": column("content_hash").take(taken),
+                "metadata_json": pa.array(list(self.canonical.values()), pa.string()),
+            }
+        )
+
+    def classify(
+        self, existing: dict[str, list[tuple[str, str, str]]], statuses: dict[str, str]
+    ) -> tuple[list[int], list[str], list[str]]:
+        """``(batch indices to add, ids unchanged, ids in conflict)``, given the stored dots sharing an id or
+        content hash (``existing``, by id and by hash) and the stored sources' statuses. A row is unchanged
+        or a conflict when it matches a stored dot or an earlier row of the batch; a conflict too when its
+        source was ingested here (its dots came from reading the file, not from an import)."""
+        seen: dict[str, tuple[str, str, str]] = {}  # ids and hashes taken earlier in this batch
+        keep: list[int] = []
+        unchanged: list[str] = []
+        conflicts: list[str] = []
+        for i, text in self.canonical.items():
+            dot_id, content_hash = self.ids[i], self.hashes[i]
+            dot = (dot_id, content_hash, text)
+            matches = [seen[k] for k in (dot_id, content_hash) if k in seen]
+            matches += existing.get(dot_id, []) + existing.get(content_hash, [])
+            if matches:
+                (unchanged if any(_same(m, dot) for m in matches) else conflicts).append(dot_id)
+                continue
+            status = statuses.get(self.sources[i])
+            if status is not None and status != "imported":
+                conflicts.append(dot_id)
+                continue
+            seen[dot_id] = seen[content_hash] = dot
+            keep.append(i)
+        return keep, unchanged, conflicts
 
 
 def _same(stored: tuple[str, str, str], new: tuple[str, str, str]) -> bool:

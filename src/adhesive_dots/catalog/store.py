@@ -1051,19 +1051,31 @@ class CatalogTransaction:
 
     # -- bulk writing (imports): one statement per table for a whole batch of rows ----------
     def dots_matching(self, dot_ids: Sequence[str], content_hashes: Sequence[str]) -> list[tuple[str, str, str]]:
-        """``(dot_id, content_hash, metadata JSON)`` of stored dots whose id or content hash is in the lists."""
+        """``(dot_id, content_hash, metadata JSON)`` of stored dots whose id or content hash is in the lists.
+
+        The search scans only the id and hash columns (the metadata of a large catalog is read only for
+        the matches, usually none): one import batch costs a scan of two columns, not of every record.
+        """
         self._con.register("_adots_ids", pa.table({"v": pa.array(list(dot_ids), pa.string())}))
         self._con.register("_adots_hashes", pa.table({"v": pa.array(list(content_hashes), pa.string())}))
         try:
-            return self._con.execute(
-                "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
-                "WHERE dot_id IN (SELECT v FROM _adots_ids) UNION "
-                "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
-                "WHERE content_hash IN (SELECT v FROM _adots_hashes)"
+            matched = self._con.execute(
+                "SELECT dot_id FROM dots WHERE dot_id IN (SELECT v FROM _adots_ids) UNION "
+                "SELECT dot_id FROM dots WHERE content_hash IN (SELECT v FROM _adots_hashes)"
             ).fetchall()
         finally:
             self._con.unregister("_adots_ids")
             self._con.unregister("_adots_hashes")
+        if not matched:
+            return []
+        self._con.register("_adots_matched", pa.table({"v": pa.array([str(r[0]) for r in matched], pa.string())}))
+        try:
+            return self._con.execute(
+                "SELECT dot_id, content_hash, CAST(metadata_json AS VARCHAR) FROM dots "
+                "WHERE dot_id IN (SELECT v FROM _adots_matched)"
+            ).fetchall()
+        finally:
+            self._con.unregister("_adots_matched")
 
     def source_statuses(self, sources: Sequence[str]) -> dict[str, str]:
         """``{source: status}`` of those of ``sources`` already in the catalog."""
@@ -1076,28 +1088,22 @@ class CatalogTransaction:
             self._con.unregister("_adots_sources")
         return {str(r[0]): str(r[1]) for r in rows}
 
-    def insert_dot_table(self, dots: pa.Table, vectors: pa.Table, findings: Sequence[Sequence[Any]]) -> None:
+    def insert_dot_table(self, dots: pa.Table, vectors: pa.Table, findings: pa.Table) -> None:
         """Add many dots at once (imports).
 
-        ``dots`` has the :data:`DOT_COLUMNS` (``metadata_json``: the validated DotMetadata as
-        written by ``model_dump_json``; DuckDB flattens it into the metadata columns, as
-        :func:`flatten_metadata` does one dot at a time); ``vectors`` has ``dot_id`` and
-        ``vector`` (``list<double>``); ``findings`` are rows of the ``findings`` table.
+        ``dots`` comes from :func:`flatten_dot_table` (prepared before the transaction: the lock is
+        held only to append); ``vectors`` has ``dot_id`` and ``vector`` (``list<double>``);
+        ``findings`` has the columns of the ``findings`` table (strings, as :func:`finding_row`).
         """
         if dots.num_rows:
-            names = [*DOT_COLUMNS, *(name for name, _, _ in _metadata_paths())]
-            expressions = [*DOT_COLUMNS[:-1], "CAST(metadata_json AS JSON)"]
-            expressions += ["m." + ".".join(f'"{key}"' for key in path) for _, path, _ in _metadata_paths()]
-            quoted = ", ".join(f'"{n}"' for n in names)
-            parsed = f"(SELECT *, json_transform(metadata_json, '{_metadata_structure()}') AS m FROM _adots_batch)"
-            self._insert_table("dots", quoted, dots, select=", ".join(expressions), source=parsed)
+            names = ", ".join(f'"{n}"' for n in dots.column_names)
+            select = names.replace('"metadata_json"', 'CAST("metadata_json" AS JSON)')
+            self._insert_table("dots", names, dots, select=select)
         if vectors.num_rows:
             columns = "dot_id, vector, vector_version, netcdf_path"
             self._insert_table("fingerprints", columns, vectors, select="dot_id, vector, '1', NULL")
-        if findings:
-            names = ("source", "dot_id", "code", "severity", "message", "location", "value", "fix")
-            table = pa.table({n: pa.array([r[i] for r in findings], pa.string()) for i, n in enumerate(names)})
-            self._insert_table("findings", ", ".join(names), table)
+        if findings.num_rows:
+            self._insert_table("findings", ", ".join(findings.column_names), findings)
 
     def add_sources(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
         """Many ``sources`` rows ``(source, source_hash, tool_version, status, n_dots)``, stamped now."""
@@ -1154,6 +1160,26 @@ def finding_row(source: str, dot_id: str | None, finding: Finding) -> list[Any]:
     value = None if finding.value is None else json.dumps(finding.value, default=str)
     severity = str(getattr(finding.severity, "value", finding.severity))
     return [source, dot_id, finding.code, severity, finding.message, finding.location, value, finding.fix]
+
+
+def flatten_dot_table(dots: pa.Table) -> pa.Table:
+    """``dots`` (the :data:`DOT_COLUMNS`; ``metadata_json`` the validated DotMetadata as written by
+    ``model_dump_json``) with the flattened metadata columns added, as :func:`flatten_metadata` gives
+    them one dot at a time.
+
+    DuckDB's ``json_transform`` does the work in a private in-memory database, so an import flattens
+    a batch without holding the catalog's lock.
+    """
+    names = [*DOT_COLUMNS, *(name for name, _, _ in _metadata_paths())]
+    expressions = [*DOT_COLUMNS]
+    expressions += ["m." + ".".join(f'"{key}"' for key in path) for _, path, _ in _metadata_paths()]
+    select = ", ".join(f'{e} AS "{n}"' for e, n in zip(expressions, names, strict=True))
+    with contextlib.closing(duckdb.connect(":memory:")) as db:
+        db.register("_adots_batch", dots)
+        return db.sql(
+            f"SELECT {select} FROM (SELECT *, json_transform(metadata_json, '{_metadata_structure()}') AS m "
+            "FROM _adots_batch)"
+        ).to_arrow_table()
 
 
 @functools.cache
