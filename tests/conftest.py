@@ -274,3 +274,21 @@ def hostile_catalog(served_catalog, tmp_path_factory: pytest.TempPathFactory):
     with catalog.transaction() as tx:
         tx.replace_duplicates([(ids[1], ids[2], "near", json.dumps({"offset_s": 0.0, "note": XSS}))])
     return catalog
+
+
+@pytest.fixture
+def adots(capsys):
+    """``adots(argv) -> (exit code, stdout, stderr)``: the command line run in this process, as the console
+    script runs it."""
+    from adhesive_dots.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -10,7 +10,6 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from adhesive_dots.baselines import find_baselines
-from adhesive_dots.cli import main
 from adhesive_dots.errors import DataError, FormatError, MetadataError
 from adhesive_dots.io import open_recording
 from adhesive_dots.io.annotate import annotate
@@ -26,16 +25,6 @@ def nwb_source(make_nwb):
     data = np.random.default_rng(2).standard_normal((250 * 60, 4)).astype(np.float32)
     trials = pd.DataFrame({"start_time": [40.0, 50.0], "stop_time": [45.0, 55.0], "condition": ["go", "nogo"]})
     return make_nwb("session.nwb", data=data, kind="lfp", intervals={"trials_custom": trials})
-
-
-def _run_cli(args, capsys):
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _inspector_messages(path):
@@ -139,11 +128,11 @@ def test_unknown_paradigm_lists_the_allowed(nwb_source):
         annotate(nwb_source, start=1.0, stop=2.0, paradigm="nap")
 
 
-def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
+def test_cli_annotate_nwb(nwb_source, tmp_path, adots, file_hash):
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps({"paradigm": {"screen": "grey", "head_fixed": True}}))
     out = tmp_path / "out.nwb"
-    code, stdout, _ = _run_cli(
+    code, stdout, _ = adots(
         [
             "annotate",
             str(nwb_source),
@@ -158,8 +147,7 @@ def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
             "-o",
             str(out),
             "--json",
-        ],
-        capsys,
+        ]
     )
     assert code == 1  # written, but the dot still lacks required metadata: reported, exit 1
     (written,) = json.loads(stdout)
@@ -174,20 +162,16 @@ def test_cli_annotate_nwb(nwb_source, tmp_path, capsys, file_hash):
              "arousal": {"measures": ["pupil"]}}
         )
     )  # fmt: skip
-    code, _, err = _run_cli(
+    code, _, err = adots(
         ["annotate", str(nwb_source), "--whole", "--paradigm", PARADIGM, "--metadata", str(meta), "-o",
-         str(tmp_path / "complete.nwb")],
-        capsys,
-    )  # fmt: skip
+         str(tmp_path / "complete.nwb")])  # fmt: skip
     assert code == 0 and "lacks" not in err
-    code, _, err = _run_cli(
-        ["annotate", str(nwb_source), "--whole", "--paradigm", PARADIGM, "-o", str(tmp_path / "bare.nwb")], capsys
+    code, _, err = adots(
+        ["annotate", str(nwb_source), "--whole", "--paradigm", PARADIGM, "-o", str(tmp_path / "bare.nwb")]
     )
     assert code == 1 and "incomplete:" in err and "still lacks required metadata" in err
     before = file_hash(nwb_source)
-    code, _, err = _run_cli(
-        ["annotate", str(nwb_source), "--start", "40", "--stop", "3", "--paradigm", PARADIGM], capsys
-    )
+    code, _, err = adots(["annotate", str(nwb_source), "--start", "40", "--stop", "3", "--paradigm", PARADIGM])
     assert code == 2 and "error:" in err and "Traceback" not in err and "must be after --start" in err
     assert file_hash(nwb_source) == before
 

@@ -12,19 +12,7 @@ import pytest
 from adhesive_dots.catalog import Catalog, DotNotFoundError, DotRecord, SourceRecord
 from adhesive_dots.catalog.search import UnknownValueError, count_distinct, search_dots
 from adhesive_dots.catalog.store import shortest_prefixes
-from adhesive_dots.cli import main
 from adhesive_dots.metadata import DotMetadata
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``adots ARGV`` as the console script runs it: (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -52,37 +40,37 @@ def test_dot_id_prefixes_resolve_like_git(catalog):
     assert shortest_prefixes(["abcd"], ["abcd", "abce"], min_length=1) == {"abcd": "abcd"}
 
 
-def test_unknown_vocabulary_value_suggests_the_closest(catalog, capsys):
+def test_unknown_vocabulary_value_suggests_the_closest(catalog, adots):
     with pytest.raises(UnknownValueError, match="did you mean human-eyes-closed"):
         search_dots(catalog, paradigm="human-eyes-closedd")
-    code, _, err = run(["search", "--catalog", str(catalog.path), "--paradigm", "human-eyes-closedd"], capsys)
+    code, _, err = adots(["search", "--catalog", str(catalog.path), "--paradigm", "human-eyes-closedd"])
     assert code == 2 and "did you mean human-eyes-closed" in " ".join(err.split())
-    code, _, err = run(["search", "--catalog", str(catalog.path), "--arousal", "pupill"], capsys)
+    code, _, err = adots(["search", "--catalog", str(catalog.path), "--arousal", "pupill"])
     assert code == 2 and "did you mean pupil" in " ".join(err.split())
 
 
-def test_search_json_carries_named_features_and_counts_distinct(catalog, capsys):
+def test_search_json_carries_named_features_and_counts_distinct(catalog, adots):
     assert count_distinct(catalog, ["dot-aaaa111100000000", "dot-aaaa222200000000", "dot-bbbb000000000000"]) == 2
-    code, out, _ = run(["search", "--catalog", str(catalog.path), "--json"], capsys)
+    code, out, _ = adots(["search", "--catalog", str(catalog.path), "--json"])
     assert code == 0
     rows = json.loads(out)
     assert rows[0]["features"] == {"aperiodic_exponent": 1.0, "peak_frequency": None}
-    code, out, _ = run(["search", "--catalog", str(catalog.path), "--features", "aperiodic_exponent"], capsys)
+    code, out, _ = adots(["search", "--catalog", str(catalog.path), "--features", "aperiodic_exponent"])
     text = " ".join(out.split())
     assert code == 0 and "3 dots (2 distinct after de-duplication), 30.0 min" in text
     body = out[out.index("┏") :]
     assert "None" not in body and "–" in body, body  # missing values are dashes
-    code, out, _ = run(["search", "--catalog", str(catalog.path), "--similar-to", "dot-bb", "--json"], capsys)
+    code, out, _ = adots(["search", "--catalog", str(catalog.path), "--similar-to", "dot-bb", "--json"])
     assert code == 0 and {r["dot_id"] for r in json.loads(out)} == {"dot-aaaa111100000000", "dot-aaaa222200000000"}
-    code, _, err = run(["search", "--catalog", str(catalog.path), "--similar-to", "dot-aaaa"], capsys)
+    code, _, err = adots(["search", "--catalog", str(catalog.path), "--similar-to", "dot-aaaa"])
     assert code == 2 and "ambiguous" in err
 
 
-def test_compare_and_report_take_a_dot_id_prefix_and_sources_are_absolute(real_data, tmp_path, capsys, monkeypatch):
+def test_compare_and_report_take_a_dot_id_prefix_and_sources_are_absolute(real_data, tmp_path, adots, monkeypatch):
     monkeypatch.chdir(real_data)
     catalog = tmp_path / "c.duckdb"
-    code, _, err = run(
-        ["ingest", "S001R01.edf", "S001R02.edf", "--whole", "--workers", "0", "--catalog", str(catalog)], capsys
+    code, _, err = adots(
+        ["ingest", "S001R01.edf", "S001R02.edf", "--whole", "--workers", "0", "--catalog", str(catalog)]
     )
     assert code == 0, err
     cat = Catalog(catalog)
@@ -92,12 +80,12 @@ def test_compare_and_report_take_a_dot_id_prefix_and_sources_are_absolute(real_d
     short = cat.short_ids(list(ids))
     a, b = (short[ids[s]] for s in sources)
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(["compare", a, b, "--catalog", str(catalog), "--n-boot", "50", "--json"], capsys)
+    code, out, err = adots(["compare", a, b, "--catalog", str(catalog), "--n-boot", "50", "--json"])
     assert code == 0, err
     assert json.loads(out)["a"].startswith(sources[0])
-    code, _, err = run(["report", a, "--catalog", str(catalog), "-o", str(tmp_path / "dot.html")], capsys)
+    code, _, err = adots(["report", a, "--catalog", str(catalog), "-o", str(tmp_path / "dot.html")])
     assert code == 0, err and (tmp_path / "dot.html").stat().st_size > 0
-    code, _, err = run(["compare", "dot-", b, "--catalog", str(catalog)], capsys)
+    code, _, err = adots(["compare", "dot-", b, "--catalog", str(catalog)])
     assert code == 2 and "not a dot id" in err
 
     # per-channel fingerprints, long format, the same numbers as the NetCDF files
@@ -106,8 +94,9 @@ def test_compare_and_report_take_a_dot_id_prefix_and_sources_are_absolute(real_d
     from adhesive_dots.fingerprint import read_fingerprint
 
     out = tmp_path / "channels.parquet"
-    code, _, err = run(["export", "--catalog", str(catalog), "-o", str(tmp_path / "d.parquet"), "--channels", str(out)],
-                       capsys)  # fmt: skip
+    code, _, err = adots(
+        ["export", "--catalog", str(catalog), "-o", str(tmp_path / "d.parquet"), "--channels", str(out)]
+    )
     assert code == 0, err
     long = pd.read_parquet(out)
     dot_id = ids[sources[0]]

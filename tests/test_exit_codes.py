@@ -9,19 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from adhesive_dots.cli import EXIT_CODES, app, main
+from adhesive_dots.cli import EXIT_CODES, app
 
 runner = CliRunner()
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("command", sorted(c.name or c.callback.__name__ for c in app.registered_commands))
@@ -45,37 +35,37 @@ def tables(tmp_path):
     return paths
 
 
-def test_corpus_sufficiency_skips_a_nan_file_and_exits_1(tables, capsys):
+def test_corpus_sufficiency_skips_a_nan_file_and_exits_1(tables, adots):
     argv = ["sufficiency", *tables, "--fs", "100", "--whole", "--modality", "lfp", "--lengths", "15,30", "--json"]
-    code, out, _ = run(argv, capsys)
+    code, out, _ = adots(argv)
     assert code == 1
     payload = json.loads(out)
     assert payload["mode"] == "corpus" and len(payload["notes"]) == 1 and "rec2.npy" in payload["notes"][0]
-    code, _, _ = run([*argv[:1], *tables[:2], *argv[4:]], capsys)
+    code, _, _ = adots([*argv[:1], *tables[:2], *argv[4:]])
     assert code == 0
 
 
-def test_effects_with_nothing_computable_exits_2(tables, capsys):
-    code, _, err = run(["effects", *tables[:2], "--fs", "100", "--whole", "--modality", "lfp"], capsys)
+def test_effects_with_nothing_computable_exits_2(tables, adots):
+    code, _, err = adots(["effects", *tables[:2], "--fs", "100", "--whole", "--modality", "lfp"])
     assert code == 2 and "no task effect could be computed" in " ".join(err.split())
 
 
-def test_duplicates_exit_1_when_found_0_when_none(tables, tmp_path, capsys):
+def test_duplicates_exit_1_when_found_0_when_none(tables, tmp_path, adots):
     copy = tmp_path / "copy.npy"
     copy.write_bytes(open(tables[0], "rb").read())
-    code, _, _ = run(["duplicates", tables[0], str(copy), "--fs", "100", "--whole", "--json"], capsys)
+    code, _, _ = adots(["duplicates", tables[0], str(copy), "--fs", "100", "--whole", "--json"])
     assert code == 1
-    code, _, _ = run(["duplicates", tables[0], tables[1], "--fs", "100", "--whole", "--json"], capsys)
+    code, _, _ = adots(["duplicates", tables[0], tables[1], "--fs", "100", "--whole", "--json"])
     assert code == 0
 
 
-def test_ingest_of_a_source_without_baseline_exits_1_and_records_it(real_data, tmp_path, capsys):
+def test_ingest_of_a_source_without_baseline_exits_1_and_records_it(real_data, tmp_path, adots):
     source = str(real_data / "sub-4_ses-4_ecephys+image.nwb")
     catalog = tmp_path / "c.duckdb"
     argv = ["ingest", source, "--units-bin-width", "0.01", "--workers", "0", "--catalog", str(catalog), "--json"]
-    code, out, _ = run(argv, capsys)
+    code, out, _ = adots(argv)
     assert code == 1 and json.loads(out)["no_baseline"] == 1
-    code, out, _ = run(["validate", source, "--units-bin-width", "0.01", "--json"], capsys)
+    code, out, _ = adots(["validate", source, "--units-bin-width", "0.01", "--json"])
     assert code == 1
     from adhesive_dots.catalog import Catalog
 

@@ -14,19 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adhesive_dots.cli import main
-
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def entry_path(corpus, *, kind: str, compliant: bool) -> Path:
@@ -34,8 +22,8 @@ def entry_path(corpus, *, kind: str, compliant: bool) -> Path:
     return corpus.root / entry.path
 
 
-def test_json_report_over_the_corpus_folder_has_the_documented_shape_and_exit_1(small_corpus, capsys):
-    code, out, _ = run(["validate", str(small_corpus.root), "--json"], capsys)
+def test_json_report_over_the_corpus_folder_has_the_documented_shape_and_exit_1(small_corpus, adots):
+    code, out, _ = adots(["validate", str(small_corpus.root), "--json"])
     assert code == 1
     report = json.loads(out)
     assert report["schema"] == "adhesive-dots/validate-report/1"
@@ -51,34 +39,34 @@ def test_json_report_over_the_corpus_folder_has_the_documented_shape_and_exit_1(
     assert {"baseline.duration", "metadata.required"} <= codes
 
 
-def test_a_compliant_file_exits_0_and_the_table_says_compliant(small_corpus, capsys):
-    code, out, _ = run(["validate", str(entry_path(small_corpus, kind="ephys", compliant=True))], capsys)
+def test_a_compliant_file_exits_0_and_the_table_says_compliant(small_corpus, adots):
+    code, out, _ = adots(["validate", str(entry_path(small_corpus, kind="ephys", compliant=True))])
     assert code == 0
     assert "compliant" in out and "non-compliant" not in out.split("source(s):")[0]
 
 
-def test_select_ignore_and_min_severity(small_corpus, capsys):
+def test_select_ignore_and_min_severity(small_corpus, adots):
     short = str(entry_path(small_corpus, kind="calcium", compliant=False))
-    code, out, _ = run(["validate", short, "--json", "--select", "baseline.duration"], capsys)
+    code, out, _ = adots(["validate", short, "--json", "--select", "baseline.duration"])
     (source,) = json.loads(out)["sources"]
     assert code == 1 and [f["code"] for f in source["findings"]] == ["baseline.duration"]
     assert "420.0 s" in source["findings"][0]["message"]
-    code, out, _ = run(["validate", short, "--json", "--ignore", "baseline,metadata.recommended"], capsys)
+    code, out, _ = adots(["validate", short, "--json", "--ignore", "baseline,metadata.recommended"])
     assert code == 0 and json.loads(out)["sources"][0]["findings"] == []
-    code, out, _ = run(["validate", short, "--json", "--min-severity", "critical"], capsys)
+    code, out, _ = adots(["validate", short, "--json", "--min-severity", "critical"])
     assert code == 1 and json.loads(out)["sources"][0]["findings"] == []  # hidden, but still non-compliant
-    code, out, _ = run(["validate", short, "--json", "--min-duration", "400"], capsys)
+    code, out, _ = adots(["validate", short, "--json", "--min-duration", "400"])
     assert code == 0
 
 
-def test_one_bad_source_never_stops_the_run(small_corpus, tmp_path, capsys):
+def test_one_bad_source_never_stops_the_run(small_corpus, tmp_path, adots):
     broken = tmp_path / "broken.nwb"
     broken.write_bytes(b"not an HDF5 file at all")
     empty = tmp_path / "empty"
     empty.mkdir()
     good = entry_path(small_corpus, kind="ephys", compliant=True)
     argv = ["validate", str(broken), str(tmp_path / "missing.nwb"), str(empty), str(good), "--json"]
-    code, out, _ = run(argv, capsys)
+    code, out, _ = adots(argv)
     assert code == 1
     by_source = {s["source"]: s for s in json.loads(out)["sources"]}
     assert by_source[str(good)]["compliant"]
@@ -88,7 +76,7 @@ def test_one_bad_source_never_stops_the_run(small_corpus, tmp_path, capsys):
     assert by_source[str(empty)]["findings"][0]["code"] == "source.empty"
 
 
-def test_bids_root_without_a_rest_run_reports_the_tasks_present(small_corpus, tmp_path, capsys):
+def test_bids_root_without_a_rest_run_reports_the_tasks_present(small_corpus, tmp_path, adots):
     import shutil
 
     eeg = next(e for e in small_corpus.entries if e.format == "bids")
@@ -96,29 +84,29 @@ def test_bids_root_without_a_rest_run_reports_the_tasks_present(small_corpus, tm
     shutil.copytree(small_corpus.root / eeg.path, root)
     for path in root.rglob("*task-rest*"):
         path.unlink()
-    code, out, _ = run(["validate", str(root), "--json"], capsys)
+    code, out, _ = adots(["validate", str(root), "--json"])
     (source,) = json.loads(out)["sources"]
     assert code == 1 and source["findings"][0]["code"] == "baseline.exists"
     assert "tasks present: visual" in source["findings"][0]["message"]
 
 
-def test_usage_errors_exit_2(small_corpus, capsys):
+def test_usage_errors_exit_2(small_corpus, adots):
     good = str(entry_path(small_corpus, kind="ephys", compliant=True))
-    code, _, err = run(["validate", good, "--select", "signal.flatt"], capsys)
+    code, _, err = adots(["validate", good, "--select", "signal.flatt"])
     assert code == 2 and "matches no check" in err
-    code, _, err = run(["validate", good, "--min-severity", "loud"], capsys)
+    code, _, err = adots(["validate", good, "--min-severity", "loud"])
     assert code == 2 and "severity 'loud'" in err
-    code, _, err = run(["validate"], capsys)
+    code, _, err = adots(["validate"])
     assert code == 2 and "SOURCE" in err
 
 
-def test_list_checks_prints_every_check(capsys):
+def test_list_checks_prints_every_check(adots):
     from adhesive_dots.validate import CHECKS
 
-    code, out, _ = run(["validate", "--list-checks", "--json"], capsys)
+    code, out, _ = adots(["validate", "--list-checks", "--json"])
     rows = json.loads(out)
     assert code == 0 and [r["id"] for r in rows] == list(CHECKS)
-    code, out, _ = run(["validate", "--list-checks"], capsys)
+    code, out, _ = adots(["validate", "--list-checks"])
     assert code == 0 and "baseline.duration  error" in out and "thresholds: min_duration=600" in out
 
 
@@ -204,7 +192,7 @@ def test_urls_are_validated_by_streaming_and_a_404_is_a_finding(small_corpus):
     assert [f.code for f in missing.findings] == ["source.unreadable"]
 
 
-def test_timestamp_gaps_and_reversals_of_nwb_series_become_timestamp_findings(make_nwb, capsys):
+def test_timestamp_gaps_and_reversals_of_nwb_series_become_timestamp_findings(make_nwb, adots):
     # the reader refuses series whose timestamps leave the uniform grid (io); the validator then checks the
     # timestamps of every neural series itself and reports them under timestamps.*, beside source.unreadable
     import numpy as np
@@ -220,7 +208,7 @@ def test_timestamp_gaps_and_reversals_of_nwb_series_become_timestamp_findings(ma
     backward[40_000] = backward[39_990]  # one timestamp jumps back at sample 40000
     paths = [make_nwb(f"{name}.nwb", data=data, timestamps=stamps, intervals=epochs)
              for name, stamps in (("clean", regular), ("gappy", gappy), ("backward", backward))]  # fmt: skip
-    code, out, _ = run(["validate", *map(str, paths), "--json", "--select", "timestamps"], capsys)
+    code, out, _ = adots(["validate", *map(str, paths), "--json", "--select", "timestamps"])
     by_name = {Path(s["source"]).name: s for s in json.loads(out)["sources"]}
     assert code == 1 and by_name["clean.nwb"]["findings"] == []
     gap = {f["code"]: f for f in by_name["gappy.nwb"]["findings"]}
