@@ -286,8 +286,8 @@ def adots(capsys):
         try:
             main(argv)
             code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
+        except SystemExit as exc:  # as the interpreter exits: None is 0, a message is 1
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

@@ -9,19 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adhesive_dots.cli import main
 from adhesive_dots.sim.bold import block_fc, sim_roi_series
 from adhesive_dots.sim.bold_dataset import write_bold_dataset
-
-
-def _run(args: list[str], capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +46,16 @@ def kinds(tmp_path_factory) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("kind", ["bids", "fmriprep", "table"])
-def test_every_command_runs_on_fmri(kind, kinds, tmp_path, capsys):
+def test_every_command_runs_on_fmri(kind, kinds, tmp_path, adots):
     k = kinds[kind]
     flags, single = k["flags"], [*k["single"], *k["flags"]]
     catalog = ["--catalog", str(tmp_path / "cat.duckdb")]
 
-    code, out, err = _run(["inspect", *single], capsys)
+    code, out, err = adots(["inspect", *single])
     assert code == 0, err
     assert "fmri" in out
 
-    code, out, err = _run(["validate", *k["sources"], *flags, "--json"], capsys)
+    code, out, err = adots(["validate", *k["sources"], *flags, "--json"])
     assert code in (0, 1), err
     report = json.loads(out)
     codes = {f["code"] for s in report["sources"] for f in s["findings"]}
@@ -75,7 +64,7 @@ def test_every_command_runs_on_fmri(kind, kinds, tmp_path, capsys):
     if kind == "fmriprep":
         assert "fmri.scrubbed_duration" in codes
 
-    code, out, err = _run(["fingerprint", *single, "-o", str(tmp_path / "fp.nc"), "--json"], capsys)
+    code, out, err = adots(["fingerprint", *single, "-o", str(tmp_path / "fp.nc"), "--json"])
     assert code == 0, err
     import xarray as xr
 
@@ -83,35 +72,35 @@ def test_every_command_runs_on_fmri(kind, kinds, tmp_path, capsys):
         assert "falff" in ds and "fc_fisher_z" in ds
         assert ds.sizes["channel"] == 6
 
-    code, out, err = _run(["ingest", *k["sources"], *flags, *catalog, "--workers", "0", "--json"], capsys)
+    code, out, err = adots(["ingest", *k["sources"], *flags, *catalog, "--workers", "0", "--json"])
     assert code in (0, 1), err
     assert "source.unreadable" not in out
 
-    code, out, err = _run(["search", "--similar-to", *single, *catalog, "--json", "--k", "2"], capsys)
+    code, out, err = adots(["search", "--similar-to", *single, *catalog, "--json", "--k", "2"])
     assert code == 0, err
     assert json.loads(out)
 
-    code, out, err = _run(["compare", *map(str, k["pair"]), *flags, "--n-boot", "50", "--json"], capsys)
+    code, out, err = adots(["compare", *map(str, k["pair"]), *flags, "--n-boot", "50", "--json"])
     assert code == 0, err
 
     identify = ["identify", *k["sources"], *flags, "--json"] + (["--halves"] if kind == "table" else [])
-    code, out, err = _run(identify, capsys)
+    code, out, err = adots(identify)
     assert code == 0, err
     result = json.loads(out)
     assert result["accuracy"] is not None and any("~" in f for f in result["features"])  # FC edges
 
     html = tmp_path / "dot.html"
-    code, out, err = _run(["report", *single, "-o", str(html)], capsys)
+    code, out, err = adots(["report", *single, "-o", str(html)])
     assert code == 0, err
     text = html.read_text()
     assert 'id="fig-fc"' in text and 'id="fig-bold_spectrum"' in text
     assert ('id="fig-motion"' in text) == (kind == "fmriprep")
 
 
-def test_recorded_confound_strategy_is_in_the_ingested_dot(kinds, tmp_path, capsys):
+def test_recorded_confound_strategy_is_in_the_ingested_dot(kinds, tmp_path, adots):
     k = kinds["fmriprep"]
     catalog = tmp_path / "cat.duckdb"
-    code, _, err = _run(["ingest", *k["single"], *k["flags"], "--catalog", str(catalog), "--workers", "0"], capsys)
+    code, _, err = adots(["ingest", *k["single"], *k["flags"], "--catalog", str(catalog), "--workers", "0"])
     assert code in (0, 1), err
     from adhesive_dots.catalog import Catalog
 
@@ -121,9 +110,29 @@ def test_recorded_confound_strategy_is_in_the_ingested_dot(kinds, tmp_path, caps
     assert "motion+wm_csf" in text
 
 
-def test_bold_run_without_atlas_exits_2_saying_how_to_give_one(kinds, capsys):
+def test_bold_run_without_atlas_exits_2_saying_how_to_give_one(kinds, adots):
     run = Path(kinds["bids"]["single"][0])
-    code, out, err = _run(["fingerprint", str(run)], capsys)
+    code, out, err = adots(["fingerprint", str(run)])
     assert code == 2
     text = " ".join(err.split())
     assert "needs an atlas" in text and "--atlas" in text
+
+
+def test_inspect_of_a_bold_volume_without_atlas_describes_its_header(real_data, adots):
+    code, out, err = adots(["inspect", str(real_data / "fmri_small_bold.nii.gz"), "--json"])
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["kind"] == "bold-volume" and summary["shape"] == [10, 10, 18] and summary["n_volumes"] == 40
+    assert summary["tr_s"] == pytest.approx(1.35, abs=1e-6) and summary["tr_from"] == "header"
+    assert summary["duration_s"] == pytest.approx(54.0, abs=1e-4)
+    assert "needs an atlas" in summary["no_baseline"] and "--atlas" in summary["no_baseline"]
+    code, out, _ = adots(["inspect", str(real_data / "fmri_small_bold.nii.gz")])
+    assert code == 0 and "1.35 s (from the header)" in out and "--atlas" in " ".join(out.split())
+
+
+def test_inspect_of_a_bids_bold_run_without_atlas_reads_its_sidecar(kinds, adots):
+    code, out, err = adots(["inspect", kinds["bids"]["single"][0], "--json"])
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["n_volumes"] == 1200 and summary["tr_s"] == pytest.approx(0.72)
+    assert summary["duration_s"] == pytest.approx(864.0) and "RepetitionTime" in summary["sidecar"]

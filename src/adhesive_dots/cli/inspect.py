@@ -27,7 +27,8 @@ def inspect(
     if as_json:
         print_json(summary)
         return
-    {"recording": _render_recording, "bids-dataset": _render_bids, "folder": _render_folder}[summary["kind"]](summary)
+    render = {"recording": _render_recording, "bold-volume": _render_volume, "bids-dataset": _render_bids}
+    render.get(summary["kind"], _render_folder)(summary)
 
 
 def _render_recording(summary: dict) -> None:
@@ -79,6 +80,23 @@ def _render_recording(summary: dict) -> None:
     else:
         console.print("[yellow]no candidate baseline:[/]", plain(summary["no_baseline"]))
     print_notes(summary["notes"])
+
+
+def _render_volume(summary: dict) -> None:
+    table = Table(title=plain(summary["source"]), title_justify="left", show_header=False)
+    table.add_column("field", style="dim")
+    table.add_column("value")
+    x, y, z = summary["shape"]
+    table.add_row("volume", plain(f"{x} x {y} x {z} voxels of {' x '.join(f'{v:g}' for v in summary['voxel_mm'])} mm"))
+    table.add_row("volumes", str(summary["n_volumes"]))
+    if summary["tr_s"] is None:
+        table.add_row("repetition time", "none in the header or a sidecar: add RepetitionTime (s) to its JSON sidecar")
+    else:
+        table.add_row("repetition time", f"{summary['tr_s']:g} s (from the {summary['tr_from']})")
+        table.add_row("duration", f"{summary['duration_s']:.1f} s")
+    table.add_row("sidecar", plain(", ".join(summary["sidecar"]) or "none"))
+    console.print(table)
+    console.print("[yellow]no ROI time series yet:[/]", plain(summary["no_baseline"]))
 
 
 def _render_bids(summary: dict) -> None:

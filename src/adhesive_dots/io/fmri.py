@@ -197,6 +197,51 @@ def bold_repetition_time(path: Path, sidecar: dict[str, Any] | None = None) -> t
     return header_tr, header_tr
 
 
+def atlas_needed() -> str:
+    """Why a BOLD volume without an atlas gives no series, and which option to give (in the caller's words)."""
+    return (
+        f"a BOLD volume is read as ROI time series, which needs an atlas; give {option('atlas', 'labels.nii.gz')} "
+        f"(a label image or a 4-D probabilistic atlas you have), optionally {option('atlas_labels', 'labels.tsv')}"
+    )
+
+
+def sidecar_beside(path: Path) -> dict[str, Any]:
+    """The JSON sidecar with the NIfTI file's stem (``x_bold.nii.gz`` -> ``x_bold.json``), or ``{}``."""
+    from adhesive_dots.io.bids import read_sidecar
+
+    name = path.name[: -len(".nii.gz")] if path.name.lower().endswith(".nii.gz") else path.stem
+    sidecar = path.with_name(name + ".json")
+    return read_sidecar(sidecar) if sidecar.is_file() else {}
+
+
+def bold_header(path: Path, sidecar: dict[str, Any] | None = None, *, source: str | None = None) -> dict[str, Any]:
+    """What a BOLD NIfTI's header says, without reading a voxel: ``shape`` (x, y, z voxels), ``n_volumes``,
+    ``voxel_mm`` (x, y, z), ``tr_s`` (the sidecar's, else the header's; None when neither gives one),
+    ``tr_from`` (``"sidecar"``, ``"header"`` or None) and ``duration_s`` (volumes x TR, or None)."""
+    import nibabel as nib
+
+    source = str(source or path)
+    try:
+        image = nib.load(str(path))
+    except Exception as err:  # nibabel raises ImageFileError, OSError, ValueError ...
+        raise FormatError(f"{source}: nibabel cannot read it ({type(err).__name__}: {err})") from err
+    if len(image.shape) != 4:
+        raise DataError(f"{source}: a BOLD run is a 4-D volume (x, y, z, time); got shape {image.shape}")
+    try:
+        tr, header_tr = bold_repetition_time(path, sidecar)
+    except DataError:
+        tr, header_tr = None, None
+    n_volumes = int(image.shape[3])
+    return {
+        "shape": [int(n) for n in image.shape[:3]],
+        "n_volumes": n_volumes,
+        "voxel_mm": [round(float(z), 4) for z in image.header.get_zooms()[:3]],
+        "tr_s": tr,
+        "tr_from": None if tr is None else ("header" if header_tr is not None and tr == header_tr else "sidecar"),
+        "duration_s": None if tr is None else n_volumes * tr,
+    }
+
+
 def bold_duration(path: Path, sidecar: dict[str, Any] | None = None) -> float | None:
     """Duration in s of a BOLD run from its header alone (volumes x repetition time); None when unreadable."""
     import nibabel as nib
@@ -252,11 +297,7 @@ def read_bold(
     path = Path(path)
     source = str(source or path)
     if atlas is None:
-        raise DataError(
-            f"{source}: a BOLD volume is read as ROI time series, which needs an atlas; give "
-            f"{option('atlas', 'labels.nii.gz')} (a label image or a 4-D probabilistic atlas you have), optionally "
-            f"{option('atlas_labels', 'labels.tsv')}"
-        )
+        raise DataError(f"{source}: {atlas_needed()}")
     atlas_path = Path(atlas)
     if not atlas_path.is_file():
         raise DataError(f"{atlas_path}: no such atlas file ({option('atlas')})")

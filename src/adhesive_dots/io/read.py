@@ -31,7 +31,7 @@ from adhesive_dots.core import Recording
 from adhesive_dots.errors import AdhesiveError, DataError, FormatError, UnsupportedSourceError
 from adhesive_dots.io._checks import check_local_file
 from adhesive_dots.io.bids import ENTITIES, bids_run_of_file, read_bids, read_bids_run
-from adhesive_dots.io.fmri import read_bold
+from adhesive_dots.io.fmri import read_bold, sidecar_beside
 from adhesive_dots.io.nwb import read_nwb
 from adhesive_dots.io.raw import RAW_SUFFIXES, read_raw
 from adhesive_dots.io.remote import (
@@ -122,7 +122,7 @@ def open_recording(source: str | Path, **options: Any) -> Recording:
         return read_raw(path, source=text)
     if path.name.lower().endswith((".nii", ".nii.gz")):
         _reject(text, options, allowed=BOLD_OPTIONS, kind="a NIfTI volume")
-        sidecar = _json_beside(path)
+        sidecar = sidecar_beside(path)
         return read_bold(path, source=text, sidecar=sidecar, **{k: v for k, v in options.items() if k in BOLD_OPTIONS})
     if suffix in TABLE_SUFFIXES:
         _reject(text, options, allowed=TABLE_OPTIONS, kind="a table")
@@ -152,15 +152,6 @@ def _reject(source: str, options: dict[str, Any], *, allowed: tuple[str, ...], k
     ignored = sorted(k for k, v in options.items() if k not in allowed and v is not None and k != "task")
     if ignored:
         raise DataError(f"{source}: option(s) {ignored} do not apply to {kind}; allowed: {sorted(allowed)}")
-
-
-def _json_beside(path: Path) -> dict[str, Any]:
-    """The JSON sidecar with the NIfTI file's stem (``x_bold.nii.gz`` -> ``x_bold.json``), or ``{}``."""
-    from adhesive_dots.io.bids import read_sidecar
-
-    name = path.name[: -len(".nii.gz")] if path.name.lower().endswith(".nii.gz") else path.stem
-    sidecar = path.with_name(name + ".json")
-    return read_sidecar(sidecar) if sidecar.is_file() else {}
 
 
 def _check_hdf5(path: Path, source: str) -> None:

@@ -49,6 +49,8 @@ def inspect_target(
     if kind == "folder":
         check_folder(Path(spec.source))
         return describe_folder(Path(spec.source), template=spec)
+    if spec.atlas is None and not spec.is_remote and spec.source.lower().endswith((".nii", ".nii.gz")):
+        return describe_volume(Path(spec.source))
     spikes_only = False
     try:
         resolved = resolve(spec)
@@ -145,6 +147,31 @@ def describe(resolved: Resolved, *, probe_seconds: float = 10.0, spikes_only: bo
         except BaselineNotFoundError as err:
             summary["no_baseline"] = str(err).split(": ", 1)[-1]
     return summary
+
+
+def describe_volume(path: Path) -> dict[str, Any]:
+    """A BOLD NIfTI given without an atlas: what its header says (no ROI series can be read without one).
+
+    Returns
+    -------
+    dict
+        ``kind`` (``"bold-volume"``), ``source``, ``shape``, ``n_volumes``, ``voxel_mm``, ``tr_s``,
+        ``tr_from``, ``duration_s`` (see :func:`~adhesive_dots.io.fmri.bold_header`), ``sidecar`` (the
+        JSON read for it: BIDS inheritance inside a dataset, else the file beside it) and ``no_baseline``
+        (what to give to read it).
+    """
+    from adhesive_dots.io.bids import bids_run_of_file
+    from adhesive_dots.io.fmri import atlas_needed, bold_header, sidecar_beside
+
+    run = bids_run_of_file(path) if path.name.startswith("sub-") else None
+    sidecar = run.sidecar() if run is not None else sidecar_beside(path)
+    return {
+        "kind": "bold-volume",
+        "source": str(path),
+        **bold_header(path, sidecar),
+        "sidecar": sorted(sidecar),
+        "no_baseline": atlas_needed(),
+    }
 
 
 def describe_bids(root: Path, *, template: SourceSpec | None = None) -> dict[str, Any]:
