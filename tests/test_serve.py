@@ -466,3 +466,19 @@ def test_loopback_addresses(host, loopback):
         with pytest.raises(ServeError, match="pass --token"):
             check_binding(host, 8765, None)
         check_binding(host, 8765, "0123456789abcdef")
+
+
+def test_a_dot_id_prefix_redirects_to_the_dot_as_on_the_command_line(client, served_catalog):
+    ids = _ids(client)
+    dot_id = ids[0]
+    short = served_catalog.short_ids([dot_id])[dot_id]
+    assert len(short) < len(dot_id)
+    moved = client.get(f"/dots/{short}", params={"k": 3}, follow_redirects=False)
+    assert moved.status_code == 307, (short, moved.status_code, moved.text[:400])
+    assert moved.headers["location"] == f"/dots/{dot_id}?k=3"
+    assert client.get(f"/dots/{short}").url.path == f"/dots/{dot_id}"
+    assert client.get(f"/api/dots/{short.removeprefix('dot-')}").json()["dot"]["dot_id"] == dot_id
+    shared = next(p for n in range(5, 12) for p in {i[:n] for i in ids} if sum(i.startswith(p) for i in ids) > 1)
+    ambiguous = client.get(f"/dots/{shared}")
+    assert ambiguous.status_code == 404 and "ambiguous" in ambiguous.text
+    assert client.get("/api/dots/dot-nothing-like-it").status_code == 404

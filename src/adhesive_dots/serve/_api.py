@@ -15,9 +15,10 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from adhesive_dots.catalog.store import DotFilter
-from adhesive_dots.serve._app import ServerState, in_heavy_lane, json_response, once_per_view
+from adhesive_dots.serve._app import ServerState, in_heavy_lane, json_response, once_per_view, redirect_to_dot
 from adhesive_dots.serve._data import (
     NotFound,
+    canonical_dot_id,
     clean,
     compare_dots,
     curation,
@@ -196,8 +197,16 @@ async def api_dots(request: Request, filters: DotFilter = Depends(dot_filter), p
 
 @router.get("/dots/{dot_id}", response_model=DotOut, summary="One dot")
 async def api_dot(request: Request, dot_id: str):
-    """Metadata, findings, summary vector and duplicate links of one dot (404 when there is no such dot)."""
-    return await once_per_view(request, lambda: json_response(_dot_json(request, dot_id)), one_dot=True)
+    """Metadata, findings, summary vector and duplicate links of one dot (404 when there is no such dot; a unique
+    prefix of its id redirects to it)."""
+    return await once_per_view(request, lambda: _dot_response(request, dot_id), one_dot=True)
+
+
+def _dot_response(request: Request, dot_id: str) -> Response:
+    full = canonical_dot_id(view_of(request), dot_id)
+    if full != dot_id:  # a prefix, as the command line takes
+        return redirect_to_dot(request, "/api/dots/", full)
+    return json_response(_dot_json(request, dot_id))
 
 
 def dot_features(view: Any, dot_id: str) -> dict[str, float | None]:

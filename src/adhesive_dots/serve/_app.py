@@ -32,7 +32,7 @@ import jinja2
 import markupsafe
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -219,6 +219,12 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def redirect_to_dot(request: Request, base: str, dot_id: str) -> RedirectResponse:
+    """A temporary redirect to ``base + dot_id``, keeping the query (temporary: the catalog may change)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"{base}{urllib.parse.quote(dot_id, safe='')}{query}", status_code=307)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page: ``template`` with the context every page shares (the catalog view, version, navigation)."""
     state: ServerState = request.app.state.adots
@@ -250,13 +256,13 @@ async def once_per_view(request: Request, build: Callable[[], Response], *, one_
     kept = memo.peek(key)
     if kept is None:
 
-        def frozen() -> tuple[bytes, int, str | None]:
+        def frozen() -> tuple[bytes, int, str | None, str | None]:
             response = build()
-            return bytes(response.body), response.status_code, response.media_type
+            return bytes(response.body), response.status_code, response.media_type, response.headers.get("location")
 
         kept = await anyio.to_thread.run_sync(lambda: memo.get(key, frozen))
-    body, status, media = kept
-    return Response(body, status_code=status, media_type=media)
+    body, status, media, location = kept
+    return Response(body, status_code=status, media_type=media, headers={"location": location} if location else None)
 
 
 def json_response(payload: Any) -> JSONResponse:

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from adhesive_dots.catalog.curation import CurationResult, catalog_quality, curate_catalog, manifest_table
 from adhesive_dots.catalog.search import similar_dots, summary_features
-from adhesive_dots.catalog.store import SUMMARY_COLUMNS, DotFilter
+from adhesive_dots.catalog.store import SUMMARY_COLUMNS, DotFilter, DotNotFoundError
 from adhesive_dots.core import Finding, Severity
 from adhesive_dots.curate.selection import duplicate_groups
 from adhesive_dots.errors import AdhesiveError, DataError, ParameterMismatchError
@@ -223,6 +223,17 @@ class DotDetail:
 def dot_ids(view: CatalogView) -> frozenset[str]:
     """Every dot id of the view (to answer 404 without a query)."""
     return view.memo.get("dot-ids", lambda: frozenset(view.snapshot.dots(columns=["dot_id"])["dot_id"]))
+
+
+def canonical_dot_id(view: CatalogView, text: str) -> str:
+    """The full id of the dot that ``text`` names: its id, or a unique prefix of it with or without ``dot-``
+    (as on the command line); :class:`NotFound` (saying why) when there is none or several."""
+    if text in dot_ids(view):
+        return text
+    try:
+        return view.snapshot.resolve_dot_id(text)
+    except DotNotFoundError as err:
+        raise NotFound(str(err).split(": ", 1)[-1]) from None
 
 
 def dot_detail(view: CatalogView, dot_id: str) -> DotDetail:

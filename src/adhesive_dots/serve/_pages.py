@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse, Response
 from adhesive_dots.catalog.store import DotFilter
 from adhesive_dots.curate.selection import DROP_POLICIES
 from adhesive_dots.report import finding_rows, format_value, metadata_rows
-from adhesive_dots.serve._app import ServerState, in_heavy_lane, once_per_view, render
+from adhesive_dots.serve._app import ServerState, in_heavy_lane, once_per_view, redirect_to_dot, render
 from adhesive_dots.serve._data import (
     ComparisonFailed,
     DotDetail,
     NotFound,
+    canonical_dot_id,
     catalog_figures,
     compare_dots,
     curation,
@@ -177,6 +178,9 @@ async def dot_page(request: Request, dot_id: str, near: Neighbours = Depends(nei
 
 def _dot_page(request: Request, dot_id: str, near: Neighbours) -> Response:
     view = view_of(request)
+    full = canonical_dot_id(view, dot_id)
+    if full != dot_id:  # a prefix, as the command line takes: the page's one address is the full id
+        return redirect_to_dot(request, "/dots/", full)
     detail = dot_detail(view, dot_id)
     figures = []
     if fingerprint_file(view, dot_id) is not None:  # the page lists the figures; each <img> draws one
