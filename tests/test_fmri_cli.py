@@ -136,3 +136,19 @@ def test_inspect_of_a_bids_bold_run_without_atlas_reads_its_sidecar(kinds, adots
     summary = json.loads(out)
     assert summary["n_volumes"] == 1200 and summary["tr_s"] == pytest.approx(0.72)
     assert summary["duration_s"] == pytest.approx(864.0) and "RepetitionTime" in summary["sidecar"]
+
+
+def test_compare_of_ten_minutes_at_tr_2_s_says_how_long_a_baseline_must_be(tmp_path, adots):
+    """At TR 2 s a window is at least one 64 s spectral segment: 10 min give 9 non-overlapping windows, too few
+    for the permutation test, and shorter windows do not exist: the message names the length needed instead."""
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"tr2_{i}.csv"
+        series = sim_roi_series(block_fc(8, 2), 300, hurst=0.75, rng=rng)
+        np.savetxt(path, series.T, delimiter=",", header=",".join(f"R{k}" for k in range(8)), comments="")
+        paths.append(str(path))
+    code, _, err = adots(["compare", *paths, "--fs", "0.5", "--modality", "fmri", "--whole"])
+    text = " ".join(err.split())
+    assert code == 2 and "shorter than one spectral segment (64 s" in text and "about 21 min each" in text
+    assert "shorter windows" not in text

@@ -39,7 +39,7 @@ from adhesive_dots.compare.windows import (
     window_covariance,
 )
 from adhesive_dots.core import Baseline
-from adhesive_dots.errors import DataError, ParameterMismatchError
+from adhesive_dots.errors import DataError, ParameterMismatchError, option
 from adhesive_dots.fingerprint import (
     Fingerprint,
     FingerprintParams,
@@ -49,6 +49,7 @@ from adhesive_dots.fingerprint import (
     sliding_windows,
 )
 from adhesive_dots.fingerprint._checks import _check_data
+from adhesive_dots.fingerprint.params import MIN_WINDOWS
 from adhesive_dots.fingerprint.stages import compute_window_states
 
 WITHIN = "within baseline variability"
@@ -532,18 +533,37 @@ def thinning_stride(window_overlap: float) -> int:
 
 
 def _check_null_size(
-    na: int, nb: int, block_a: int, block_b: int, *, alpha: float, n_tests: int, n_perm: int, window_s: float
+    na: int,
+    nb: int,
+    block_a: int,
+    block_b: int,
+    *,
+    alpha: float,
+    n_tests: int,
+    n_perm: int,
+    window_s: float,
+    segment_s: float,
+    overlap: float,
 ) -> None:
     """Enough distinct block deals (and permutations) that the tests' p-values resolve ``alpha / n_tests``
     to 5 %: at least ``20 n_tests / alpha`` of each."""
     need = int(np.ceil(20 * n_tests / alpha))
     distinct = distinct_permutations(na, nb, block_a=block_a, block_b=block_b)
     if distinct < need:
+        why = (
+            f"{na} and {nb} non-overlapping windows of {window_s:g} s (blocks of {block_a} and {block_b}) allow "
+            f"{distinct} distinct permutations, too few to reach alpha={alpha} over {n_tests} test(s) (at least {need})"
+        )
+        if window_s <= segment_s * (1 + 1e-9):  # the shortest window there is: only a longer baseline helps
+            longest = window_s + (MIN_WINDOWS - 1) * window_s * (1 - overlap)
+            raise DataError(
+                f"{why}; a window cannot be shorter than one spectral segment ({segment_s:g} s at this sampling "
+                f"rate), so these baselines are too short to compare: about {longest / 60:.0f} min each are needed "
+                f"at this rate ({MIN_WINDOWS} windows)"
+            )
         raise DataError(
-            f"{na} and {nb} non-overlapping windows of {window_s:g} s (blocks of {block_a} and {block_b}) "
-            f"allow {distinct} distinct "
-            f"permutations, too few to reach alpha={alpha} over {n_tests} test(s) (at least {need}); use shorter "
-            "windows (--window-s, or window_s=; by default the rule leaves 39) or longer baselines"
+            f"{why}; use shorter windows ({option('window_s', 'S')}, at least {segment_s:g} s; the default picks one "
+            f"that leaves {MIN_WINDOWS} windows) or longer baselines"
         )
     if n_perm < need:
         raise DataError(f"n_perm={n_perm} permutations are too few to reach alpha={alpha}; use at least {need}")
@@ -639,7 +659,18 @@ def compare_baselines(
     ta, tb = -(-na // stride), -(-nb // stride)  # windows left for the permutation tests
     perm_a = default_block(ta) if block is None else block
     perm_b = default_block(tb) if block is None else block
-    _check_null_size(ta, tb, perm_a, perm_b, alpha=alpha, n_tests=n_tests, n_perm=n_perm, window_s=window_s)
+    _check_null_size(
+        ta,
+        tb,
+        perm_a,
+        perm_b,
+        alpha=alpha,
+        n_tests=n_tests,
+        n_perm=n_perm,
+        window_s=window_s,
+        segment_s=resolved[0].segment_s,
+        overlap=window_overlap,
+    )
     boot_a = xa[block_bootstrap_indices(na, n_boot=n_boot, block=block_a, rng=rng)].mean(axis=1)
     boot_b = xb[block_bootstrap_indices(nb, n_boot=n_boot, block=block_b, rng=rng)].mean(axis=1)
     diff_boot = boot_b - boot_a  # (n_boot, F)
