@@ -3,6 +3,7 @@ with --confounds, an ROI table with --fs 1.3889 --modality fmri)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -106,8 +107,12 @@ def test_recorded_confound_strategy_is_in_the_ingested_dot(kinds, tmp_path, adot
 
     store = Catalog(catalog)
     (dot_id,) = store.dots(columns=["dot_id"])["dot_id"]
-    text = store.dot(dot_id)["metadata_text"]
-    assert "motion+wm_csf" in text
+    preprocessing = json.loads(store.dot(dot_id)["metadata_text"])["recording"]["preprocessing"]
+    atlas = Path(k["flags"][k["flags"].index("--atlas") + 1])
+    extraction, cleaning = preprocessing.split("; ", 1)  # the atlas first, then the confound regression
+    assert extraction.startswith(f"ROI time series: atlas {atlas.name} (3-D labels, 6 ROIs, sha256 ")
+    assert hashlib.sha256(atlas.read_bytes()).hexdigest()[:16] in extraction
+    assert "confounds motion+wm_csf" in cleaning
 
 
 def test_bold_run_without_atlas_exits_2_saying_how_to_give_one(kinds, adots):

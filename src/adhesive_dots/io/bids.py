@@ -47,7 +47,7 @@ from adhesive_dots.core import Recording
 from adhesive_dots.errors import DataError, DataNotPresentError, FormatError, SourceNotFoundError, option
 from adhesive_dots.io._meta import bids_metadata
 from adhesive_dots.io.bids_write import SIDECAR_KEY
-from adhesive_dots.io.fmri import bold_repetition_time, read_bold
+from adhesive_dots.io.fmri import add_preprocessing, bold_repetition_time, read_bold
 from adhesive_dots.io.nwb_write import DOT_TABLE
 from adhesive_dots.io.raw import annotation_intervals, modality_of, recording_from_raw
 from adhesive_dots.io.tables import read_table
@@ -527,7 +527,8 @@ def read_bids_run(run: BIDSRun, **bold_options: Any) -> Recording:
         rows = [(0.0, recording.duration, "task-rest", "bids")] if run.is_rest else []
         if SIDECAR_KEY in sidecar:
             rows.extend(_dot_rows(metadata))
-        recording.metadata = metadata
+        extraction = recording.metadata.recording.preprocessing  # the atlas that read_bold used
+        recording.metadata = add_preprocessing(metadata, extraction, source=source) if extraction else metadata
         recording.intervals = pd.DataFrame(rows, columns=["start", "stop", "label", "table"])
         return recording
     if run.kind == "raw":

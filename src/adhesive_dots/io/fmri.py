@@ -34,6 +34,7 @@ Confound regression (:func:`clean_fmri`)
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ import pandas as pd
 
 from adhesive_dots.core import Recording
 from adhesive_dots.errors import DataError, FormatError, option
+from adhesive_dots.metadata import DotMetadata
 
 FMRI_OPTIONS = ("atlas", "atlas_labels", "mask", "confounds", "standardize", "detrend", "fd_threshold")
 """Reading options of BOLD runs and fMRI ROI series (fields of :class:`~adhesive_dots.io.sources.SourceSpec`)."""
@@ -380,7 +382,29 @@ def read_bold(
         **kwargs,
     )
     recording.repetition_times = {"used": tr, "header": header_tr}
+    masker = "NiftiMapsMasker" if probabilistic else "NiftiLabelsMasker"
+    extraction = (
+        f"ROI time series: atlas {atlas_path.name} ({'4-D maps' if probabilistic else '3-D labels'}, {len(names)} "
+        f"ROIs, sha256 {_sha256(atlas_path)[:16]})" + (f", mask {Path(mask).name}" if mask is not None else "")
+    )
+    recording.metadata = add_preprocessing(recording.metadata, f"{extraction} (nilearn {masker})", source=source)
     return recording
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def add_preprocessing(metadata: DotMetadata, step: str, *, source: str) -> DotMetadata:
+    """``metadata`` with ``step`` appended to ``recording.preprocessing`` (steps joined by ``"; "``)."""
+    done = metadata.recording.preprocessing
+    record = metadata.model_dump(mode="json", exclude_none=True)
+    record.setdefault("recording", {})["preprocessing"] = f"{done}; {step}" if done else step
+    return DotMetadata.from_dict(record, source=source)
 
 
 def confound_signals(confounds: Recording) -> dict[str, Recording]:

@@ -73,6 +73,7 @@ from adhesive_dots.io.bids import (
 )
 from adhesive_dots.io.fmri import (
     CONFOUND_SIGNAL,
+    add_preprocessing,
     check_standardize,
     clean_fmri,
     parse_confounds,
@@ -851,11 +852,7 @@ def _describe(
             detrend=spec.detrend,
             fd_threshold=spec.fd_threshold,
         )
-        info = {"preprocessing": done.describe()}
-        recording.metadata = DotMetadata.from_dict(
-            overlay(recording.metadata.model_dump(mode="json", exclude_none=True), {"recording": info}),
-            source=recording.source,
-        )
+        recording.metadata = add_preprocessing(recording.metadata, done.describe(), source=recording.source)
     return recording
 
 
