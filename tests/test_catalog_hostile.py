@@ -167,8 +167,10 @@ def test_import_batches_release_the_lock_and_dedupe_across_batches(catalog, tmp_
         return original(self)
 
     monkeypatch.setattr(Catalog, "transaction", counting)
-    report = import_parquet(target, path, workers=0)
+    progress = []
+    report = import_parquet(target, path, workers=0, progress=lambda done, total: progress.append((done, total)))
     assert len(report.added) == 6 and report.unchanged == ["dot-0000"]
+    assert progress == [(2, 7), (4, 7), (6, 7), (7, 7)]
     assert len(transactions) == 4  # 7 rows (row groups of 3) read in batches of at most 2 rows: 2, 2, 2, 1
     assert target.integrity_check() == []
 

@@ -48,7 +48,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -392,7 +392,13 @@ class _Checked:
     todo: list[int]
 
 
-def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = None) -> ImportReport:
+def import_parquet(
+    catalog: Catalog,
+    path: str | Path,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
     """Merge a Parquet export into ``catalog``, batch by batch (see the module docs).
 
     File-level problems (not Parquet, wrong columns, malformed vector names, declared sizes
@@ -406,6 +412,8 @@ def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = 
     workers : int, optional
         Processes checking rows while this one writes (default: 2 when the file holds more than
         :data:`MIN_ROWS_FOR_WORKERS` rows, else 0: everything in this process).
+    progress : callable, optional
+        Called as ``progress(rows done, rows in the file)`` after each batch is written.
     """
     path = Path(path)
     parquet, vector_names = _open_checked(path)
@@ -427,15 +435,23 @@ def import_parquet(catalog: Catalog, path: str | Path, *, workers: int | None = 
     )
     first_row = 0
     waiting: deque[_Checked] = deque()
+    total = parquet.metadata.num_rows
+
+    def write_next() -> None:
+        checked = waiting.popleft()
+        _write_batch(catalog, path, checked, vector_names, report)
+        if progress is not None:
+            progress(checked.first_row + checked.batch.num_rows, total)
+
     try:
         for batch in _batches(parquet):
             waiting.append(_check_batch(batch, first_row, len(vector_names), pool, max(workers, 1)))
             first_row += batch.num_rows
             if len(waiting) > 1:  # write one batch while the next one is being checked
-                _write_batch(catalog, path, waiting.popleft(), vector_names, report)
+                write_next()
                 time.sleep(PAUSE_BETWEEN_BATCHES_S)
         while waiting:
-            _write_batch(catalog, path, waiting.popleft(), vector_names, report)
+            write_next()
     except (pa.ArrowException, OSError) as err:
         raise FormatError(
             f"{path}: unreadable from row {first_row} on ({err}); {len(report.added)} dots before it were imported"

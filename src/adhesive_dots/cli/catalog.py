@@ -16,6 +16,7 @@ from adhesive_dots.cli._options import (
     is_dot_id,
     source_options,
 )
+from adhesive_dots.cli._progress import source_progress
 
 MAX_LISTED = 20
 """Conflicts and rejected rows listed one per line by `adots import` (all of them with --json)."""
@@ -181,7 +182,8 @@ def import_(
     from adhesive_dots.catalog import Catalog
     from adhesive_dots.catalog.exchange import import_parquet
 
-    report = import_parquet(Catalog(catalog), file)
+    with source_progress("importing rows", quiet=as_json) as step:
+        report = import_parquet(Catalog(catalog), file, progress=step)
     summary = {
         "added": report.added,
         "unchanged": report.unchanged,
