@@ -104,3 +104,21 @@ def test_compare_and_report_take_a_dot_id_prefix_and_sources_are_absolute(real_d
     stored = read_fingerprint(cat.fingerprint_path(dot_id)).dataset["aperiodic_exponent"]
     assert len(mine) == 64 and mine["value"].to_numpy() == pytest.approx(stored.values)
     assert "relative_power_alpha" in set(long["feature"])
+
+
+def test_search_lists_the_first_rows_of_a_large_match_and_counts_them_all(catalog, adots, monkeypatch):
+    """A catalog may hold millions of dots: the table lists the first --max rows (default TABLE_ROWS) and
+    says how many matched; the counts in the title cover every match; --json and --max 0 list every row."""
+    from adhesive_dots.cli import catalog as cli_catalog
+
+    code, out, _ = adots(["search", "--catalog", str(catalog.path), "--max", "2"])
+    text = " ".join(out.split())
+    assert code == 0 and "3 dots (2 distinct after de-duplication), 30.0 min" in text
+    assert "showing the first 2 of 3 dots" in text and text.count("dot-") >= 2
+    assert "dot-bbb" not in out  # the third dot in catalog order is not listed
+    assert len(json.loads(adots(["search", "--catalog", str(catalog.path), "--json"])[1])) == 3
+    assert len(json.loads(adots(["search", "--catalog", str(catalog.path), "--json", "--max", "1"])[1])) == 1
+    code, out, _ = adots(["search", "--catalog", str(catalog.path), "--max", "0"])
+    assert code == 0 and "showing" not in out
+    monkeypatch.setattr(cli_catalog, "TABLE_ROWS", 1)  # the default applies to the table only
+    assert "showing the first 1 of 3 dots" in " ".join(adots(["search", "--catalog", str(catalog.path)])[1].split())

@@ -39,6 +39,10 @@ CATALOG_OPTION = typer.Option(
 )
 
 
+TABLE_ROWS = 50
+"""Rows ``adots search`` lists in its table unless ``--max`` says otherwise (a catalog may hold millions)."""
+
+
 @app.command()
 @source_options(exclude=("modality",))
 def search(
@@ -62,6 +66,14 @@ def search(
         "--features",
         metavar="NAMES",
         help="Add these summary features to the table (comma-separated, or 'all'); --json always carries them.",
+    ),
+    max_rows: int | None = typer.Option(
+        None,
+        "--max",
+        min=0,
+        metavar="N",
+        help=f"Rows to list (default: the first {TABLE_ROWS} in the table, every row with --json; 0: every row). "
+        "The counts in the title are always over every match.",
     ),
     catalog: Path | None = CATALOG_OPTION,
     window_s: float | None = WINDOW_OPTION,
@@ -112,6 +124,10 @@ def search(
         distinct = count_distinct(cat, frame["dot_id"].tolist()) if len(frame) else 0
         minutes = float(frame["duration_s"].fillna(0).sum()) / 60
         title = f"{len(frame)} dots ({distinct} distinct after de-duplication), {minutes:.1f} min, in {cat.path}"
+    limit = (0 if as_json else TABLE_ROWS) if max_rows is None else max_rows
+    matched = len(frame)
+    if limit and matched > limit:
+        frame = frame.head(limit)
     named = summary_features(cat, frame["dot_id"].tolist()) if len(frame) else {}
     if as_json:
         rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
@@ -135,6 +151,10 @@ def search(
         for name in wanted:
             table[name] = [named.get(d, {}).get(name) for d in frame["dot_id"]]
     console.print(fit_ids(render_frame(table, title), table["dot"]))
+    if len(frame) < matched:
+        console.print(
+            plain(f"showing the first {len(frame)} of {matched} dots; --max N lists more (0: all), --json all of them")
+        )
 
 
 def fit_ids(table, ids) -> object:
