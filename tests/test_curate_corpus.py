@@ -196,6 +196,18 @@ def test_cli_curate_table_output(eeg_catalog, capsys):
     assert "Balance of the selected dots" in out and "Duplicates" in out
 
 
+def test_cli_curate_tables_list_the_first_rows_of_a_large_catalog(eeg_catalog, adots, monkeypatch):
+    """A catalog may hold millions of dots: the tables list the first rows and say how many there are."""
+    from adhesive_dots.cli import curate as cli_curate
+
+    monkeypatch.setattr(cli_curate, "TABLE_ROWS", 3)
+    code, out, _ = adots(["curate", "--catalog", str(eeg_catalog.path), "--drop-duplicates", "keep-first"])
+    text = " ".join(out.split())
+    assert code == 0 and "8 dots; 21 duplicate pairs; 2 selected (keep-first)" in text
+    assert "showing the first 3 of 21 duplicate pairs" in text and "showing the first 3 of 8 dots" in text
+    assert "showing the first 3 of 6 dropped dots" in text
+
+
 def test_unreadable_sources_are_listed_not_fatal(tmp_path):
     bad = tmp_path / "broken.nwb"
     bad.write_bytes(b"not an HDF5 file")

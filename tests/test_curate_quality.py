@@ -104,6 +104,8 @@ def test_select_keep_first_and_keep_best(dots):
     assert filtered.set_index("dot_id").loc["e", "reason"].startswith("quality 0.00")
     kept = select_dots(dots, pairs)
     assert kept["selected"].all()
+    once = select_dots(dots, iter(pairs), drop_duplicates="keep-first")  # pairs read in one pass
+    assert list(once["duplicate_group"]) == list(first["duplicate_group"]) == ["a", "a", "a", "d", "d"]
 
 
 def test_select_checks_options(dots):

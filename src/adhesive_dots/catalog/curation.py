@@ -361,11 +361,15 @@ def store_catalog_quality(
     scores = compute_catalog_quality(catalog, config=config)
     rows = [(dot_id, score.to_dict()) for dot_id, score in scores.items()]
     with catalog.transaction() as tx:
-        for i, row in enumerate(rows, 1):
-            tx.put_quality([row])
+        for start in range(0, len(rows), QUALITY_CHUNK):
+            tx.put_quality(rows[start : start + QUALITY_CHUNK])
             if progress is not None:
-                progress(i, len(rows))
+                progress(min(start + QUALITY_CHUNK, len(rows)), len(rows))
     return len(rows)
+
+
+QUALITY_CHUNK = 10_000
+"""Quality rows stored per statement (the progress bar moves once per chunk)."""
 
 
 @dataclass(frozen=True)

@@ -1004,23 +1004,50 @@ class CatalogTransaction:
 
     def put_quality(self, rows: Iterable[tuple[str, dict[str, Any]]], *, update_dots: bool = True) -> None:
         """Insert or replace ``quality`` rows from ``(dot_id, QualityScore.to_dict())`` pairs; with
-        ``update_dots``, also set each dot's ``curation_quality_score`` (column and metadata JSON)."""
+        ``update_dots``, also set each dot's ``curation_quality_score`` (column and metadata JSON).
+
+        One statement per table for all the rows (a statement per dot took 4 ms each: 70 min for 10^6 dots).
+        """
+        rows = list(rows)
+        if not rows:
+            return
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        for dot_id, q in rows:
+        scores = []
+        for _, q in rows:
             score = q.get("score")
-            score = None if score is None or not np.isfinite(score) else float(score)
-            detail = {k: v for k, v in q.items() if k not in ("score", "signal", "metadata", "duration")}
+            scores.append(None if score is None or not np.isfinite(score) else float(score))
+        table = pa.table(
+            {
+                "dot_id": pa.array([dot_id for dot_id, _ in rows], pa.string()),
+                "score": pa.array(scores, pa.float64()),
+                "signal": pa.array([q.get("signal") for _, q in rows], pa.float64()),
+                "metadata": pa.array([q.get("metadata") for _, q in rows], pa.float64()),
+                "duration": pa.array([q.get("duration") for _, q in rows], pa.float64()),
+                "detail": pa.array(
+                    [
+                        json.dumps({k: v for k, v in q.items() if k not in ("score", "signal", "metadata", "duration")})
+                        for _, q in rows
+                    ],
+                    pa.string(),
+                ),
+                "computed_at": pa.array([now] * len(rows), pa.timestamp("us")),
+                "patch": pa.array([json.dumps({"curation": {"quality_score": s}}) for s in scores], pa.string()),
+            }
+        )
+        self._con.register("_adots_quality", table)
+        try:
             self._con.execute(
-                "INSERT OR REPLACE INTO quality VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [dot_id, score, q.get("signal"), q.get("metadata"), q.get("duration"), json.dumps(detail), now],
-            )
+                "INSERT OR REPLACE INTO quality SELECT dot_id, score, signal, metadata, duration, "
+                "CAST(detail AS JSON), computed_at FROM _adots_quality"
+            ).fetchall()
             if update_dots:
-                patch = json.dumps({"curation": {"quality_score": score}})
                 self._con.execute(
-                    "UPDATE dots SET curation_quality_score = ?, metadata_json = json_merge_patch(metadata_json, ?) "
-                    "WHERE dot_id = ?",
-                    [score, patch, dot_id],
-                )
+                    "UPDATE dots SET curation_quality_score = q.score, "
+                    "metadata_json = json_merge_patch(dots.metadata_json, q.patch) "
+                    "FROM _adots_quality q WHERE dots.dot_id = q.dot_id"
+                ).fetchall()
+        finally:
+            self._con.unregister("_adots_quality")
 
     def insert_finding(self, source: str, dot_id: str | None, finding: Finding) -> None:
         self._con.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", finding_row(source, dot_id, finding))

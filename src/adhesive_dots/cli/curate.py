@@ -26,9 +26,14 @@ import typer
 from adhesive_dots.cli._app import app, console, err_console, plain, print_json, render_frame
 from adhesive_dots.cli._options import CONFIG_OPTION, JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
 from adhesive_dots.cli._progress import source_progress
-from adhesive_dots.cli.catalog import CATALOG_OPTION, fit_ids
+from adhesive_dots.cli.catalog import CATALOG_OPTION, TABLE_ROWS, fit_ids
 
 DROP_CHOICES = ("keep-first", "keep-best")
+
+
+def _say_shown(shown: int, total: int, what: str) -> None:
+    if shown < total:
+        console.print(plain(f"showing the first {shown} of {total} {what}; --json lists them all"))
 
 
 def _pairs_frame(pairs: list, names: dict[str, str] | None = None) -> pd.DataFrame:
@@ -162,22 +167,30 @@ def curate(
         + (f" ({drop_duplicates})" if drop_duplicates else "")
     )
     console.print(render_frame(result.balance, "Balance of the selected dots"))
-    short = cat.short_ids(result.dots["dot_id"].tolist())
-    if len(result.duplicates):
-        pairs = _pairs_frame([r._asdict() for r in result.duplicates.itertuples()], short)
+    duplicates = result.duplicates.head(TABLE_ROWS)
+    scores = result.dots[["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]].head(
+        TABLE_ROWS
+    )
+    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]]
+    n_dropped, dropped = len(dropped), dropped.head(TABLE_ROWS)
+    shown = {*duplicates["dot_a"], *duplicates["dot_b"], *scores["dot_id"], *dropped["dot_id"]}
+    short = cat.short_ids(sorted(shown))  # only the ids on screen: a catalog may hold millions
+    if len(duplicates):
+        pairs = _pairs_frame([r._asdict() for r in duplicates.itertuples()], short)
         table = fit_ids(render_frame(pairs, "Duplicates"), pairs["a"])
         table.columns[1].min_width, table.columns[1].no_wrap = table.columns[0].min_width, True
         console.print(table)
-    scores = result.dots[["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]].copy()
-    scores["dot_id"] = scores["dot_id"].map(short)
+        _say_shown(len(duplicates), len(result.duplicates), "duplicate pairs")
+    scores = scores.assign(dot_id=scores["dot_id"].map(short))
     title = "Quality (combined; signal, metadata completeness, duration)"
     console.print(
         fit_ids(render_frame(scores.rename(columns=lambda c: c.removeprefix("quality_")), title), scores["dot_id"])
     )
-    dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]].copy()
+    _say_shown(len(scores), len(result.dots), "dots")
     if len(dropped):
-        dropped["dot_id"] = dropped["dot_id"].map(short)
+        dropped = dropped.assign(dot_id=dropped["dot_id"].map(short))
         console.print(fit_ids(render_frame(dropped, "Dropped"), dropped["dot_id"]))
+        _say_shown(len(dropped), n_dropped, "dropped dots")
     for row in failures.itertuples():
         err_console.print("[yellow]not sketched[/]:", plain(f"{row.dot_id}: {row.error}"))
     if written is not None:

@@ -138,7 +138,8 @@ def select_dots(
         raise DataError("select_dots: --min-quality and keep-best need a 'quality' column (compute quality first)")
     out = frame.reset_index(drop=True).copy()
     ids = out["dot_id"].astype(str).tolist()
-    out["duplicate_group"] = [duplicate_groups(ids, list(pairs)).get(i, i) for i in ids]
+    groups = duplicate_groups(ids, pairs)  # once: it was computed again for every dot (quadratic)
+    out["duplicate_group"] = [groups[i] for i in ids]
     out["selected"] = True
     out["reason"] = ""
     if min_quality is not None:
