@@ -216,3 +216,24 @@ def test_unreadable_sources_are_listed_not_fatal(tmp_path):
     result = check_sources([tmp_path])
     assert list(result.sources["source"]) == [str(other), str(bad)]
     assert (result.sources["error"] != "").all() and result.search.pairs == []
+
+
+def test_cli_curate_lists_a_few_unsketched_dots_and_counts_the_rest(tmp_path, adots, monkeypatch):
+    """Imported dots whose sources are not on this machine cannot be sketched: a few are named, the rest
+    counted (a million of them once printed a million lines)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_import import write_export
+
+    from adhesive_dots.cli import curate as cli_curate
+
+    export, catalog = tmp_path / "export.parquet", tmp_path / "c.duckdb"
+    write_export(export, 30)
+    assert adots(["import", str(export), "--catalog", str(catalog)])[0] == 0
+    monkeypatch.setattr(cli_curate, "MAX_LISTED", 2)
+    code, out, err = adots(["curate", "--catalog", str(catalog)])
+    text = " ".join(err.split())
+    assert code == 0 and "30 dots; 0 duplicate pairs; 30 selected" in " ".join(out.split())
+    assert text.count("not sketched:") == 2 and "... and 28 more not sketched (--json lists them)" in text
+    assert "the source of this dot is gone" in text

@@ -26,7 +26,7 @@ import typer
 from adhesive_dots.cli._app import app, console, err_console, plain, print_json, render_frame
 from adhesive_dots.cli._options import CONFIG_OPTION, JSON_OPTION, OVERWRITE_OPTION, SourceOptions, source_options
 from adhesive_dots.cli._progress import source_progress
-from adhesive_dots.cli.catalog import CATALOG_OPTION, TABLE_ROWS, fit_ids
+from adhesive_dots.cli.catalog import CATALOG_OPTION, MAX_LISTED, TABLE_ROWS, fit_ids
 
 DROP_CHOICES = ("keep-first", "keep-best")
 
@@ -191,8 +191,10 @@ def curate(
         dropped = dropped.assign(dot_id=dropped["dot_id"].map(short))
         console.print(fit_ids(render_frame(dropped, "Dropped"), dropped["dot_id"]))
         _say_shown(len(dropped), n_dropped, "dropped dots")
-    for row in failures.itertuples():
+    for row in failures.head(MAX_LISTED).itertuples():
         err_console.print("[yellow]not sketched[/]:", plain(f"{row.dot_id}: {row.error}"))
+    if len(failures) > MAX_LISTED:
+        err_console.print(plain(f"... and {len(failures) - MAX_LISTED} more not sketched (--json lists them)"))
     if written is not None:
         console.print(f"wrote {written} dots to {export}")
 
