@@ -168,9 +168,8 @@ def curate(
     )
     console.print(render_frame(result.balance, "Balance of the selected dots"))
     duplicates = result.duplicates.head(TABLE_ROWS)
-    scores = result.dots[["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]].head(
-        TABLE_ROWS
-    )
+    columns = ["dot_id", "quality", "quality_signal", "quality_metadata", "quality_duration"]
+    scores = result.dots[columns].head(TABLE_ROWS)
     dropped = result.dots[~result.dots["selected"]][["dot_id", "quality", "reason"]]
     n_dropped, dropped = len(dropped), dropped.head(TABLE_ROWS)
     shown = {*duplicates["dot_a"], *duplicates["dot_b"], *scores["dot_id"], *dropped["dot_id"]}
